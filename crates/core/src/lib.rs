@@ -1,0 +1,40 @@
+//! The model of offline-files and its three-way sync planner.
+//!
+//! This crate does no I/O. It holds:
+//! - the enumerations, with Windows Offline Files' numeric values:
+//!   [`SyncOperation`], [`SyncState`], [`ConflictResolution`], the sync control
+//!   flags ([`SyncControl`]), [`ConnectState`] and [`OfflineReason`];
+//! - item paths ([`RelPath`], raw bytes) and metadata ([`Meta`]);
+//! - the planner ([`plan`]): a pure function from the original, local and remote
+//!   copies of every path to a [`Plan`] of work.
+//!
+//! Choices made where Windows leaves the states open: a kind change on one side is
+//! reported as that side's *Changed* state of the new kind (a folder that replaced a
+//! file locally is `DirChangedOnClient_FileOnServer`); states 1–5 with *OnClient* /
+//! *OnServer* but no original are used when the base is unknown
+//! ([`plan_without_base`]); the four *Renamed* states and the four
+//! *FileReplacedAndDeletedOnClient* states (50–53, undocumented) are never assigned:
+//! a rename is a deletion plus a creation, a replaced-then-deleted file a deletion.
+
+pub mod connect;
+pub mod control;
+pub mod meta;
+pub mod operation;
+pub mod path;
+pub mod plan;
+pub mod state;
+
+pub use connect::{ConnectState, OfflineReason};
+pub use control::{ConflictPolicy, ConflictResolution, SyncControl};
+pub use meta::{Hash, Kind, Meta};
+pub use operation::SyncOperation;
+pub use path::{escape_bytes, unescape_bytes, PathError, RelPath};
+pub use plan::{plan, plan_without_base, Action, Plan, PlanItem, Side, Triple};
+pub use state::SyncState;
+
+/// The name prefix of temporary files the engine writes on either side; scans skip them.
+pub const TEMP_PREFIX: &[u8] = b".offline-tmp-";
+/// The cache's own folder at the cache root; never synced.
+pub const CACHE_DIR_NAME: &[u8] = b".offline";
+/// The marker file `init` writes at the share root; never synced.
+pub const SHARE_MARKER: &[u8] = b".offline-share";
