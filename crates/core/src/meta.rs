@@ -1,13 +1,13 @@
 //! Item metadata as the planner sees it: kind, size, time, mode and content hash.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A BLAKE3 content hash.
 pub type Hash = [u8; 32];
 
 /// What an item is. Symlinks are synced as links and never followed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A regular file.
@@ -49,7 +49,7 @@ impl fmt::Display for Kind {
 ///
 /// Two copies hold the same item when [`Meta::same_content`] and their modes agree;
 /// modification times are carried across but are not part of that comparison.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Meta {
     /// File, folder or symlink.
     pub kind: Kind,
