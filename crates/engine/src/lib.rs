@@ -1,1 +1,102 @@
-//! placeholder
+//! The Cache API of offline-files: create and open a cache, synchronize it with its
+//! share (prepare = scan both sides and plan; then execute), and query it.
+//!
+//! The engine reports every item to a [`SyncSink`]; printers live in the CLI.
+//! Pipeline, one file per step: [`scan`] → [`prepare`] (planner from
+//! `offline-core`) → `execute`, with conflict helpers in [`conflict`].
+
+pub mod cache;
+pub mod conflict;
+pub mod error;
+mod execute;
+pub mod prepare;
+pub mod query;
+pub mod scan;
+pub mod sink;
+
+pub use cache::{Cache, CacheLock, InitOptions};
+pub use error::{EngineError, ItemError, Result};
+pub use prepare::{PrepareOptions, Prepared};
+pub use query::{ItemInfo, Status};
+pub use sink::{ItemReport, ItemResult, NullSink, Response, SyncSink, SyncSummary};
+
+use cache::keys;
+use execute::Executor;
+use offline_core::{ConnectState, OfflineReason, SyncControl};
+use offline_remote::{DirRemote, Remote};
+
+impl Cache {
+    /// Opens the share for a sync. A share put offline on purpose stays offline; a
+    /// share that cannot be reached is marked offline (connection_error) and the
+    /// error says so.
+    pub fn open_share(&self) -> Result<DirRemote> {
+        let (state, reason) = self.connect_state()?;
+        if state == ConnectState::Offline && reason == OfflineReason::ConnectionForced {
+            return Err(EngineError::Disconnected {
+                share: self.share_location.clone(),
+            });
+        }
+        match self.connect_share() {
+            Ok(share) => Ok(share),
+            Err(err) => {
+                if matches!(err, EngineError::Unreachable { .. }) {
+                    self.set_connect_state(ConnectState::Offline, OfflineReason::ConnectionError)?;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Removes temp files an interrupted sync left on either side.
+    pub fn recover(&self, share: &dyn Remote) -> Result<usize> {
+        if self.store.setting(keys::SYNC_RUNNING)?.as_deref() != Some("1") {
+            return Ok(0);
+        }
+        let removed = self.local.remove_temp_files()? + share.remove_temp_files()?;
+        self.store.set_setting(keys::SYNC_RUNNING, "0")?;
+        Ok(removed)
+    }
+
+    /// Carries out a prepared plan, reporting to `sink`.
+    pub fn execute(
+        &mut self,
+        share: &dyn Remote,
+        prepared: &Prepared,
+        sink: &mut dyn SyncSink,
+    ) -> Result<SyncSummary> {
+        sink.begin(&prepared.plan);
+        self.store.set_setting(keys::SYNC_RUNNING, "1")?;
+        let summary = Executor::new(self, share, prepared)?.run(sink)?;
+        self.store.set_setting(keys::SYNC_RUNNING, "0")?;
+        if summary.stopped.is_some() && !share_root_ok(share) {
+            self.set_connect_state(ConnectState::Offline, OfflineReason::ConnectionError)?;
+        } else {
+            self.set_connect_state(ConnectState::Online, OfflineReason::NotApplicable)?;
+        }
+        if summary.errors == 0 && summary.stopped.is_none() {
+            self.store
+                .set_setting(keys::LAST_GOOD_SYNC_NS, &cache::now_ns().to_string())?;
+        }
+        sink.end(&summary);
+        Ok(summary)
+    }
+
+    /// A whole sync: lock, reach the share, recover from an interrupted run, prepare
+    /// and execute.
+    pub fn synchronize(
+        &mut self,
+        control: &SyncControl,
+        options: &PrepareOptions,
+        sink: &mut dyn SyncSink,
+    ) -> Result<SyncSummary> {
+        let _lock = self.lock()?;
+        let share = self.open_share()?;
+        self.recover(&share)?;
+        let prepared = self.prepare(&share, control, options)?;
+        self.execute(&share, &prepared, sink)
+    }
+}
+
+fn share_root_ok(share: &dyn Remote) -> bool {
+    matches!(share.stat(&offline_core::RelPath::root()), Ok(Some(s)) if s.meta.is_dir())
+}

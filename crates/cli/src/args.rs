@@ -1,0 +1,146 @@
+//! The command line, as clap parses it.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// A client-side cache of a share that you keep working in when the share is slow or
+/// gone, synchronized both ways without losing a change.
+#[derive(Debug, Parser)]
+#[command(name = "offline", version, about)]
+pub struct Cli {
+    /// Run as if started in DIR (like git -C).
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make CACHE_DIR a new cache of the share SHARE (a folder). Copies nothing: the
+    /// first sync does.
+    Init {
+        /// The share: a folder (a mounted SMB/NFS/sshfs share, or any folder).
+        share: PathBuf,
+        /// The cache folder you will work in (created if missing).
+        cache_dir: PathBuf,
+        /// Pin nothing: items stay known by name only until pinned or fetched.
+        #[arg(long)]
+        no_pin: bool,
+    },
+    /// Synchronize the cache with its share, both ways.
+    Sync {
+        /// Only these files or folders (default: everything).
+        paths: Vec<PathBuf>,
+        /// How conflicts (both sides changed) are settled.
+        #[arg(long, value_enum, default_value_t = PolicyArg::Log)]
+        policy: PolicyArg,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Which way changes may go.
+        #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+        direction: DirectionArg,
+        /// Go on even when the sync would delete more than half of a side, or the
+        /// share lists empty.
+        #[arg(long)]
+        force: bool,
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the share's connect state and what waits to be synced.
+    Status {
+        /// Write JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List items with their cache state.
+    Ls {
+        /// The folder to list (default: the cache root or the current folder).
+        path: Option<PathBuf>,
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// List every descendant, not only the children.
+        #[arg(long)]
+        flat: bool,
+        /// Only items with any of these states.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        filter: Vec<FilterArg>,
+    },
+    /// List the unresolved conflicts.
+    Conflicts {
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle one conflict.
+    Resolve {
+        /// The item in conflict.
+        path: PathBuf,
+        /// Which copy to keep (the other one is kept in .offline/conflicts/, or under
+        /// a conflict name with `all`).
+        #[arg(long, value_enum)]
+        keep: KeepArg,
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// Leave both copies untouched and record the conflict.
+    Log,
+    /// The cache copy wins.
+    KeepLocal,
+    /// The share copy wins.
+    KeepRemote,
+    /// The copy modified last wins.
+    KeepLatest,
+    /// Keep both, the cache's under a conflict name.
+    KeepAll,
+}
+
+/// `--direction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Both ways.
+    Both,
+    /// Only push cache changes to the share.
+    ToServer,
+    /// Only bring share changes into the cache.
+    ToClient,
+}
+
+/// `resolve --keep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepArg {
+    /// The cache copy.
+    Local,
+    /// The share copy.
+    Remote,
+    /// The copy modified last.
+    Latest,
+    /// Both.
+    All,
+}
+
+/// `ls --filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FilterArg {
+    /// Changed in the cache since the last sync.
+    Dirty,
+    /// Pinned.
+    Pinned,
+    /// Known by name only.
+    Ghost,
+    /// Partly cached.
+    Sparse,
+    /// In conflict.
+    Conflict,
+}

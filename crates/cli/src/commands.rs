@@ -1,0 +1,324 @@
+//! One function per command: each calls the Cache API and prints the outcome.
+
+use crate::args::{Command, DirectionArg, FilterArg, KeepArg, PolicyArg};
+use crate::printer::{print_plan, JsonPrinter, TablePrinter};
+use crate::{json, EXIT_INCOMPLETE, EXIT_OK, EXIT_UNREACHABLE};
+use anyhow::{Context, Result};
+use offline_core::{ConflictPolicy, RelPath, SyncControl};
+use offline_engine::{
+    conflict::utc_stamp, Cache, EngineError, InitOptions, ItemInfo, PrepareOptions, SyncSink,
+    SyncSummary,
+};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Runs one command; the exit status on success.
+pub fn run(command: Command) -> Result<u8> {
+    match command {
+        Command::Init {
+            share,
+            cache_dir,
+            no_pin,
+        } => init(&share, &cache_dir, no_pin),
+        Command::Sync {
+            paths,
+            policy,
+            dry_run,
+            direction,
+            force,
+            json,
+        } => {
+            let control = control(policy, direction);
+            sync(&paths, &control, dry_run, force, json)
+        }
+        Command::Status { json } => status(json),
+        Command::Ls {
+            path,
+            json,
+            flat,
+            filter,
+        } => ls(path.as_deref(), json, flat, &filter),
+        Command::Conflicts { json } => conflicts(json),
+        Command::Resolve { path, keep, json } => resolve(&path, keep, json),
+    }
+}
+
+fn open_here() -> Result<Cache> {
+    Ok(Cache::open(Path::new("."))?)
+}
+
+fn init(share: &Path, cache_dir: &Path, no_pin: bool) -> Result<u8> {
+    let cache = Cache::init(share, cache_dir, InitOptions { pin_root: !no_pin })?;
+    println!(
+        "Initialized the cache {} for the share {}{}.",
+        cache.root().display(),
+        cache.share_location(),
+        if no_pin { " (nothing pinned)" } else { "" }
+    );
+    println!("Run `offline sync` in it to copy the share.");
+    Ok(EXIT_OK)
+}
+
+fn control(policy: PolicyArg, direction: DirectionArg) -> SyncControl {
+    let policy = match policy {
+        PolicyArg::Log => ConflictPolicy::Log,
+        PolicyArg::KeepLocal => ConflictPolicy::KeepLocal,
+        PolicyArg::KeepRemote => ConflictPolicy::KeepRemote,
+        PolicyArg::KeepLatest => ConflictPolicy::KeepLatest,
+        PolicyArg::KeepAll => ConflictPolicy::KeepAll,
+    };
+    SyncControl {
+        sync_in: direction != DirectionArg::ToServer,
+        sync_out: direction != DirectionArg::ToClient,
+        policy,
+        ..SyncControl::default()
+    }
+}
+
+fn item_paths(cache: &Cache, paths: &[PathBuf]) -> Result<Vec<RelPath>> {
+    paths
+        .iter()
+        .map(|p| cache.item_path(p).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn sync(
+    paths: &[PathBuf],
+    control: &SyncControl,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+) -> Result<u8> {
+    let mut cache = open_here()?;
+    let options = PrepareOptions {
+        scope: item_paths(&cache, paths)?,
+        force,
+        without_base: false,
+    };
+    if dry_run {
+        let share = cache.open_share()?;
+        let prepared = cache.prepare(&share, control, &options)?;
+        print_plan(&prepared.plan, &prepared.problems, as_json);
+        let failed = !prepared.problems.is_empty();
+        return Ok(if failed { EXIT_INCOMPLETE } else { EXIT_OK });
+    }
+    let mut table = TablePrinter::new();
+    let mut json_printer = JsonPrinter;
+    let sink: &mut dyn SyncSink = if as_json {
+        &mut json_printer
+    } else {
+        &mut table
+    };
+    let summary = cache.synchronize(control, &options, sink)?;
+    Ok(sync_exit_code(&cache, &summary))
+}
+
+fn sync_exit_code(cache: &Cache, summary: &SyncSummary) -> u8 {
+    let offline = matches!(
+        cache.connect_state(),
+        Ok((offline_core::ConnectState::Offline, _))
+    );
+    if summary.stopped.is_some() && offline {
+        EXIT_UNREACHABLE
+    } else if summary.is_clean() {
+        EXIT_OK
+    } else {
+        EXIT_INCOMPLETE
+    }
+}
+
+fn status(as_json: bool) -> Result<u8> {
+    let cache = open_here()?;
+    let s = cache.status()?;
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "cache": cache.root().display().to_string(),
+                "share": s.share,
+                "connect_state": s.connect_state.name(),
+                "offline_reason": s.offline_reason.name(),
+                "known_items": s.known_items,
+                "dirty_items": s.dirty_items,
+                "dirty_bytes": s.dirty_bytes,
+                "ghost_items": s.ghost_items,
+                "conflicts": s.conflicts,
+                "pins": s.pins,
+                "last_good_sync_ns": s.last_good_sync_ns,
+                "interrupted": s.interrupted,
+            })
+        );
+        return Ok(EXIT_OK);
+    }
+    println!("cache:        {}", cache.root().display());
+    println!("share:        {}", s.share);
+    let reason = match s.connect_state {
+        offline_core::ConnectState::Offline => format!(" ({})", s.offline_reason.name()),
+        _ => String::new(),
+    };
+    println!("state:        {}{reason}", s.connect_state.name());
+    println!("known items:  {}", s.known_items);
+    println!(
+        "waiting:      {} changed items, {} bytes",
+        s.dirty_items, s.dirty_bytes
+    );
+    println!("ghosts:       {}", s.ghost_items);
+    println!("conflicts:    {}", s.conflicts);
+    match s.last_good_sync_ns {
+        Some(ns) => {
+            let ago = (offline_engine::cache::now_ns() - ns) / 1_000_000_000;
+            println!("last sync:    {} ({ago} s ago)", utc_stamp(ns));
+        }
+        None => println!("last sync:    never"),
+    }
+    if s.interrupted {
+        println!("note:         the last sync was interrupted; the next one finishes it");
+    }
+    Ok(EXIT_OK)
+}
+
+fn flags_of(item: &ItemInfo) -> String {
+    let mut f = String::new();
+    f.push(if item.pinned { 'P' } else { '-' });
+    f.push(if item.ghost { 'G' } else { '-' });
+    f.push(if item.dirty { 'D' } else { '-' });
+    f.push(if item.deleted { 'X' } else { '-' });
+    f.push(if item.conflict { 'C' } else { '-' });
+    f
+}
+
+fn matches_filter(item: &ItemInfo, filter: &[FilterArg]) -> bool {
+    filter.is_empty()
+        || filter.iter().any(|f| match f {
+            FilterArg::Dirty => item.dirty,
+            FilterArg::Pinned => item.pinned,
+            FilterArg::Ghost => item.ghost,
+            FilterArg::Sparse => false,
+            FilterArg::Conflict => item.conflict,
+        })
+}
+
+fn ls(path: Option<&Path>, as_json: bool, flat: bool, filter: &[FilterArg]) -> Result<u8> {
+    let cache = open_here()?;
+    let dir = cache.item_path(path.unwrap_or(Path::new(".")))?;
+    let (state, reason) = cache.connect_state()?;
+    for item in cache.items(&dir, flat)? {
+        if !matches_filter(&item, filter) {
+            continue;
+        }
+        if as_json {
+            println!(
+                "{}",
+                json!({
+                    "path": item.path.escaped(),
+                    "kind": item.meta.kind.name(),
+                    "size": item.meta.size,
+                    "mtime_ns": item.meta.mtime_ns,
+                    "pinned": item.pinned,
+                    "ghost": item.ghost,
+                    "dirty": item.dirty,
+                    "deleted": item.deleted,
+                    "conflict": item.conflict,
+                    "connect_state": state.name(),
+                    "offline_reason": reason.name(),
+                })
+            );
+        } else {
+            println!(
+                "{} {:<7} {:>12} {}",
+                flags_of(&item),
+                item.meta.kind.name(),
+                item.meta.size,
+                item.path
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn conflicts(as_json: bool) -> Result<u8> {
+    let cache = open_here()?;
+    let records = cache.store().conflicts().context("reading the conflicts")?;
+    for c in &records {
+        if as_json {
+            println!(
+                "{}",
+                json!({
+                    "path": c.path.escaped(),
+                    "state": c.state.name(),
+                    "state_code": c.state.code(),
+                    "detected_ns": c.detected_ns,
+                    "local": json::meta(c.local.as_ref()),
+                    "remote": json::meta(c.remote.as_ref()),
+                    "original": json::meta(c.original.as_ref()),
+                })
+            );
+        } else {
+            let describe = |m: Option<&offline_core::Meta>| match m {
+                Some(m) => format!(
+                    "{} {} bytes, modified {}",
+                    m.kind,
+                    m.size,
+                    utc_stamp(m.mtime_ns)
+                ),
+                None => "absent".to_string(),
+            };
+            println!(
+                "{}  ({}, found {})",
+                c.path,
+                c.state.name(),
+                utc_stamp(c.detected_ns)
+            );
+            println!("    cache: {}", describe(c.local.as_ref()));
+            println!("    share: {}", describe(c.remote.as_ref()));
+        }
+    }
+    if !as_json {
+        if records.is_empty() {
+            println!("no conflicts");
+        } else {
+            println!(
+                "{} conflicts; settle one with `offline resolve PATH --keep local|remote|latest|all`",
+                records.len()
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn resolve(path: &Path, keep: KeepArg, as_json: bool) -> Result<u8> {
+    let mut cache = open_here()?;
+    let item = cache.item_path(path)?;
+    if cache.store().conflict(&item)?.is_none() {
+        return Err(EngineError::Usage(format!(
+            "{} is not in conflict (see `offline conflicts`)",
+            path.display()
+        ))
+        .into());
+    }
+    let policy = match keep {
+        KeepArg::Local => PolicyArg::KeepLocal,
+        KeepArg::Remote => PolicyArg::KeepRemote,
+        KeepArg::Latest => PolicyArg::KeepLatest,
+        KeepArg::All => PolicyArg::KeepAll,
+    };
+    let control = control(policy, DirectionArg::Both);
+    let options = PrepareOptions {
+        scope: vec![item],
+        force: true,
+        without_base: false,
+    };
+    let mut table = TablePrinter::new();
+    let mut json_printer = JsonPrinter;
+    let sink: &mut dyn SyncSink = if as_json {
+        &mut json_printer
+    } else {
+        &mut table
+    };
+    let summary = cache.synchronize(&control, &options, sink)?;
+    Ok(match sync_exit_code(&cache, &summary) {
+        EXIT_UNREACHABLE => EXIT_UNREACHABLE,
+        code if code == EXIT_OK => EXIT_OK,
+        _ => EXIT_INCOMPLETE,
+    })
+}

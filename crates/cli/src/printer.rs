@@ -1,0 +1,200 @@
+//! Printers of a sync: a progress bar and a table for people, JSON lines for programs.
+//! Both are sinks of the engine.
+
+use crate::json;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use offline_core::{Plan, PlanItem};
+use offline_engine::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use std::io::{IsTerminal, Write};
+
+/// Prints a table of what was done, with a progress bar on a terminal.
+pub struct TablePrinter {
+    bar: ProgressBar,
+}
+
+impl TablePrinter {
+    /// A printer; the bar shows only when stderr is a terminal.
+    pub fn new() -> TablePrinter {
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        TablePrinter { bar }
+    }
+
+    fn line(&self, text: String) {
+        self.bar.suspend(|| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        });
+    }
+}
+
+impl Default for TablePrinter {
+    fn default() -> Self {
+        TablePrinter::new()
+    }
+}
+
+/// The table's columns for one report.
+pub fn report_line(r: &ItemReport) -> String {
+    let op = r
+        .operation
+        .map(|o| o.name())
+        .or(r.action.map(|a| a.name()))
+        .unwrap_or("-");
+    let mut text = format!("{:<8} {:<22} {}", r.result.name(), op, r.path);
+    match &r.result {
+        ItemResult::Error(e) => {
+            text.push_str(&format!(
+                "\n         error: {}\n         hint: {}",
+                e.message, e.hint
+            ));
+        }
+        ItemResult::Skipped(reason) => text.push_str(&format!("  ({reason})")),
+        ItemResult::Conflict => text.push_str(&format!(
+            "  (both sides changed: {}; settle it with `offline resolve`)",
+            r.state.map(|s| s.name()).unwrap_or("")
+        )),
+        ItemResult::Ok => {}
+    }
+    if let Some(note) = &r.note {
+        text.push_str(&format!("  ({note})"));
+    }
+    text
+}
+
+/// The closing line for people.
+pub fn summary_line(s: &SyncSummary) -> String {
+    let done: u64 = s
+        .counts
+        .iter()
+        .filter(|((_, result), _)| result == "ok")
+        .map(|(_, n)| n)
+        .sum();
+    let mut text = format!(
+        "{done} done, {} conflicts, {} errors, {} skipped, {} bytes moved",
+        s.conflicts, s.errors, s.skipped, s.bytes
+    );
+    if let Some(reason) = &s.stopped {
+        text.push_str(&format!("; stopped: {reason}"));
+    }
+    text
+}
+
+impl SyncSink for TablePrinter {
+    fn begin(&mut self, plan: &Plan) {
+        self.bar.set_length(plan.items.len() as u64);
+    }
+
+    fn item_begin(&mut self, item: &PlanItem) {
+        self.bar.set_message(item.path.to_string());
+    }
+
+    fn item_result(&mut self, report: &ItemReport) -> Response {
+        if report.state.is_some() {
+            self.bar.inc(1);
+        }
+        let bookkeeping = matches!(
+            report.action,
+            Some(offline_core::Action::RecordOriginal)
+                | Some(offline_core::Action::ForgetOriginal)
+                | Some(offline_core::Action::RecordGhost)
+        );
+        if !(bookkeeping && report.result == ItemResult::Ok) {
+            self.line(report_line(report));
+        }
+        Response::Continue
+    }
+
+    fn end(&mut self, summary: &SyncSummary) {
+        self.bar.finish_and_clear();
+        self.line(summary_line(summary));
+    }
+}
+
+/// Prints JSON lines: one per item, then the summary.
+pub struct JsonPrinter;
+
+fn print_json(value: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
+}
+
+impl SyncSink for JsonPrinter {
+    fn item_result(&mut self, report: &ItemReport) -> Response {
+        print_json(&json::report(report));
+        Response::Continue
+    }
+
+    fn end(&mut self, summary: &SyncSummary) {
+        print_json(&json::summary(summary, false));
+    }
+}
+
+/// Prints a plan without running it (`--dry-run`): exactly the items a real run
+/// carries out, bookkeeping included in JSON.
+pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
+    for p in problems {
+        if as_json {
+            print_json(&json::report(p));
+        } else {
+            println!("{}", report_line(p));
+        }
+    }
+    for item in &plan.items {
+        if as_json {
+            print_json(&json::planned(item));
+        } else if plan_visible(item) {
+            let op = item
+                .action
+                .operation()
+                .map(|o| o.name())
+                .unwrap_or(item.action.name());
+            println!(
+                "{:<8} {:<22} {}  ({})",
+                "planned",
+                op,
+                item.path,
+                item.state.name()
+            );
+        }
+    }
+    let visible = plan.items.iter().filter(|i| plan_visible(i)).count();
+    if as_json {
+        let mut summary = SyncSummary::default();
+        for item in &plan.items {
+            let op = item
+                .action
+                .operation()
+                .map(|o| o.name())
+                .unwrap_or(item.action.name());
+            *summary
+                .counts
+                .entry((op.to_string(), "planned".to_string()))
+                .or_insert(0) += 1;
+            if item.action == offline_core::Action::LogConflict {
+                summary.conflicts += 1;
+            }
+        }
+        summary.errors = problems.len() as u64;
+        print_json(&json::summary(&summary, true));
+    } else {
+        println!("dry run: {visible} items would be synced; nothing was changed");
+    }
+}
+
+fn plan_visible(item: &PlanItem) -> bool {
+    !matches!(
+        item.action,
+        offline_core::Action::RecordOriginal
+            | offline_core::Action::ForgetOriginal
+            | offline_core::Action::RecordGhost
+    )
+}

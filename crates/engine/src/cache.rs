@@ -1,0 +1,317 @@
+//! The cache on disk: finding and creating it, its folder layout, the lock that keeps
+//! two processes apart, and the share it belongs to.
+
+use crate::error::{EngineError, Result};
+use offline_core::{ConnectState, OfflineReason, RelPath, CACHE_DIR_NAME, SHARE_MARKER};
+use offline_remote::{DirRemote, Remote};
+use offline_store::{Pin, PinSource, Store};
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The state database inside `.offline/`.
+pub const STATE_DB_NAME: &str = "state.db";
+/// The folder inside `.offline/` where losing copies of conflicts are kept.
+pub const CONFLICTS_DIR_NAME: &str = "conflicts";
+const LOCK_NAME: &str = "lock";
+
+/// Settings keys in the state database.
+pub mod keys {
+    /// Where the share is (an absolute folder path).
+    pub const SHARE: &str = "share";
+    /// `online` / `offline` / `unknown`.
+    pub const CONNECT_STATE: &str = "connect_state";
+    /// Why the share is offline.
+    pub const OFFLINE_REASON: &str = "offline_reason";
+    /// When the last sync without errors ended (ns since the epoch).
+    pub const LAST_GOOD_SYNC_NS: &str = "last_good_sync_ns";
+    /// Set while a sync runs; found set at start means the last one was interrupted.
+    pub const SYNC_RUNNING: &str = "sync_running";
+}
+
+/// Options of `offline init`.
+#[derive(Debug, Clone, Copy)]
+pub struct InitOptions {
+    /// Pin the root (a full mirror). Off: items stay ghosts until pinned or fetched.
+    pub pin_root: bool,
+}
+
+/// An open cache: its folder, its state database and its share.
+pub struct Cache {
+    pub(crate) root: PathBuf,
+    pub(crate) store: Store,
+    pub(crate) local: DirRemote,
+    pub(crate) share_location: String,
+}
+
+/// Holds the cache's lock until dropped.
+pub struct CacheLock {
+    _file: File,
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
+    move |source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Cache {
+    /// Makes `cache_dir` a new cache of the folder share `share`. Copies nothing: the
+    /// first sync does. Writes the share marker if the share has none.
+    pub fn init(share: &Path, cache_dir: &Path, options: InitOptions) -> Result<Cache> {
+        let share_root = share.canonicalize().map_err(|e| EngineError::Unreachable {
+            share: share.display().to_string(),
+            reason: format!("the share folder cannot be opened ({e})"),
+        })?;
+        if !share_root.is_dir() {
+            return Err(EngineError::Usage(format!(
+                "the share {} is not a folder",
+                share_root.display()
+            )));
+        }
+        fs::create_dir_all(cache_dir).map_err(io_err(cache_dir))?;
+        let root = cache_dir.canonicalize().map_err(io_err(cache_dir))?;
+        if root.starts_with(&share_root) || share_root.starts_with(&root) {
+            return Err(EngineError::Usage(format!(
+                "the cache {} and the share {} must not lie inside each other",
+                root.display(),
+                share_root.display()
+            )));
+        }
+        let meta_dir = root.join(OsStrOf(CACHE_DIR_NAME).path());
+        if meta_dir.join(STATE_DB_NAME).exists() {
+            return Err(EngineError::AlreadyACache { dir: root });
+        }
+        fs::create_dir_all(meta_dir.join(CONFLICTS_DIR_NAME)).map_err(io_err(&meta_dir))?;
+        write_share_marker(&share_root)?;
+        let mut store = Store::create(&meta_dir.join(STATE_DB_NAME))?;
+        let location = share_root.display().to_string();
+        {
+            let batch = store.transaction()?;
+            batch.set_setting(keys::SHARE, &location)?;
+            batch.set_setting(keys::CONNECT_STATE, ConnectState::Online.name())?;
+            batch.set_setting(keys::OFFLINE_REASON, OfflineReason::NotApplicable.name())?;
+            if options.pin_root {
+                batch.put_pin(&Pin {
+                    path: RelPath::root(),
+                    source: PinSource::User,
+                    inherit: true,
+                })?;
+            }
+            batch.commit()?;
+        }
+        let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?;
+        Ok(Cache {
+            root,
+            store,
+            local,
+            share_location: location,
+        })
+    }
+
+    /// Opens the cache that holds `dir` (searching upward, like git).
+    pub fn open(dir: &Path) -> Result<Cache> {
+        let start = dir.canonicalize().map_err(io_err(dir))?;
+        let root = find_root(&start).ok_or_else(|| EngineError::NotACache { dir: start })?;
+        let store = Store::open(
+            &root
+                .join(OsStrOf(CACHE_DIR_NAME).path())
+                .join(STATE_DB_NAME),
+        )?;
+        let share_location = store.setting(keys::SHARE)?.ok_or_else(|| {
+            EngineError::Store(offline_store::StoreError::BadRow(
+                "the state database does not say where the share is".to_string(),
+            ))
+        })?;
+        let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?;
+        Ok(Cache {
+            root,
+            store,
+            local,
+            share_location,
+        })
+    }
+
+    /// The cache folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the share is.
+    pub fn share_location(&self) -> &str {
+        &self.share_location
+    }
+
+    /// The state database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The cache's own folder (`.offline/`).
+    pub fn meta_dir(&self) -> PathBuf {
+        self.root.join(OsStrOf(CACHE_DIR_NAME).path())
+    }
+
+    /// Takes the cache's lock, failing at once if another process holds it.
+    pub fn lock(&self) -> Result<CacheLock> {
+        let path = self.meta_dir().join(LOCK_NAME);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .map_err(|_| EngineError::Busy { lock: path.clone() })?;
+        Ok(CacheLock { _file: file })
+    }
+
+    /// Opens the share, checking that it is there and is the share this cache
+    /// belongs to (its root holds the marker). An unmounted share is unreachable,
+    /// never "everything deleted".
+    pub fn connect_share(&self) -> Result<DirRemote> {
+        let unreachable = |reason: String| EngineError::Unreachable {
+            share: self.share_location.clone(),
+            reason,
+        };
+        let share = DirRemote::open(&self.share_location, &[SHARE_MARKER])
+            .map_err(|e| unreachable(e.to_string()))?;
+        let marker = RelPath::new(SHARE_MARKER.to_vec()).map_err(|e| unreachable(e.to_string()))?;
+        match share.stat(&marker) {
+            Ok(Some(_)) => Ok(share),
+            Ok(None) => Err(unreachable(format!(
+                "its root has no {} marker (is the share mounted?)",
+                String::from_utf8_lossy(SHARE_MARKER)
+            ))),
+            Err(e) => Err(unreachable(e.to_string())),
+        }
+    }
+
+    /// The share's connect state and offline reason, as last recorded.
+    pub fn connect_state(&self) -> Result<(ConnectState, OfflineReason)> {
+        let state = self
+            .store
+            .setting(keys::CONNECT_STATE)?
+            .and_then(|s| ConnectState::from_name(&s))
+            .unwrap_or(ConnectState::Unknown);
+        let reason = self
+            .store
+            .setting(keys::OFFLINE_REASON)?
+            .and_then(|s| OfflineReason::from_name(&s))
+            .unwrap_or(OfflineReason::Unknown);
+        Ok((state, reason))
+    }
+
+    /// Records the share's connect state.
+    pub fn set_connect_state(&self, state: ConnectState, reason: OfflineReason) -> Result<()> {
+        self.store.set_setting(keys::CONNECT_STATE, state.name())?;
+        self.store
+            .set_setting(keys::OFFLINE_REASON, reason.name())?;
+        Ok(())
+    }
+
+    /// Turns a path given by the person (absolute, or relative to the working folder)
+    /// into an item path of this cache.
+    pub fn item_path(&self, given: &Path) -> Result<RelPath> {
+        let cwd = std::env::current_dir().map_err(io_err(Path::new(".")))?;
+        let absolute = normalize(&cwd.join(given));
+        let resolved = canonicalize_existing_prefix(&absolute);
+        let rel = resolved.strip_prefix(&self.root).map_err(|_| {
+            EngineError::Usage(format!(
+                "{} is outside the cache {}",
+                given.display(),
+                self.root.display()
+            ))
+        })?;
+        let bytes = rel.as_os_str().as_bytes().to_vec();
+        let path = RelPath::new(bytes).map_err(|e| {
+            EngineError::Usage(format!("{} is not a valid item path: {e}", given.display()))
+        })?;
+        if path.first_component() == CACHE_DIR_NAME {
+            return Err(EngineError::Usage(format!(
+                "{} is inside the cache's own .offline folder",
+                given.display()
+            )));
+        }
+        Ok(path)
+    }
+}
+
+fn write_share_marker(share_root: &Path) -> Result<()> {
+    let marker = share_root.join(OsStrOf(SHARE_MARKER).path());
+    if marker.exists() {
+        return Ok(());
+    }
+    let mut file = File::create(&marker).map_err(io_err(&marker))?;
+    file.write_all(b"This folder is a share of offline-files. Do not delete this file: without it, caches take the share as unreachable.\n")
+        .and_then(|_| file.sync_all())
+        .map_err(io_err(&marker))
+}
+
+fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| {
+            dir.join(OsStrOf(CACHE_DIR_NAME).path())
+                .join(STATE_DB_NAME)
+                .exists()
+        })
+        .map(Path::to_path_buf)
+}
+
+/// Removes `.` and resolves `..` lexically.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Canonicalizes the longest prefix that exists and appends the rest.
+fn canonicalize_existing_prefix(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut cur = path.to_path_buf();
+    loop {
+        if let Ok(real) = cur.canonicalize() {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (cur.file_name().map(|n| n.to_os_string()), cur.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                cur = parent.to_path_buf();
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+/// Byte names as paths.
+struct OsStrOf<'a>(&'a [u8]);
+
+impl OsStrOf<'_> {
+    fn path(&self) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(self.0))
+    }
+}

@@ -1,0 +1,569 @@
+//! The executor: carries out a prepared plan item by item, following the safety rules:
+//! content goes through a temp file renamed into place, every replace or delete first
+//! re-checks that the target is still what prepare saw, a losing copy is kept before it
+//! is overwritten, and an item's original is recorded only after its data is durable.
+
+use crate::cache::{now_ns, Cache, CONFLICTS_DIR_NAME};
+use crate::conflict::{conflict_name, host_name, utc_stamp};
+use crate::error::{ItemError, Result};
+use crate::prepare::Prepared;
+use crate::scan::Scanned;
+use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
+use offline_remote::{ErrorKind, Expect, Remote, RemoteError, Stat};
+use offline_store::{ConflictRecord, Original};
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Pending base changes are committed at least this often.
+const COMMIT_EVERY_ITEMS: usize = 512;
+const COMMIT_EVERY: Duration = Duration::from_secs(2);
+/// How often a sink may ask to retry one item.
+const MAX_RETRIES: u32 = 3;
+
+/// A change to the state database, queued until the next commit.
+enum StoreChange {
+    PutOriginal(RelPath, Original),
+    DeleteOriginal(RelPath),
+    PutConflict(ConflictRecord),
+    DeleteConflict(RelPath),
+}
+
+/// What one item did.
+struct Done {
+    bytes: u64,
+    note: Option<String>,
+}
+
+impl Done {
+    fn quiet() -> Done {
+        Done {
+            bytes: 0,
+            note: None,
+        }
+    }
+}
+
+/// Carries out one plan against the two sides.
+pub(crate) struct Executor<'a> {
+    cache: &'a mut Cache,
+    share: &'a dyn Remote,
+    prepared: &'a Prepared,
+    pending: Vec<StoreChange>,
+    last_commit: Instant,
+    run_started_ns: i64,
+    host: String,
+    stored_conflicts: HashSet<RelPath>,
+}
+
+impl<'a> Executor<'a> {
+    pub(crate) fn new(
+        cache: &'a mut Cache,
+        share: &'a dyn Remote,
+        prepared: &'a Prepared,
+    ) -> Result<Executor<'a>> {
+        let stored_conflicts = cache
+            .store
+            .conflicts()?
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        Ok(Executor {
+            cache,
+            share,
+            prepared,
+            pending: Vec::new(),
+            last_commit: Instant::now(),
+            run_started_ns: now_ns(),
+            host: host_name(),
+            stored_conflicts,
+        })
+    }
+
+    /// Runs every item: deletions first, deepest first (so folders are empty when
+    /// their turn comes), then everything else, parents first.
+    pub(crate) fn run(mut self, sink: &mut dyn SyncSink) -> Result<SyncSummary> {
+        let mut summary = SyncSummary::default();
+        for report in &self.prepared.problems {
+            summary.add(report);
+            sink.item_result(report);
+        }
+        let items = &self.prepared.plan.items;
+        let deletions = items.iter().rev().filter(|i| is_deletion(i));
+        let others = items.iter().filter(|i| !is_deletion(i));
+        let mut failed: HashSet<RelPath> = HashSet::new();
+        for item in deletions.chain(others) {
+            if let Some(reason) = self.run_one(item, sink, &mut summary, &mut failed)? {
+                summary.stopped = Some(reason);
+                break;
+            }
+        }
+        for report in &self.prepared.problems {
+            failed.insert(report.path.clone());
+        }
+        self.drop_settled_conflicts(&failed);
+        for (path, original) in &self.prepared.refresh {
+            self.pending
+                .push(StoreChange::PutOriginal(path.clone(), original.clone()));
+        }
+        self.commit()?;
+        Ok(summary)
+    }
+
+    /// Runs one item with retries; `Some(reason)` when the whole run must stop.
+    fn run_one(
+        &mut self,
+        item: &PlanItem,
+        sink: &mut dyn SyncSink,
+        summary: &mut SyncSummary,
+        failed: &mut HashSet<RelPath>,
+    ) -> Result<Option<String>> {
+        let mut attempt = 0;
+        loop {
+            sink.item_begin(item);
+            let (result, done) = match self.apply(item) {
+                Ok(done) => (self.result_of(item), done),
+                Err(err) => (ItemResult::Error(err), Done::quiet()),
+            };
+            let mut report = ItemReport::for_item(item, result);
+            report.bytes = done.bytes;
+            report.note = done.note;
+            let response = sink.item_result(&report);
+            if matches!(report.result, ItemResult::Error(_)) {
+                if response == Response::Retry && attempt < MAX_RETRIES {
+                    attempt += 1;
+                    continue;
+                }
+                failed.insert(item.path.clone());
+                if !self.share_reachable() {
+                    summary.add(&report);
+                    return Ok(Some(
+                        "the share could not be reached any more; the rest waits for the next sync"
+                            .to_string(),
+                    ));
+                }
+            }
+            summary.add(&report);
+            self.maybe_commit()?;
+            if response == Response::Abort {
+                return Ok(Some("stopped on request".to_string()));
+            }
+            return Ok(None);
+        }
+    }
+
+    fn result_of(&self, item: &PlanItem) -> ItemResult {
+        match item.action {
+            Action::LogConflict => ItemResult::Conflict,
+            Action::Blocked => ItemResult::Skipped(
+                "a folder above it is in an unresolved file-versus-folder conflict".to_string(),
+            ),
+            _ => ItemResult::Ok,
+        }
+    }
+
+    fn share_reachable(&self) -> bool {
+        matches!(self.share.stat(&RelPath::root()), Ok(Some(s)) if s.meta.kind == Kind::Dir)
+    }
+
+    fn side(&self, side: Side) -> &dyn Remote {
+        match side {
+            Side::Local => &self.cache.local,
+            Side::Remote => self.share,
+        }
+    }
+
+    fn scanned(&self, side: Side, path: &RelPath) -> Option<&'a Scanned> {
+        self.prepared.scanned(side, path)
+    }
+
+    fn expect(&self, side: Side, path: &RelPath) -> Expect {
+        match self.scanned(side, path) {
+            Some(s) => Expect::Identity(s.identity.clone()),
+            None => Expect::Absent,
+        }
+    }
+
+    /// Does one item's work; the error names the operation it happened in.
+    fn apply(&mut self, item: &PlanItem) -> std::result::Result<Done, Box<ItemError>> {
+        let path = &item.path;
+        let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
+        let fail = |e: RemoteError| {
+            Box::new(ItemError::from_remote(op, &e).with_copies(
+                item.triple.local.as_ref(),
+                item.triple.remote.as_ref(),
+                item.triple.original.as_ref(),
+            ))
+        };
+        match item.action {
+            Action::Run(SyncOperation::DeleteClientCopy) => {
+                self.delete(Side::Local, path).map_err(fail)?;
+                Ok(Done::quiet())
+            }
+            Action::Run(SyncOperation::DeleteServerCopy) => {
+                self.delete(Side::Remote, path).map_err(fail)?;
+                Ok(Done::quiet())
+            }
+            Action::Run(op) => {
+                let (from, to) = if op.writes_server() {
+                    (Side::Local, Side::Remote)
+                } else {
+                    (Side::Remote, Side::Local)
+                };
+                let expect = self.expect(to, path);
+                let bytes = self.transfer(from, path, to, path, expect).map_err(fail)?;
+                Ok(Done { bytes, note: None })
+            }
+            Action::RecordOriginal => {
+                self.record_both(path).map_err(fail)?;
+                Ok(Done::quiet())
+            }
+            Action::ForgetOriginal => {
+                self.pending.push(StoreChange::DeleteOriginal(path.clone()));
+                Ok(Done::quiet())
+            }
+            Action::RecordGhost => {
+                self.record_ghost(path).map_err(fail)?;
+                Ok(Done::quiet())
+            }
+            Action::LogConflict => {
+                self.pending.push(StoreChange::PutConflict(ConflictRecord {
+                    path: path.clone(),
+                    state: item.state,
+                    detected_ns: now_ns(),
+                    original: item.triple.original.clone(),
+                    local: item.triple.local.clone(),
+                    remote: item.triple.remote.clone(),
+                }));
+                Ok(Done::quiet())
+            }
+            Action::KeepOne { winner } => self.keep_one(path, winner).map_err(fail),
+            Action::KeepBoth { renamed } => self.keep_both(path, renamed).map_err(fail),
+            Action::Blocked => Ok(Done::quiet()),
+        }
+    }
+
+    /// Deletes the copy on `side` if it still is what prepare saw. A folder must be
+    /// empty by now (its contents were deleted first): it is never removed recursively.
+    fn delete(&mut self, side: Side, path: &RelPath) -> std::result::Result<(), RemoteError> {
+        let expect = self.expect(side, path);
+        match self.side(side).remove(path, &expect) {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.pending.push(StoreChange::DeleteOriginal(path.clone()));
+        Ok(())
+    }
+
+    /// Copies the item at `src_path` on `from` to `dst_path` on `to`, replacing what
+    /// is there only if it matches `expect`, and queues the new original.
+    fn transfer(
+        &mut self,
+        from: Side,
+        src_path: &RelPath,
+        to: Side,
+        dst_path: &RelPath,
+        expect: Expect,
+    ) -> std::result::Result<u64, RemoteError> {
+        let src = self.current(from, src_path)?;
+        let dst = match expect {
+            Expect::Absent => None,
+            _ => self.scanned(to, dst_path).cloned(),
+        };
+        let (stat, bytes) =
+            self.put_copy(from, src_path, &src, to, dst_path, dst.as_ref(), expect)?;
+        let (local_id, remote_id) = match to {
+            Side::Remote => (src.identity.clone(), stat.identity),
+            Side::Local => (stat.identity, src.identity.clone()),
+        };
+        let original = Original {
+            meta: src.meta.clone(),
+            local_identity: Some(local_id),
+            remote_identity: Some(remote_id),
+            cached: true,
+        };
+        self.pending
+            .push(StoreChange::PutOriginal(dst_path.clone(), original));
+        Ok(bytes)
+    }
+
+    /// The source copy as prepare saw it, or as it is now for paths prepare did not see
+    /// (a copy just renamed to its conflict name).
+    fn current(&self, side: Side, path: &RelPath) -> std::result::Result<Scanned, RemoteError> {
+        if let Some(s) = self.scanned(side, path) {
+            return Ok(s.clone());
+        }
+        let remote = self.side(side);
+        let stat = remote
+            .stat(path)?
+            .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, path, "it is gone"))?;
+        let mut meta = stat.meta;
+        if meta.kind == Kind::File {
+            meta.hash = Some(remote.hash_file(path)?.0);
+        }
+        Ok(Scanned {
+            meta,
+            identity: stat.identity,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn put_copy(
+        &self,
+        from: Side,
+        src_path: &RelPath,
+        src: &Scanned,
+        to: Side,
+        dst_path: &RelPath,
+        dst: Option<&Scanned>,
+        mut expect: Expect,
+    ) -> std::result::Result<(Stat, u64), RemoteError> {
+        let target = self.side(to);
+        let meta = &src.meta;
+        let dst_kind = dst.map(|d| d.meta.kind);
+        if dst.is_some_and(|d| d.meta.kind == meta.kind && d.meta.same_content(meta))
+            && meta.kind != Kind::Symlink
+        {
+            let mtime = (meta.kind == Kind::File).then_some(meta.mtime_ns);
+            let stat = target.set_attrs(dst_path, Some(meta.mode), mtime, &expect)?;
+            return Ok((stat, 0));
+        }
+        if dst_kind.is_some() && (dst_kind == Some(Kind::Dir)) != (meta.kind == Kind::Dir) {
+            // A kind change: the old item goes first (a folder only if empty by now).
+            target.remove(dst_path, &expect)?;
+            expect = Expect::Absent;
+        }
+        match meta.kind {
+            Kind::File => {
+                let mut reader = self.side(from).open_read(src_path)?;
+                let written = target.write_file(
+                    dst_path,
+                    &mut reader,
+                    meta.mode,
+                    meta.mtime_ns,
+                    meta.hash,
+                    &expect,
+                )?;
+                Ok((written.stat, meta.size))
+            }
+            Kind::Dir => {
+                let stat = target.make_dir(dst_path, meta.mode, Some(meta.mtime_ns), &expect)?;
+                Ok((stat, 0))
+            }
+            Kind::Symlink => {
+                let link = meta.target.clone().unwrap_or_default();
+                let stat = target.make_symlink(dst_path, &link, Some(meta.mtime_ns), &expect)?;
+                Ok((stat, 0))
+            }
+        }
+    }
+
+    /// Both sides hold the same item: it becomes the original.
+    fn record_both(&mut self, path: &RelPath) -> std::result::Result<(), RemoteError> {
+        let missing = || RemoteError::new(ErrorKind::NotFound, path, "it is gone");
+        let local = self.scanned(Side::Local, path).ok_or_else(missing)?;
+        let remote = self.scanned(Side::Remote, path).ok_or_else(missing)?;
+        let original = Original {
+            meta: local.meta.clone(),
+            local_identity: Some(local.identity.clone()),
+            remote_identity: Some(remote.identity.clone()),
+            cached: true,
+        };
+        self.pending
+            .push(StoreChange::PutOriginal(path.clone(), original));
+        Ok(())
+    }
+
+    fn record_ghost(&mut self, path: &RelPath) -> std::result::Result<(), RemoteError> {
+        let remote = self
+            .scanned(Side::Remote, path)
+            .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, path, "it is gone"))?;
+        let original = Original {
+            meta: remote.meta.clone(),
+            local_identity: None,
+            remote_identity: Some(remote.identity.clone()),
+            cached: false,
+        };
+        self.pending
+            .push(StoreChange::PutOriginal(path.clone(), original));
+        Ok(())
+    }
+
+    /// keep-local / keep-remote / keep-latest: the loser's bytes are copied into the
+    /// conflicts folder, then the winner replaces it.
+    fn keep_one(&mut self, path: &RelPath, winner: Side) -> std::result::Result<Done, RemoteError> {
+        let loser = winner.other();
+        let saved = self.save_copy(loser, path)?;
+        let expect = self.expect(loser, path);
+        let bytes = self.transfer(winner, path, loser, path, expect)?;
+        let note =
+            saved.map(|p| format!("the {} copy was kept in {}", side_word(loser), p.display()));
+        Ok(Done { bytes, note })
+    }
+
+    /// keep-all: the copy on `renamed` moves to a free conflict name, which is then
+    /// copied to the other side; the other copy takes the path on both sides.
+    fn keep_both(
+        &mut self,
+        path: &RelPath,
+        renamed: Side,
+    ) -> std::result::Result<Done, RemoteError> {
+        let new_path = self.free_conflict_name(path)?;
+        let mover = self.side(renamed);
+        mover.rename(path, &new_path)?;
+        let mut bytes = self.transfer(
+            renamed,
+            &new_path,
+            renamed.other(),
+            &new_path,
+            Expect::Absent,
+        )?;
+        bytes += self.transfer(renamed.other(), path, renamed, path, Expect::Absent)?;
+        Ok(Done {
+            bytes,
+            note: Some(format!(
+                "the {} copy is now {}",
+                side_word(renamed),
+                new_path
+            )),
+        })
+    }
+
+    fn free_conflict_name(&self, path: &RelPath) -> std::result::Result<RelPath, RemoteError> {
+        for n in 1..10_000 {
+            let Some(candidate) = conflict_name(path, &self.host, n) else {
+                break;
+            };
+            if self.cache.local.stat(&candidate)?.is_none()
+                && self.share.stat(&candidate)?.is_none()
+            {
+                return Ok(candidate);
+            }
+        }
+        Err(RemoteError::new(
+            ErrorKind::AlreadyExists,
+            path,
+            "no free conflict name was found",
+        ))
+    }
+
+    /// Copies the `side` copy of `path` into this run's conflicts folder. Folders have
+    /// no bytes to keep (`None`).
+    fn save_copy(
+        &self,
+        side: Side,
+        path: &RelPath,
+    ) -> std::result::Result<Option<PathBuf>, RemoteError> {
+        let Some(scanned) = self.scanned(side, path) else {
+            return Ok(None);
+        };
+        if scanned.meta.kind == Kind::Dir {
+            return Ok(None);
+        }
+        let dest = self
+            .cache
+            .meta_dir()
+            .join(CONFLICTS_DIR_NAME)
+            .join(utc_stamp(self.run_started_ns))
+            .join(side_word(side))
+            .join(path.as_os_str());
+        let io = |e: std::io::Error| RemoteError::io(path, e);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io)?;
+        }
+        match scanned.meta.kind {
+            Kind::Symlink => {
+                let link = scanned.meta.target.clone().unwrap_or_default();
+                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&link), &dest)
+                    .map_err(io)?;
+            }
+            _ => {
+                let mut reader = self.side(side).open_read(path)?;
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&dest)
+                    .map_err(io)?;
+                std::io::copy(&mut reader, &mut file).map_err(io)?;
+                file.flush().and_then(|_| file.sync_all()).map_err(io)?;
+            }
+        }
+        Ok(Some(dest))
+    }
+
+    /// Conflict records whose paths this run settled (or found settled) are removed.
+    fn drop_settled_conflicts(&mut self, failed: &HashSet<RelPath>) {
+        let planned: HashSet<&RelPath> = self
+            .prepared
+            .plan
+            .items
+            .iter()
+            .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
+            .map(|i| &i.path)
+            .collect();
+        let in_scan = |p: &RelPath| {
+            self.prepared.local.items.contains_key(p)
+                || self.prepared.remote.items.contains_key(p)
+                || self.prepared.plan.items.iter().any(|i| &i.path == p)
+        };
+        let settled: Vec<RelPath> = self
+            .stored_conflicts
+            .iter()
+            .filter(|p| !planned.contains(p) && !failed.contains(p) && in_scan(p))
+            .cloned()
+            .collect();
+        for path in settled {
+            self.pending.push(StoreChange::DeleteConflict(path));
+        }
+    }
+
+    fn maybe_commit(&mut self) -> Result<()> {
+        if self.pending.len() >= COMMIT_EVERY_ITEMS || self.last_commit.elapsed() >= COMMIT_EVERY {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the queued base changes in one transaction. The data they describe is
+    /// already durable (each side fsyncs before it answers).
+    fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = self.cache.store.transaction()?;
+        for change in self.pending.drain(..) {
+            match change {
+                StoreChange::PutOriginal(path, original) => batch.put_original(&path, &original)?,
+                StoreChange::DeleteOriginal(path) => batch.delete_original(&path)?,
+                StoreChange::PutConflict(record) => {
+                    batch.put_conflict(&record)?;
+                }
+                StoreChange::DeleteConflict(path) => {
+                    batch.delete_conflict(&path)?;
+                }
+            }
+        }
+        batch.commit()?;
+        self.last_commit = Instant::now();
+        Ok(())
+    }
+}
+
+fn is_deletion(item: &PlanItem) -> bool {
+    matches!(
+        item.action,
+        Action::Run(SyncOperation::DeleteClientCopy) | Action::Run(SyncOperation::DeleteServerCopy)
+    )
+}
+
+fn side_word(side: Side) -> &'static str {
+    match side {
+        Side::Local => "cache",
+        Side::Remote => "share",
+    }
+}

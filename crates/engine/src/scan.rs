@@ -1,0 +1,155 @@
+//! Scanning one side: every item's metadata, with content hashes taken only where the
+//! stat fingerprint differs from the original's. Problems are collected per path;
+//! a path that could not be read is *unknown*, never taken as deleted.
+
+use crate::error::ItemError;
+use offline_core::{Kind, Meta, RelPath, Side, SyncOperation};
+use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
+use offline_store::Original;
+use std::collections::{BTreeMap, HashMap};
+
+/// One item as scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scanned {
+    /// Its metadata, with the content hash for files.
+    pub meta: Meta,
+    /// Its stat fingerprint on this side.
+    pub identity: String,
+}
+
+/// A side's scan.
+#[derive(Debug, Default)]
+pub struct SideScan {
+    /// Every item found, by path.
+    pub items: BTreeMap<RelPath, Scanned>,
+    /// Paths (and everything below them) whose state is not known this time.
+    pub unknown: Vec<RelPath>,
+    /// What went wrong, per path.
+    pub problems: Vec<(RelPath, ItemError)>,
+}
+
+impl SideScan {
+    /// True when `path` lies in a tree that could not be read.
+    pub fn is_unknown(&self, path: &RelPath) -> bool {
+        self.unknown.iter().any(|u| u.contains(path))
+    }
+
+    fn problem(&mut self, path: &RelPath, err: ItemError) {
+        self.unknown.push(path.clone());
+        self.problems.push((path.clone(), err));
+    }
+}
+
+/// The identity stored for `side` in an original.
+pub fn stored_identity(original: &Original, side: Side) -> Option<&str> {
+    match side {
+        Side::Local => original.local_identity.as_deref(),
+        Side::Remote => original.remote_identity.as_deref(),
+    }
+}
+
+/// Scans the tree under `start` (the root for a whole sync) on one side.
+pub fn scan_side(
+    remote: &dyn Remote,
+    side: Side,
+    start: &RelPath,
+    originals: &HashMap<RelPath, Original>,
+) -> SideScan {
+    let mut scan = SideScan::default();
+    let mut pending = Vec::new();
+    if start.is_root() {
+        pending.push(start.clone());
+    } else {
+        match remote.stat(start) {
+            Ok(Some(stat)) => {
+                let is_dir = stat.meta.kind == Kind::Dir;
+                add_item(remote, side, start, stat, originals, &mut scan);
+                if is_dir {
+                    pending.push(start.clone());
+                }
+            }
+            Ok(None) => {}
+            Err(e) => scan.problem(start, prepare_error(&e)),
+        }
+    }
+    while let Some(dir) = pending.pop() {
+        let entries = match remote.list(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                scan.problem(&dir, prepare_error(&e));
+                continue;
+            }
+        };
+        for entry in entries {
+            let path = match dir.join(&entry.name) {
+                Ok(p) => p,
+                Err(e) => {
+                    let bad = dir.clone();
+                    scan.problems.push((
+                        bad,
+                        ItemError::new(
+                            SyncOperation::Prepare,
+                            ErrorKind::NameNotAllowed,
+                            format!("a name in this folder cannot be used: {e}"),
+                            "rename the item",
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            let is_dir = entry.stat.meta.kind == Kind::Dir;
+            if add_item(remote, side, &path, entry.stat, originals, &mut scan) && is_dir {
+                pending.push(path);
+            }
+        }
+    }
+    scan
+}
+
+/// Adds one listed item, hashing it when needed. False when it could not be read.
+fn add_item(
+    remote: &dyn Remote,
+    side: Side,
+    path: &RelPath,
+    stat: Stat,
+    originals: &HashMap<RelPath, Original>,
+    scan: &mut SideScan,
+) -> bool {
+    let Stat { mut meta, identity } = stat;
+    if meta.kind == Kind::File {
+        let known = originals.get(path).filter(|o| {
+            o.meta.kind == Kind::File && stored_identity(o, side) == Some(identity.as_str())
+        });
+        match known {
+            Some(original) => meta.hash = original.meta.hash,
+            None => match remote.hash_file(path) {
+                Ok((hash, len)) if len == meta.size => meta.hash = Some(hash),
+                Ok((_, len)) => {
+                    scan.problem(
+                        path,
+                        ItemError::new(
+                            SyncOperation::Prepare,
+                            ErrorKind::Changed,
+                            format!(
+                                "{path}: the file changed while it was read ({} bytes listed, {len} read)",
+                                meta.size
+                            ),
+                            "the next sync looks at it again",
+                        ),
+                    );
+                    return false;
+                }
+                Err(e) => {
+                    scan.problem(path, prepare_error(&e));
+                    return false;
+                }
+            },
+        }
+    }
+    scan.items.insert(path.clone(), Scanned { meta, identity });
+    true
+}
+
+fn prepare_error(err: &RemoteError) -> ItemError {
+    ItemError::from_remote(SyncOperation::Prepare, err)
+}

@@ -1,0 +1,143 @@
+//! The progress sink: the engine reports each item's outcome to it, and printers
+//! (the CLI's table, progress bar and JSON lines) are sinks.
+
+use crate::error::ItemError;
+use offline_core::{Action, Plan, PlanItem, RelPath, SyncOperation, SyncState};
+use std::collections::BTreeMap;
+
+/// How one item ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemResult {
+    /// Done.
+    Ok,
+    /// Left as a recorded conflict.
+    Conflict,
+    /// Not done, on purpose; the reason says why. The next sync looks again.
+    Skipped(String),
+    /// Failed.
+    Error(Box<ItemError>),
+}
+
+impl ItemResult {
+    /// "ok", "conflict", "skipped" or "error".
+    pub fn name(&self) -> &'static str {
+        match self {
+            ItemResult::Ok => "ok",
+            ItemResult::Conflict => "conflict",
+            ItemResult::Skipped(_) => "skipped",
+            ItemResult::Error(_) => "error",
+        }
+    }
+}
+
+/// One item's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemReport {
+    /// The item.
+    pub path: RelPath,
+    /// What prepare found (`None` for problems found while preparing).
+    pub state: Option<SyncState>,
+    /// What was planned.
+    pub action: Option<Action>,
+    /// The operation the work (or error) belongs to.
+    pub operation: Option<SyncOperation>,
+    /// How it ended.
+    pub result: ItemResult,
+    /// Bytes moved.
+    pub bytes: u64,
+    /// Anything the person should know (where a losing copy was kept, a new name).
+    pub note: Option<String>,
+}
+
+impl ItemReport {
+    /// A report for a planned item.
+    pub fn for_item(item: &PlanItem, result: ItemResult) -> ItemReport {
+        let operation = match &result {
+            ItemResult::Error(e) => Some(e.operation),
+            _ => item.action.operation(),
+        };
+        ItemReport {
+            path: item.path.clone(),
+            state: Some(item.state),
+            action: Some(item.action),
+            operation,
+            result,
+            bytes: 0,
+            note: None,
+        }
+    }
+}
+
+/// What the sink wants after an item (Windows' `OFFLINEFILES_OP_RESPONSE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// Go on with the next item.
+    Continue,
+    /// Try this item again.
+    Retry,
+    /// Stop the sync; what is done stays done.
+    Abort,
+}
+
+/// Totals of one sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Items per (operation name, result name).
+    pub counts: BTreeMap<(String, String), u64>,
+    /// Items left in conflict.
+    pub conflicts: u64,
+    /// Items that failed (including prepare problems).
+    pub errors: u64,
+    /// Items skipped.
+    pub skipped: u64,
+    /// Bytes moved.
+    pub bytes: u64,
+    /// The run was stopped before the end (abort, or the share went away).
+    pub stopped: Option<String>,
+}
+
+impl SyncSummary {
+    /// Adds one report to the totals.
+    pub fn add(&mut self, report: &ItemReport) {
+        let op = report
+            .operation
+            .map(|o| o.name().to_string())
+            .or_else(|| report.action.map(|a| a.name().to_string()))
+            .unwrap_or_else(|| "none".to_string());
+        *self
+            .counts
+            .entry((op, report.result.name().to_string()))
+            .or_insert(0) += 1;
+        match report.result {
+            ItemResult::Conflict => self.conflicts += 1,
+            ItemResult::Error(_) => self.errors += 1,
+            ItemResult::Skipped(_) => self.skipped += 1,
+            ItemResult::Ok => {}
+        }
+        self.bytes += report.bytes;
+    }
+
+    /// True when every item was done and no conflict remains.
+    pub fn is_clean(&self) -> bool {
+        self.conflicts == 0 && self.errors == 0 && self.stopped.is_none()
+    }
+}
+
+/// Receives a sync's progress. Every method has a default that ignores it.
+pub trait SyncSink {
+    /// The plan is ready and the work starts.
+    fn begin(&mut self, _plan: &Plan) {}
+    /// Work on an item starts.
+    fn item_begin(&mut self, _item: &PlanItem) {}
+    /// An item ended (also called for problems found while preparing).
+    fn item_result(&mut self, _report: &ItemReport) -> Response {
+        Response::Continue
+    }
+    /// The sync ended.
+    fn end(&mut self, _summary: &SyncSummary) {}
+}
+
+/// A sink that ignores everything.
+pub struct NullSink;
+
+impl SyncSink for NullSink {}
