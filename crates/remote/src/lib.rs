@@ -1,1 +1,170 @@
-//! placeholder
+//! The two sides of a sync, seen through one trait.
+//!
+//! The engine reads and writes both the share and the cache folder through
+//! [`Remote`]: it lists folders ([`Remote::list`]), reads files, and changes items
+//! only with a precondition ([`Expect`]) checked right before the change (safety
+//! rule 2), writing content through a temp file renamed over the target (safety
+//! rule 1).
+//!
+//! The first backend is [`DirRemote`]: a local folder, or a mounted SMB/NFS/sshfs
+//! share. The trait asks for nothing a plain object store cannot give: identities
+//! are opaque strings (an etag would do), and [`Capabilities`] tells the engine
+//! when renames, empty folders, symlinks or modes are missing.
+
+mod dir;
+mod error;
+mod hash;
+mod sys;
+
+pub use dir::DirRemote;
+pub use error::{ErrorKind, RemoteError, Result};
+pub use hash::hash_reader;
+
+use offline_core::{Hash, Meta, RelPath};
+use std::io::Read;
+
+/// What one item looks like on a side, without its content hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    /// Kind, size, mtime and mode; `hash` is always `None` (a listing never reads
+    /// content). For a symlink `target` holds the link's bytes and `size` their length.
+    pub meta: Meta,
+    /// An opaque fingerprint that changes whenever content, mode or mtime change.
+    /// The directory backend uses `dev:ino:ctime_sec.ctime_nsec:size:mtime_ns`.
+    pub identity: String,
+}
+
+/// One child of a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The child's name (raw bytes, one path component).
+    pub name: Vec<u8>,
+    /// What the child looks like.
+    pub stat: Stat,
+}
+
+/// A precondition checked right before a replace or delete (safety rule 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Whatever is there (or nothing).
+    Any,
+    /// Nothing may be there.
+    Absent,
+    /// The item must be there with exactly this [`Stat::identity`].
+    Identity(String),
+}
+
+/// What a backend can represent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Items can be renamed in place.
+    pub rename: bool,
+    /// A folder can exist without children.
+    pub empty_dirs: bool,
+    /// Symlinks can be stored as links.
+    pub symlinks: bool,
+    /// Permission bits are kept.
+    pub modes: bool,
+}
+
+/// The result of [`Remote::write_file`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The file as it is now at its final place.
+    pub stat: Stat,
+    /// The BLAKE3 hash of the bytes written.
+    pub hash: Hash,
+}
+
+/// One side of a sync: the share, or the cache folder.
+///
+/// Paths are relative to the side's root; the empty path is the root itself.
+/// Symlinks are never followed, neither in the last component nor above it.
+pub trait Remote: Send + Sync {
+    /// For messages: the share's path or URL.
+    fn describe(&self) -> String;
+
+    /// What this side can represent.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The item at `path`, not following a symlink; `Ok(None)` when nothing is there
+    /// (also when a parent is missing or not a folder). The root is allowed.
+    fn stat(&self, path: &RelPath) -> Result<Option<Stat>>;
+
+    /// The children of a folder, in any order, never following symlinks.
+    ///
+    /// Skips names starting with [`offline_core::TEMP_PREFIX`] and, at the root
+    /// only, the hidden names the backend was given. A child that vanishes while
+    /// the folder is read is skipped.
+    fn list(&self, dir: &RelPath) -> Result<Vec<Entry>>;
+
+    /// Opens a regular file for reading; a symlink is not followed.
+    fn open_read(&self, path: &RelPath) -> Result<Box<dyn Read + Send>>;
+
+    /// The BLAKE3 hash of a file's content and its length, read as a stream.
+    fn hash_file(&self, path: &RelPath) -> Result<(Hash, u64)> {
+        let mut reader = self.open_read(path)?;
+        hash_reader(&mut reader).map_err(|err| RemoteError::from_io(path, "read the file", err))
+    }
+
+    /// Writes a file atomically and returns its new stat and the hash of the bytes
+    /// written.
+    ///
+    /// `content` is streamed into a temp file in the target's folder and hashed on
+    /// the way; when `expected_hash` is given and differs, the write fails with
+    /// [`ErrorKind::Changed`]. The file gets `mode` and `mtime_ns`, is made durable,
+    /// `expect` is checked against the target, and the temp file is renamed over
+    /// it. On any error the temp file is removed and the target is untouched.
+    fn write_file(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        mode: u32,
+        mtime_ns: i64,
+        expected_hash: Option<Hash>,
+        expect: &Expect,
+    ) -> Result<Written>;
+
+    /// Creates a folder with exactly `mode`, after checking `expect`. When a folder
+    /// is already there and `expect` allows it, only its mode (and mtime) are set.
+    fn make_dir(
+        &self,
+        path: &RelPath,
+        mode: u32,
+        mtime_ns: Option<i64>,
+        expect: &Expect,
+    ) -> Result<Stat>;
+
+    /// Creates (or atomically replaces) a symlink to `target`, after checking
+    /// `expect`, and sets the link's own mtime when given.
+    fn make_symlink(
+        &self,
+        path: &RelPath,
+        target: &[u8],
+        mtime_ns: Option<i64>,
+        expect: &Expect,
+    ) -> Result<Stat>;
+
+    /// Removes a file, a symlink (never its target) or an empty folder (never
+    /// recursively), after checking `expect`. Nothing there: [`ErrorKind::NotFound`].
+    fn remove(&self, path: &RelPath, expect: &Expect) -> Result<()>;
+
+    /// Renames an item without replacing anything: [`ErrorKind::AlreadyExists`]
+    /// when `to` exists.
+    fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()>;
+
+    /// Sets the mode and/or mtime of an item (of a symlink only the mtime), after
+    /// checking `expect`, and returns its new stat.
+    fn set_attrs(
+        &self,
+        path: &RelPath,
+        mode: Option<u32>,
+        mtime_ns: Option<i64>,
+        expect: &Expect,
+    ) -> Result<Stat>;
+
+    /// Removes leftover temp files (names starting with
+    /// [`offline_core::TEMP_PREFIX`]) in the whole tree and returns how many were
+    /// removed. Used by recovery after a crash.
+    fn remove_temp_files(&self) -> Result<usize>;
+}

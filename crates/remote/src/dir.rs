@@ -1,0 +1,655 @@
+//! The directory backend: a side that is a folder on a mounted file system (the
+//! cache folder, or an SMB/NFS/sshfs share mounted on this machine).
+
+use crate::error::{ErrorKind, RemoteError, Result};
+use crate::hash::{read_some, BUFFER_SIZE};
+use crate::sys::{self, Access, RawStat};
+use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
+use offline_core::{Hash, Kind, Meta, RelPath, TEMP_PREFIX};
+use rustix::fs::FileType;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// How many fresh temp names are tried before giving up.
+const TEMP_ATTEMPTS: usize = 16;
+
+/// A side that is a folder on a mounted file system.
+///
+/// Every operation opens the root again, so a share that was unmounted shows up
+/// as [`ErrorKind::Unreachable`] instead of as the empty mount point below it.
+#[derive(Debug)]
+pub struct DirRemote {
+    root: PathBuf,
+    hidden: Vec<Vec<u8>>,
+}
+
+impl DirRemote {
+    /// Opens the folder `root`. Names in `hidden_root_names` (e.g. `.offline` for a
+    /// cache, `.offline-share` for a share) are left out of the root's listing.
+    /// Fails with [`ErrorKind::Unreachable`] when `root` is missing or not a folder.
+    pub fn open(root: impl Into<PathBuf>, hidden_root_names: &[&[u8]]) -> Result<DirRemote> {
+        let root = root.into();
+        let here = RelPath::root();
+        match std::fs::metadata(&root) {
+            Ok(meta) if meta.is_dir() => Ok(DirRemote {
+                root,
+                hidden: hidden_root_names.iter().map(|name| name.to_vec()).collect(),
+            }),
+            Ok(_) => Err(RemoteError::new(
+                ErrorKind::Unreachable,
+                &here,
+                format!("the root {} is not a folder", root.display()),
+            )),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(RemoteError {
+                kind: ErrorKind::Unreachable,
+                path: here,
+                message: format!("the root folder {} is missing", root.display()),
+                source: Some(err),
+            }),
+            Err(err) => Err(RemoteError::from_io(
+                &here,
+                &format!("open the root folder {}", root.display()),
+                err,
+            )),
+        }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where an item is on this machine.
+    pub fn full_path(&self, path: &RelPath) -> PathBuf {
+        if path.is_root() {
+            self.root.clone()
+        } else {
+            self.root.join(path.as_os_str())
+        }
+    }
+
+    /// Opens the root folder; a missing root means the share is unreachable.
+    fn open_root(&self, access: Access, item: &RelPath) -> Result<OwnedFd> {
+        sys::open_root(&self.root, access).map_err(|err| match ErrorKind::from_io(&err) {
+            ErrorKind::NotFound | ErrorKind::NotADirectory => RemoteError {
+                kind: ErrorKind::Unreachable,
+                path: item.clone(),
+                message: format!("the root folder {} is missing", self.root.display()),
+                source: Some(err),
+            },
+            _ => RemoteError::from_io(item, "open the root folder", err),
+        })
+    }
+
+    /// Opens the folder `dir`; errors name `item` and say `action`.
+    fn open_dir(
+        &self,
+        dir: &RelPath,
+        access: Access,
+        item: &RelPath,
+        action: &str,
+    ) -> Result<OwnedFd> {
+        if dir.is_root() {
+            return self.open_root(access, item);
+        }
+        let root = self.open_root(Access::Handle, item)?;
+        sys::open_below(root.as_fd(), dir.as_bytes(), access)
+            .map_err(|err| RemoteError::from_io(item, action, err))
+    }
+
+    /// A handle on the folder an item is in, and the item's name there (the root
+    /// is `.` in itself).
+    fn locate(&self, path: &RelPath) -> Result<(OwnedFd, Vec<u8>)> {
+        match path.parent() {
+            None => Ok((self.open_root(Access::Handle, path)?, b".".to_vec())),
+            Some(parent) => {
+                let dir =
+                    self.open_dir(&parent, Access::Handle, path, "open the folder it is in")?;
+                Ok((dir, path.file_name().to_vec()))
+            }
+        }
+    }
+
+    /// Like [`DirRemote::locate`] for operations the root does not allow.
+    fn locate_child(&self, path: &RelPath, what: &str) -> Result<(OwnedFd, Vec<u8>)> {
+        if path.is_root() {
+            return Err(RemoteError::new(
+                ErrorKind::NameNotAllowed,
+                path,
+                format!("the root folder cannot be {what}"),
+            ));
+        }
+        self.locate(path)
+    }
+
+    /// The children of an open folder, as `list` returns them.
+    fn entries(&self, dir: &RelPath, fd: OwnedFd) -> Result<Vec<Entry>> {
+        let handle = fd
+            .try_clone()
+            .map_err(|err| RemoteError::from_io(dir, "open the folder", err))?;
+        let names =
+            sys::read_names(fd).map_err(|err| RemoteError::from_io(dir, "read the folder", err))?;
+        let mut entries = Vec::with_capacity(names.len());
+        for name in names {
+            if self.is_skipped(dir, &name) {
+                continue;
+            }
+            if let Some(entry) = entry(handle.as_fd(), dir, name)? {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// True for temp files, and for the hidden names at the root.
+    fn is_skipped(&self, dir: &RelPath, name: &[u8]) -> bool {
+        name.starts_with(TEMP_PREFIX) || (dir.is_root() && self.hidden.iter().any(|h| h == name))
+    }
+
+    /// Removes the temp files directly in `dir` and returns how many, adding its
+    /// subfolders to `pending`.
+    fn remove_temp_files_in(&self, dir: &RelPath, pending: &mut Vec<RelPath>) -> Result<usize> {
+        let fd = match self.open_dir(dir, Access::List, dir, "open the folder") {
+            Ok(fd) => fd,
+            Err(err) if !dir.is_root() && is_gone_or_closed(err.kind) => {
+                tracing::warn!("temp file cleanup skips {dir}: {err}");
+                return Ok(0);
+            }
+            Err(err) => return Err(err),
+        };
+        let handle = fd
+            .try_clone()
+            .map_err(|err| RemoteError::from_io(dir, "open the folder", err))?;
+        let names =
+            sys::read_names(fd).map_err(|err| RemoteError::from_io(dir, "read the folder", err))?;
+        let mut removed = 0;
+        for name in names {
+            if dir.is_root() && self.hidden.contains(&name) {
+                continue;
+            }
+            let item = child(dir, &name)?;
+            let Some(raw) = sys::lstat(handle.as_fd(), &name)
+                .map_err(|err| RemoteError::from_io(&item, "read its metadata", err))?
+            else {
+                continue;
+            };
+            let is_dir = sys::file_type(&raw) == FileType::Directory;
+            if !name.starts_with(TEMP_PREFIX) {
+                if is_dir {
+                    pending.push(item);
+                }
+            } else if is_dir {
+                tracing::warn!("{item}: a folder named like a temp file; left alone");
+            } else if remove_temp(handle.as_fd(), &name, &item)? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl Remote for DirRemote {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            rename: true,
+            empty_dirs: true,
+            symlinks: true,
+            modes: true,
+        }
+    }
+
+    fn stat(&self, path: &RelPath) -> Result<Option<Stat>> {
+        let (dir, name) = match self.locate(path) {
+            Ok(found) => found,
+            Err(err) if is_not_there(err.kind) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let Some(raw) = lstat(dir.as_fd(), &name, path)? else {
+            return Ok(None);
+        };
+        match to_stat(dir.as_fd(), &name, &raw) {
+            Ok(Some(stat)) => Ok(Some(stat)),
+            Ok(None) => Err(RemoteError::new(
+                ErrorKind::Io,
+                path,
+                "it is a device, FIFO or socket, which cannot be synced",
+            )),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(RemoteError::from_io(path, "read the symlink", err)),
+        }
+    }
+
+    fn list(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        let fd = self.open_dir(dir, Access::List, dir, "open the folder")?;
+        self.entries(dir, fd)
+    }
+
+    fn open_read(&self, path: &RelPath) -> Result<Box<dyn Read + Send>> {
+        let (dir, name) = self.locate(path)?;
+        let fd = sys::open_file_read(dir.as_fd(), &name)
+            .map_err(|err| RemoteError::from_io(path, "open the file", err))?;
+        let raw = sys::fstat(fd.as_fd())
+            .map_err(|err| RemoteError::from_io(path, "read its metadata", err))?;
+        match sys::file_type(&raw) {
+            FileType::RegularFile => {}
+            FileType::Directory => {
+                return Err(RemoteError::new(
+                    ErrorKind::IsADirectory,
+                    path,
+                    "it is a folder, not a file",
+                ));
+            }
+            _ => {
+                return Err(RemoteError::new(
+                    ErrorKind::Io,
+                    path,
+                    "it is not a regular file",
+                ));
+            }
+        }
+        sys::set_blocking(fd.as_fd())
+            .map_err(|err| RemoteError::from_io(path, "open the file", err))?;
+        Ok(Box::new(File::from(fd)))
+    }
+
+    fn write_file(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        mode: u32,
+        mtime_ns: i64,
+        expected_hash: Option<Hash>,
+        expect: &Expect,
+    ) -> Result<Written> {
+        let (dir, name) = self.locate_child(path, "replaced by a file")?;
+        let (mut temp, fd) = create_temp(dir.as_fd(), path, |temp_name| {
+            sys::create_new(dir.as_fd(), temp_name)
+        })?;
+        let mut file = File::from(fd);
+        let hash = copy_into(content, &mut file, path)?;
+        if expected_hash.is_some_and(|expected| expected != hash) {
+            return Err(RemoteError::new(
+                ErrorKind::Changed,
+                path,
+                "the source changed while it was copied",
+            ));
+        }
+        sys::set_file_attrs(file.as_fd(), mode, mtime_ns).map_err(|err| {
+            RemoteError::from_io(path, "set the mode and time of the temp file", err)
+        })?;
+        sys::fsync_file(file.as_fd())
+            .map_err(|err| RemoteError::from_io(path, "flush the temp file to disk", err))?;
+        drop(file);
+        check_replaceable(dir.as_fd(), &name, path, expect)?;
+        temp.move_into_place(&name, path, expect)?;
+        fsync_dir(dir.as_fd(), path)?;
+        let stat = stat_after_change(dir.as_fd(), &name, path)?;
+        Ok(Written { stat, hash })
+    }
+
+    fn make_dir(
+        &self,
+        path: &RelPath,
+        mode: u32,
+        mtime_ns: Option<i64>,
+        expect: &Expect,
+    ) -> Result<Stat> {
+        let (dir, name) = self.locate(path)?;
+        let current = lstat(dir.as_fd(), &name, path)?;
+        check_expect(path, current.as_ref(), expect)?;
+        match current {
+            Some(raw) if sys::file_type(&raw) == FileType::Directory => {}
+            Some(_) => {
+                return Err(RemoteError::new(
+                    ErrorKind::AlreadyExists,
+                    path,
+                    "a file or symlink is where the folder should be",
+                ));
+            }
+            None => sys::mkdir(dir.as_fd(), &name)
+                .map_err(|err| RemoteError::from_io_on_name(path, "create the folder", err))?,
+        }
+        sys::chmod(dir.as_fd(), &name, mode)
+            .map_err(|err| RemoteError::from_io(path, "set the folder's mode", err))?;
+        if let Some(mtime_ns) = mtime_ns {
+            sys::set_mtime(dir.as_fd(), &name, mtime_ns)
+                .map_err(|err| RemoteError::from_io(path, "set the folder's time", err))?;
+        }
+        fsync_dir(dir.as_fd(), path)?;
+        stat_after_change(dir.as_fd(), &name, path)
+    }
+
+    fn make_symlink(
+        &self,
+        path: &RelPath,
+        target: &[u8],
+        mtime_ns: Option<i64>,
+        expect: &Expect,
+    ) -> Result<Stat> {
+        let (dir, name) = self.locate_child(path, "replaced by a symlink")?;
+        let (mut temp, ()) = create_temp(dir.as_fd(), path, |temp_name| {
+            sys::symlink(target, dir.as_fd(), temp_name)
+        })?;
+        if let Some(mtime_ns) = mtime_ns {
+            sys::set_mtime(dir.as_fd(), &temp.name, mtime_ns)
+                .map_err(|err| RemoteError::from_io(path, "set the symlink's time", err))?;
+        }
+        check_replaceable(dir.as_fd(), &name, path, expect)?;
+        temp.move_into_place(&name, path, expect)?;
+        fsync_dir(dir.as_fd(), path)?;
+        stat_after_change(dir.as_fd(), &name, path)
+    }
+
+    fn remove(&self, path: &RelPath, expect: &Expect) -> Result<()> {
+        let (dir, name) = self.locate_child(path, "removed")?;
+        let Some(raw) = lstat(dir.as_fd(), &name, path)? else {
+            return Err(RemoteError::new(
+                ErrorKind::NotFound,
+                path,
+                "nothing is there to remove",
+            ));
+        };
+        check_expect(path, Some(&raw), expect)?;
+        let is_dir = sys::file_type(&raw) == FileType::Directory;
+        sys::unlink(dir.as_fd(), &name, is_dir)
+            .map_err(|err| RemoteError::from_io(path, "remove it", err))?;
+        fsync_dir(dir.as_fd(), path)
+    }
+
+    fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+        let (from_dir, from_name) = self.locate_child(from, "renamed")?;
+        let (to_dir, to_name) = self.locate_child(to, "replaced")?;
+        if lstat(from_dir.as_fd(), &from_name, from)?.is_none() {
+            return Err(RemoteError::new(
+                ErrorKind::NotFound,
+                from,
+                "nothing is there to rename",
+            ));
+        }
+        sys::rename_no_replace(from_dir.as_fd(), &from_name, to_dir.as_fd(), &to_name).map_err(
+            |err| {
+                if ErrorKind::from_io(&err) == ErrorKind::AlreadyExists {
+                    RemoteError::from_io(to, &format!("rename {from} to it"), err)
+                } else {
+                    RemoteError::from_io_on_name(from, &format!("rename it to {to}"), err)
+                }
+            },
+        )?;
+        fsync_dir(to_dir.as_fd(), to)?;
+        if from.parent() != to.parent() {
+            fsync_dir(from_dir.as_fd(), from)?;
+        }
+        Ok(())
+    }
+
+    fn set_attrs(
+        &self,
+        path: &RelPath,
+        mode: Option<u32>,
+        mtime_ns: Option<i64>,
+        expect: &Expect,
+    ) -> Result<Stat> {
+        let (dir, name) = self.locate(path)?;
+        let Some(raw) = lstat(dir.as_fd(), &name, path)? else {
+            return Err(RemoteError::new(
+                ErrorKind::NotFound,
+                path,
+                "nothing is there",
+            ));
+        };
+        check_expect(path, Some(&raw), expect)?;
+        let is_link = sys::file_type(&raw) == FileType::Symlink;
+        if let (Some(mode), false) = (mode, is_link) {
+            sys::chmod(dir.as_fd(), &name, mode)
+                .map_err(|err| RemoteError::from_io(path, "set the mode", err))?;
+        }
+        if let Some(mtime_ns) = mtime_ns {
+            sys::set_mtime(dir.as_fd(), &name, mtime_ns)
+                .map_err(|err| RemoteError::from_io(path, "set the modification time", err))?;
+        }
+        stat_after_change(dir.as_fd(), &name, path)
+    }
+
+    fn remove_temp_files(&self) -> Result<usize> {
+        let mut pending = vec![RelPath::root()];
+        let mut removed = 0;
+        while let Some(dir) = pending.pop() {
+            removed += self.remove_temp_files_in(&dir, &mut pending)?;
+        }
+        Ok(removed)
+    }
+}
+
+/// A temp file or symlink in a folder; removed when dropped unless it was moved
+/// into place.
+struct TempItem<'a> {
+    dir: BorrowedFd<'a>,
+    name: Vec<u8>,
+    placed: bool,
+}
+
+impl TempItem<'_> {
+    /// Renames the temp item to `name`; without replacing anything when `expect`
+    /// is [`Expect::Absent`].
+    fn move_into_place(&mut self, name: &[u8], path: &RelPath, expect: &Expect) -> Result<()> {
+        let result = if *expect == Expect::Absent {
+            sys::rename_no_replace(self.dir, &self.name, self.dir, name)
+        } else {
+            sys::rename(self.dir, &self.name, self.dir, name)
+        };
+        match result {
+            Ok(()) => {
+                self.placed = true;
+                Ok(())
+            }
+            Err(err) if ErrorKind::from_io(&err) == ErrorKind::AlreadyExists => Err(changed(
+                path,
+                "something appeared there since it was scanned",
+            )),
+            Err(err) => Err(RemoteError::from_io_on_name(
+                path,
+                "move the temp file into place",
+                err,
+            )),
+        }
+    }
+}
+
+impl Drop for TempItem<'_> {
+    fn drop(&mut self) {
+        if self.placed {
+            return;
+        }
+        if let Err(err) = sys::unlink(self.dir, &self.name, false) {
+            let name = String::from_utf8_lossy(&self.name);
+            tracing::warn!("could not remove the temp file {name}: {err}");
+        }
+    }
+}
+
+/// Creates a temp item with a fresh name through `make`, retrying on a name clash.
+fn create_temp<'a, T>(
+    dir: BorrowedFd<'a>,
+    path: &RelPath,
+    make: impl Fn(&[u8]) -> io::Result<T>,
+) -> Result<(TempItem<'a>, T)> {
+    for _ in 0..TEMP_ATTEMPTS {
+        let name = sys::temp_name(TEMP_PREFIX);
+        match make(&name) {
+            Ok(made) => {
+                let temp = TempItem {
+                    dir,
+                    name,
+                    placed: false,
+                };
+                return Ok((temp, made));
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => {
+                return Err(RemoteError::from_io(
+                    path,
+                    "create a temp file in its folder",
+                    err,
+                ))
+            }
+        }
+    }
+    Err(RemoteError::new(
+        ErrorKind::AlreadyExists,
+        path,
+        "no free temp file name found in its folder",
+    ))
+}
+
+/// Streams `content` into `file`, hashing it on the way.
+fn copy_into(content: &mut dyn Read, file: &mut File, path: &RelPath) -> Result<Hash> {
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; BUFFER_SIZE];
+    loop {
+        let n = read_some(content, &mut buffer)
+            .map_err(|err| RemoteError::from_io(path, "read the source", err))?;
+        if n == 0 {
+            return Ok(*hasher.finalize().as_bytes());
+        }
+        hasher.update(&buffer[..n]);
+        file.write_all(&buffer[..n])
+            .map_err(|err| RemoteError::from_io(path, "write the temp file", err))?;
+    }
+}
+
+/// Checks `expect` against what is at `name` now, and that it is no folder.
+fn check_replaceable(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    path: &RelPath,
+    expect: &Expect,
+) -> Result<()> {
+    let current = lstat(dir, name, path)?;
+    check_expect(path, current.as_ref(), expect)?;
+    match current {
+        Some(raw) if sys::file_type(&raw) == FileType::Directory => Err(RemoteError::new(
+            ErrorKind::IsADirectory,
+            path,
+            "a folder is where the item should go",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks a precondition against the current `lstat` of the item.
+fn check_expect(path: &RelPath, current: Option<&RawStat>, expect: &Expect) -> Result<()> {
+    match (expect, current) {
+        (Expect::Any, _) | (Expect::Absent, None) => Ok(()),
+        (Expect::Absent, Some(_)) => Err(changed(
+            path,
+            "something appeared there since it was scanned",
+        )),
+        (Expect::Identity(_), None) => Err(changed(path, "it was removed since it was scanned")),
+        (Expect::Identity(id), Some(raw)) if sys::identity(raw) == *id => Ok(()),
+        (Expect::Identity(_), Some(_)) => Err(changed(path, "it changed since it was scanned")),
+    }
+}
+
+fn changed(path: &RelPath, message: &str) -> RemoteError {
+    RemoteError::new(ErrorKind::Changed, path, message)
+}
+
+/// `lstat` with errors naming `path`.
+fn lstat(dir: BorrowedFd<'_>, name: &[u8], path: &RelPath) -> Result<Option<RawStat>> {
+    sys::lstat(dir, name).map_err(|err| RemoteError::from_io(path, "read its metadata", err))
+}
+
+/// `fsync` of a folder with errors naming `path`.
+fn fsync_dir(dir: BorrowedFd<'_>, path: &RelPath) -> Result<()> {
+    sys::fsync_dir(dir).map_err(|err| RemoteError::from_io(path, "flush its folder to disk", err))
+}
+
+/// The stat of an item this backend just changed.
+fn stat_after_change(dir: BorrowedFd<'_>, name: &[u8], path: &RelPath) -> Result<Stat> {
+    let raw = lstat(dir, name, path)?
+        .ok_or_else(|| changed(path, "it vanished right after it was changed"))?;
+    match to_stat(dir, name, &raw) {
+        Ok(Some(stat)) => Ok(stat),
+        Ok(None) => Err(changed(path, "it was replaced right after it was changed")),
+        Err(err) => Err(RemoteError::from_io(path, "read the symlink", err)),
+    }
+}
+
+/// The [`Stat`] of an item from its `lstat`; `None` for devices, FIFOs and sockets.
+fn to_stat(dir: BorrowedFd<'_>, name: &[u8], raw: &RawStat) -> io::Result<Option<Stat>> {
+    let mtime_ns = sys::mtime_ns(raw);
+    let meta = match sys::file_type(raw) {
+        FileType::RegularFile => Meta {
+            kind: Kind::File,
+            size: sys::size(raw),
+            mtime_ns,
+            mode: sys::mode(raw),
+            hash: None,
+            target: None,
+        },
+        FileType::Directory => Meta::dir(mtime_ns, sys::mode(raw)),
+        FileType::Symlink => Meta::symlink(sys::read_link(dir, name)?, mtime_ns),
+        _ => return Ok(None),
+    };
+    Ok(Some(Stat {
+        meta,
+        identity: sys::identity(raw),
+    }))
+}
+
+/// One listed child of `dir`; `None` when it vanished or cannot be synced.
+fn entry(dir_fd: BorrowedFd<'_>, dir: &RelPath, name: Vec<u8>) -> Result<Option<Entry>> {
+    let item = child(dir, &name)?;
+    let Some(raw) = lstat(dir_fd, &name, &item)? else {
+        return Ok(None);
+    };
+    match to_stat(dir_fd, &name, &raw) {
+        Ok(Some(stat)) => Ok(Some(Entry { name, stat })),
+        Ok(None) => {
+            tracing::warn!("{item}: a device, FIFO or socket; not synced");
+            Ok(None)
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(RemoteError::from_io(&item, "read the symlink", err)),
+    }
+}
+
+/// The path of the child `name` of `dir`.
+fn child(dir: &RelPath, name: &[u8]) -> Result<RelPath> {
+    dir.join(name).map_err(|err| {
+        let shown = offline_core::escape_bytes(name);
+        RemoteError::new(
+            ErrorKind::NameNotAllowed,
+            dir,
+            format!("the folder holds an entry with an unusable name {shown:?}: {err}"),
+        )
+    })
+}
+
+/// Removes one temp file; false when it was already gone.
+fn remove_temp(dir: BorrowedFd<'_>, name: &[u8], item: &RelPath) -> Result<bool> {
+    match sys::unlink(dir, name, false) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(RemoteError::from_io(item, "remove the temp file", err)),
+    }
+}
+
+/// Kinds of failure that mean "no such item" when looking an item up.
+fn is_not_there(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::Loop
+    )
+}
+
+/// Kinds of failure that let a cleanup go on with the next folder.
+fn is_gone_or_closed(kind: ErrorKind) -> bool {
+    is_not_there(kind) || kind == ErrorKind::PermissionDenied
+}
