@@ -273,6 +273,7 @@ impl Remote for DirRemote {
         })?;
         let mut file = File::from(fd);
         let hash = copy_into(content, &mut file, path)?;
+        crashpoint::hit("dir.write_file.temp_written");
         if expected_hash.is_some_and(|expected| expected != hash) {
             return Err(RemoteError::new(
                 ErrorKind::Changed,
@@ -286,9 +287,12 @@ impl Remote for DirRemote {
         sys::fsync_file(file.as_fd())
             .map_err(|err| RemoteError::from_io(path, "flush the temp file to disk", err))?;
         drop(file);
+        crashpoint::hit("dir.write_file.before_rename");
         check_replaceable(dir.as_fd(), &name, path, expect)?;
         temp.move_into_place(&name, path, expect)?;
+        crashpoint::hit("dir.write_file.after_rename");
         fsync_dir(dir.as_fd(), path)?;
+        crashpoint::hit("dir.write_file.dir_synced");
         let stat = stat_after_change(dir.as_fd(), &name, path)?;
         Ok(Written { stat, hash })
     }
@@ -312,8 +316,12 @@ impl Remote for DirRemote {
                     "a file or symlink is where the folder should be",
                 ));
             }
-            None => sys::mkdir(dir.as_fd(), &name)
-                .map_err(|err| RemoteError::from_io_on_name(path, "create the folder", err))?,
+            None => {
+                crashpoint::hit("dir.make_dir.before_mkdir");
+                sys::mkdir(dir.as_fd(), &name)
+                    .map_err(|err| RemoteError::from_io_on_name(path, "create the folder", err))?;
+                crashpoint::hit("dir.make_dir.after_mkdir");
+            }
         }
         sys::chmod(dir.as_fd(), &name, mode)
             .map_err(|err| RemoteError::from_io(path, "set the folder's mode", err))?;
@@ -340,8 +348,10 @@ impl Remote for DirRemote {
             sys::set_mtime(dir.as_fd(), &temp.name, mtime_ns)
                 .map_err(|err| RemoteError::from_io(path, "set the symlink's time", err))?;
         }
+        crashpoint::hit("dir.make_symlink.before_rename");
         check_replaceable(dir.as_fd(), &name, path, expect)?;
         temp.move_into_place(&name, path, expect)?;
+        crashpoint::hit("dir.make_symlink.after_rename");
         fsync_dir(dir.as_fd(), path)?;
         stat_after_change(dir.as_fd(), &name, path)
     }
@@ -357,8 +367,10 @@ impl Remote for DirRemote {
         };
         check_expect(path, Some(&raw), expect)?;
         let is_dir = sys::file_type(&raw) == FileType::Directory;
+        crashpoint::hit("dir.remove.before_unlink");
         sys::unlink(dir.as_fd(), &name, is_dir)
             .map_err(|err| RemoteError::from_io(path, "remove it", err))?;
+        crashpoint::hit("dir.remove.after_unlink");
         fsync_dir(dir.as_fd(), path)
     }
 
@@ -372,6 +384,7 @@ impl Remote for DirRemote {
                 "nothing is there to rename",
             ));
         }
+        crashpoint::hit("dir.rename.before_rename");
         sys::rename_no_replace(from_dir.as_fd(), &from_name, to_dir.as_fd(), &to_name).map_err(
             |err| {
                 if ErrorKind::from_io(&err) == ErrorKind::AlreadyExists {
@@ -381,6 +394,7 @@ impl Remote for DirRemote {
                 }
             },
         )?;
+        crashpoint::hit("dir.rename.after_rename");
         fsync_dir(to_dir.as_fd(), to)?;
         if from.parent() != to.parent() {
             fsync_dir(from_dir.as_fd(), from)?;
@@ -405,6 +419,7 @@ impl Remote for DirRemote {
         };
         check_expect(path, Some(&raw), expect)?;
         let is_link = sys::file_type(&raw) == FileType::Symlink;
+        crashpoint::hit("dir.set_attrs.before");
         if let (Some(mode), false) = (mode, is_link) {
             sys::chmod(dir.as_fd(), &name, mode)
                 .map_err(|err| RemoteError::from_io(path, "set the mode", err))?;
@@ -413,6 +428,7 @@ impl Remote for DirRemote {
             sys::set_mtime(dir.as_fd(), &name, mtime_ns)
                 .map_err(|err| RemoteError::from_io(path, "set the modification time", err))?;
         }
+        crashpoint::hit("dir.set_attrs.after");
         stat_after_change(dir.as_fd(), &name, path)
     }
 

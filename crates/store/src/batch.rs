@@ -113,7 +113,10 @@ impl Batch<'_> {
     /// Makes every change of the batch durable at once.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
-        self.tx.commit().map_err(|err| classify(path, err.into()))
+        crashpoint::hit("store.commit.before");
+        self.tx.commit().map_err(|err| classify(path, err.into()))?;
+        crashpoint::hit("store.commit.after");
+        Ok(())
     }
 
     /// Runs a call in the transaction, reporting damage as corruption.

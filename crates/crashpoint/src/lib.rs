@@ -1,0 +1,137 @@
+//! Crash points: places in the code where a crash-injection test may kill the
+//! process, to prove that an interrupted sync loses nothing.
+//!
+//! Every write, rename, fsync and database commit that a sync does calls [`hit`] with
+//! a short name. With the environment variable `OFFLINE_CRASH_AT=N` set, the N-th hit
+//! of the process (counted across all names) kills it at once with `SIGKILL`: no
+//! unwinding, no destructors, no buffered output flushed — as a power cut or `kill -9`
+//! would. With `OFFLINE_CRASH_LIST=1`, each hit is written to stderr as
+//! `crashpoint N NAME`, so a test can count the points of a full run.
+//!
+//! Unset, a hit costs one load of an initialized `OnceLock` and a branch.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// The variable naming the hit to crash at (1 is the first).
+pub const CRASH_AT_VAR: &str = "OFFLINE_CRASH_AT";
+/// The variable that makes every hit print its number and name to stderr.
+pub const CRASH_LIST_VAR: &str = "OFFLINE_CRASH_LIST";
+
+struct Config {
+    crash_at: Option<u64>,
+    list: bool,
+}
+
+static CONFIG: OnceLock<Config> = OnceLock::new();
+static HITS: AtomicU64 = AtomicU64::new(0);
+
+fn config() -> &'static Config {
+    CONFIG.get_or_init(|| Config {
+        crash_at: std::env::var(CRASH_AT_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&n| n > 0),
+        list: std::env::var(CRASH_LIST_VAR).is_ok_and(|v| !v.is_empty() && v != "0"),
+    })
+}
+
+/// True when crash points are active in this process (either variable is set).
+pub fn enabled() -> bool {
+    let config = config();
+    config.crash_at.is_some() || config.list
+}
+
+/// Marks a crash point named `name` (for example `dir.write_file.before_rename`).
+#[inline]
+pub fn hit(name: &str) {
+    let config = config();
+    if config.crash_at.is_none() && !config.list {
+        return;
+    }
+    let n = HITS.fetch_add(1, Ordering::SeqCst) + 1;
+    if config.list {
+        let _ = writeln!(std::io::stderr().lock(), "crashpoint {n} {name}");
+    }
+    if config.crash_at == Some(n) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "crashpoint {n} {name}: killing the process (OFFLINE_CRASH_AT={n})"
+        );
+        kill_now();
+    }
+}
+
+/// Kills this process with `SIGKILL`; falls back to `abort` if the signal fails.
+fn kill_now() -> ! {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    std::process::abort()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
+
+    const CHILD: &str = "CRASHPOINT_TEST_CHILD";
+
+    /// Run as a child: three hits, each followed by a line on stdout.
+    #[test]
+    fn child_body() {
+        if std::env::var_os(CHILD).is_none() {
+            return;
+        }
+        for i in 1..=3 {
+            super::hit("test.point");
+            println!("after hit {i}");
+        }
+    }
+
+    fn run_child(vars: &[(&str, &str)]) -> std::process::Output {
+        let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
+        cmd.args([
+            "--exact",
+            "tests::child_body",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env_remove(super::CRASH_AT_VAR)
+        .env_remove(super::CRASH_LIST_VAR);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run the child")
+    }
+
+    #[test]
+    fn the_nth_hit_kills_with_sigkill() {
+        let out = run_child(&[(super::CRASH_AT_VAR, "2")]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "status {:?}, stdout {stdout}",
+            out.status
+        );
+        assert!(stdout.contains("after hit 1"), "{stdout}");
+        assert!(!stdout.contains("after hit 2"), "{stdout}");
+    }
+
+    #[test]
+    fn unset_means_no_crash_and_the_list_counts_hits() {
+        let out = run_child(&[]);
+        assert!(out.status.success(), "{:?}", out.status);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("after hit 3"));
+        let out = run_child(&[(super::CRASH_LIST_VAR, "1")]);
+        assert!(out.status.success(), "{:?}", out.status);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let hits = stderr
+            .lines()
+            .filter(|l| l.starts_with("crashpoint "))
+            .count();
+        assert_eq!(hits, 3, "{stderr}");
+        assert!(stderr.contains("crashpoint 3 test.point"), "{stderr}");
+    }
+}
