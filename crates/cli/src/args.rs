@@ -47,6 +47,10 @@ pub enum Command {
         /// share lists empty.
         #[arg(long)]
         force: bool,
+        /// Stop when the sync would delete more than this percentage of a side's
+        /// items (default 50).
+        #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
+        max_delete: Option<u32>,
         /// Write one JSON object per line.
         #[arg(long)]
         json: bool,
@@ -70,6 +74,67 @@ pub enum Command {
         /// Only items with any of these states.
         #[arg(long, value_enum, value_delimiter = ',')]
         filter: Vec<FilterArg>,
+    },
+    /// Keep files or folders available offline (deep: later items inside too).
+    Pin {
+        /// What to pin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Record the pin only; the next sync brings the content.
+        #[arg(long)]
+        no_fill: bool,
+        /// Who pins it.
+        #[arg(long, value_enum, default_value_t = SourceArg::User)]
+        source: SourceArg,
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a pin; the content stays, auto-cached, until evicted.
+    Unpin {
+        /// What to unpin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Whose pin to remove.
+        #[arg(long, value_enum, default_value_t = SourceArg::User)]
+        source: SourceArg,
+    },
+    /// Bring the content of ghosts into the cache without pinning them.
+    Fetch {
+        /// What to fetch.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop clean cache copies (they become ghosts); changed ones are kept.
+    Evict {
+        /// What to evict.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Drop changed copies too (their bytes are moved to .offline/discarded/).
+        #[arg(long)]
+        discard_changes: bool,
+        /// Write JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work offline on purpose: syncs refuse until `offline reconnect`.
+    Disconnect,
+    /// Stop working offline on purpose and check the share.
+    Reconnect,
+    /// Show or set the cache's space limits.
+    Config {
+        /// Total size of cached content (e.g. 500M, 2G; 0: no limit).
+        #[arg(long, value_parser = parse_size)]
+        limit: Option<u64>,
+        /// Size of auto-cached (fetched, unpinned) content (0: no limit).
+        #[arg(long, value_parser = parse_size)]
+        auto_cache_limit: Option<u64>,
+        /// Write JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List the unresolved conflicts.
     Conflicts {
@@ -128,6 +193,39 @@ pub enum KeepArg {
     Latest,
     /// Both.
     All,
+}
+
+/// `--source` of pin and unpin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// The person.
+    User,
+    /// All users of the machine.
+    AllUsers,
+    /// An administrator's policy.
+    Policy,
+}
+
+/// Reads sizes like `512`, `64K`, `500M`, `2G`, `1T` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (examples: 4096, 64K, 500M, 2G)"))?;
+    let factor: u64 = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(format!("`{text}` has an unknown unit (use K, M, G or T)")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// `ls --filter`.

@@ -1,14 +1,15 @@
 //! One function per command: each calls the Cache API and prints the outcome.
 
-use crate::args::{Command, DirectionArg, FilterArg, KeepArg, PolicyArg};
+use crate::args::{Command, DirectionArg, FilterArg, KeepArg, PolicyArg, SourceArg};
 use crate::printer::{print_plan, JsonPrinter, TablePrinter};
 use crate::{json, EXIT_INCOMPLETE, EXIT_OK, EXIT_UNREACHABLE};
 use anyhow::{Context, Result};
 use offline_core::{ConflictPolicy, RelPath, SyncControl};
 use offline_engine::{
-    conflict::utc_stamp, Cache, EngineError, InitOptions, ItemInfo, PrepareOptions, SyncSink,
-    SyncSummary,
+    conflict::utc_stamp, Cache, EngineError, EvictReport, InitOptions, ItemInfo, PrepareOptions,
+    SyncSink, SyncSummary, UnpinOutcome,
 };
+use offline_store::PinSource;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -26,10 +27,11 @@ pub fn run(command: Command) -> Result<u8> {
             dry_run,
             direction,
             force,
+            max_delete,
             json,
         } => {
             let control = control(policy, direction);
-            sync(&paths, &control, dry_run, force, json)
+            sync(&paths, &control, dry_run, force, max_delete, json)
         }
         Command::Status { json } => status(json),
         Command::Ls {
@@ -38,6 +40,26 @@ pub fn run(command: Command) -> Result<u8> {
             flat,
             filter,
         } => ls(path.as_deref(), json, flat, &filter),
+        Command::Pin {
+            paths,
+            no_fill,
+            source,
+            json,
+        } => pin(&paths, !no_fill, source, json),
+        Command::Unpin { paths, source } => unpin(&paths, source),
+        Command::Fetch { paths, json } => fetch(&paths, json),
+        Command::Evict {
+            paths,
+            discard_changes,
+            json,
+        } => evict(&paths, discard_changes, json),
+        Command::Disconnect => disconnect(),
+        Command::Reconnect => reconnect(),
+        Command::Config {
+            limit,
+            auto_cache_limit,
+            json,
+        } => config(limit, auto_cache_limit, json),
         Command::Conflicts { json } => conflicts(json),
         Command::Resolve { path, keep, json } => resolve(&path, keep, json),
     }
@@ -87,13 +109,15 @@ fn sync(
     control: &SyncControl,
     dry_run: bool,
     force: bool,
+    max_delete_percent: Option<u32>,
     as_json: bool,
 ) -> Result<u8> {
     let mut cache = open_here()?;
     let options = PrepareOptions {
         scope: item_paths(&cache, paths)?,
         force,
-        without_base: false,
+        max_delete_percent,
+        ..PrepareOptions::default()
     };
     if dry_run {
         let share = cache.open_share()?;
@@ -110,7 +134,186 @@ fn sync(
         &mut table
     };
     let summary = cache.synchronize(control, &options, sink)?;
+    report_evictions(&cache.enforce_limits()?, as_json);
     Ok(sync_exit_code(&cache, &summary))
+}
+
+/// A printer for sync-like commands.
+fn printer(as_json: bool) -> Box<dyn SyncSink> {
+    if as_json {
+        Box::new(JsonPrinter)
+    } else {
+        Box::new(TablePrinter::new())
+    }
+}
+
+fn report_evictions(report: &EvictReport, as_json: bool) {
+    if report.evicted.is_empty() {
+        return;
+    }
+    if as_json {
+        println!(
+            "{}",
+            json!({"evicted": report.evicted.iter().map(|p| p.escaped()).collect::<Vec<_>>(), "bytes": report.bytes})
+        );
+    } else {
+        println!(
+            "evicted {} auto-cached items ({} bytes) to stay within the cache limits",
+            report.evicted.len(),
+            report.bytes
+        );
+    }
+}
+
+fn pin_source(source: SourceArg) -> PinSource {
+    match source {
+        SourceArg::User => PinSource::User,
+        SourceArg::AllUsers => PinSource::AllUsers,
+        SourceArg::Policy => PinSource::Policy,
+    }
+}
+
+fn pin(paths: &[PathBuf], fill: bool, source: SourceArg, as_json: bool) -> Result<u8> {
+    let mut cache = open_here()?;
+    let items = item_paths(&cache, paths)?;
+    let mut sink = printer(as_json);
+    let summary = cache.pin(&items, pin_source(source), fill, sink.as_mut())?;
+    match summary {
+        Some(summary) => {
+            report_evictions(&cache.enforce_limits()?, as_json);
+            Ok(sync_exit_code(&cache, &summary))
+        }
+        None => {
+            if !as_json {
+                println!(
+                    "pinned {} items; the next sync brings their content",
+                    items.len()
+                );
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn unpin(paths: &[PathBuf], source: SourceArg) -> Result<u8> {
+    let mut cache = open_here()?;
+    let items = item_paths(&cache, paths)?;
+    let outcomes = cache.unpin(&items, pin_source(source))?;
+    let mut code = EXIT_OK;
+    for (path, outcome) in items.iter().zip(outcomes) {
+        match outcome {
+            UnpinOutcome::Unpinned => println!("unpinned {path}; its content stays until evicted"),
+            UnpinOutcome::NotPinned => {
+                eprintln!("offline: {path} has no {} pin", pin_source(source).name());
+                code = EXIT_INCOMPLETE;
+            }
+            UnpinOutcome::PinnedAbove(above) => {
+                eprintln!("offline: {path} stays pinned through the pin on {above}; unpin that folder instead");
+                code = EXIT_INCOMPLETE;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn fetch(paths: &[PathBuf], as_json: bool) -> Result<u8> {
+    let mut cache = open_here()?;
+    let items = item_paths(&cache, paths)?;
+    let mut sink = printer(as_json);
+    let summary = cache.fetch(&items, sink.as_mut())?;
+    report_evictions(&cache.enforce_limits()?, as_json);
+    Ok(sync_exit_code(&cache, &summary))
+}
+
+fn evict(paths: &[PathBuf], discard_changes: bool, as_json: bool) -> Result<u8> {
+    let mut cache = open_here()?;
+    let items = item_paths(&cache, paths)?;
+    let report = cache.evict(&items, discard_changes)?;
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "evicted": report.evicted.iter().map(|p| p.escaped()).collect::<Vec<_>>(),
+                "bytes": report.bytes,
+                "kept_dirty": report.kept_dirty.iter().map(|p| p.escaped()).collect::<Vec<_>>(),
+                "discarded": report.discarded.iter().map(|(p, d)| json!({"path": p.escaped(), "kept_in": d.display().to_string()})).collect::<Vec<_>>(),
+                "failed": report.failed.iter().map(|(p, e)| json!({"path": p.escaped(), "error": e})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        for path in &report.evicted {
+            println!("evicted  {path}");
+        }
+        for path in &report.kept_dirty {
+            println!("kept     {path}  (changed since the last sync; sync it first, or pass --discard-changes)");
+        }
+        for (path, dest) in &report.discarded {
+            println!(
+                "dropped  {path}  (its changed bytes were moved to {})",
+                dest.display()
+            );
+        }
+        for (path, err) in &report.failed {
+            println!("failed   {path}: {err}");
+        }
+        println!(
+            "{} items evicted, {} bytes freed",
+            report.evicted.len(),
+            report.bytes
+        );
+    }
+    let complete = report.failed.is_empty() && report.kept_dirty.is_empty();
+    Ok(if complete { EXIT_OK } else { EXIT_INCOMPLETE })
+}
+
+fn disconnect() -> Result<u8> {
+    let cache = open_here()?;
+    cache.disconnect()?;
+    println!(
+        "working offline: syncs wait until `offline reconnect`; keep working in {}",
+        cache.root().display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn reconnect() -> Result<u8> {
+    let cache = open_here()?;
+    cache.reconnect()?;
+    let (state, reason) = cache.connect_state()?;
+    if state == offline_core::ConnectState::Online {
+        println!("online: run `offline sync` to send what waits");
+        Ok(EXIT_OK)
+    } else {
+        eprintln!("offline: the share {} cannot be reached ({}); the next sync that reaches it goes online", cache.share_location(), reason.name());
+        Ok(EXIT_UNREACHABLE)
+    }
+}
+
+fn config(limit: Option<u64>, auto_limit: Option<u64>, as_json: bool) -> Result<u8> {
+    let cache = open_here()?;
+    cache.set_limits(limit, auto_limit)?;
+    let space = cache.space_use()?;
+    if as_json {
+        println!(
+            "{}",
+            json!({"limit": space.limit, "auto_cache_limit": space.auto_limit, "used": space.used, "auto_used": space.auto_used})
+        );
+    } else {
+        let show = |n: u64| {
+            if n == 0 {
+                "none".to_string()
+            } else {
+                format!("{n} bytes")
+            }
+        };
+        println!("cache limit:       {}", show(space.limit));
+        println!("auto-cache limit:  {}", show(space.auto_limit));
+        println!(
+            "used:              {} bytes ({} auto-cached)",
+            space.used, space.auto_used
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 fn sync_exit_code(cache: &Cache, summary: &SyncSummary) -> u8 {
@@ -145,7 +348,10 @@ fn status(as_json: bool) -> Result<u8> {
                 "conflicts": s.conflicts,
                 "pins": s.pins,
                 "last_good_sync_ns": s.last_good_sync_ns,
+                "seconds_since_last_good_sync": s.last_good_sync_ns.map(|ns| (offline_engine::cache::now_ns() - ns) / 1_000_000_000),
                 "interrupted": s.interrupted,
+                "sparse_items": s.sparse_items,
+                "space": {"used": s.space.used, "auto_used": s.space.auto_used, "limit": s.space.limit, "auto_cache_limit": s.space.auto_limit},
             })
         );
         return Ok(EXIT_OK);
@@ -162,7 +368,21 @@ fn status(as_json: bool) -> Result<u8> {
         "waiting:      {} changed items, {} bytes",
         s.dirty_items, s.dirty_bytes
     );
-    println!("ghosts:       {}", s.ghost_items);
+    println!(
+        "ghosts:       {} ({} pinned, waiting for content)",
+        s.ghost_items, s.sparse_items
+    );
+    println!("pins:         {}", s.pins);
+    println!(
+        "space:        {} bytes cached ({} auto-cached){}",
+        s.space.used,
+        s.space.auto_used,
+        if s.space.limit > 0 {
+            format!(", limit {} bytes", s.space.limit)
+        } else {
+            String::new()
+        }
+    );
     println!("conflicts:    {}", s.conflicts);
     match s.last_good_sync_ns {
         Some(ns) => {
@@ -179,8 +399,20 @@ fn status(as_json: bool) -> Result<u8> {
 
 fn flags_of(item: &ItemInfo) -> String {
     let mut f = String::new();
-    f.push(if item.pinned { 'P' } else { '-' });
-    f.push(if item.ghost { 'G' } else { '-' });
+    f.push(if item.pinned {
+        'P'
+    } else if item.auto_cached {
+        'A'
+    } else {
+        '-'
+    });
+    f.push(if item.sparse {
+        'S'
+    } else if item.ghost {
+        'G'
+    } else {
+        '-'
+    });
     f.push(if item.dirty { 'D' } else { '-' });
     f.push(if item.deleted { 'X' } else { '-' });
     f.push(if item.conflict { 'C' } else { '-' });
@@ -193,7 +425,7 @@ fn matches_filter(item: &ItemInfo, filter: &[FilterArg]) -> bool {
             FilterArg::Dirty => item.dirty,
             FilterArg::Pinned => item.pinned,
             FilterArg::Ghost => item.ghost,
-            FilterArg::Sparse => false,
+            FilterArg::Sparse => item.sparse,
             FilterArg::Conflict => item.conflict,
         })
 }
@@ -215,7 +447,10 @@ fn ls(path: Option<&Path>, as_json: bool, flat: bool, filter: &[FilterArg]) -> R
                     "size": item.meta.size,
                     "mtime_ns": item.meta.mtime_ns,
                     "pinned": item.pinned,
+                    "pinned_by": item.pinned_by.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                    "auto_cached": item.auto_cached,
                     "ghost": item.ghost,
+                    "sparse": item.sparse,
                     "dirty": item.dirty,
                     "deleted": item.deleted,
                     "conflict": item.conflict,
@@ -306,7 +541,7 @@ fn resolve(path: &Path, keep: KeepArg, as_json: bool) -> Result<u8> {
     let options = PrepareOptions {
         scope: vec![item],
         force: true,
-        without_base: false,
+        ..PrepareOptions::default()
     };
     let mut table = TablePrinter::new();
     let mut json_printer = JsonPrinter;

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod conflict;
 pub mod error;
 mod execute;
+pub mod pin;
 pub mod prepare;
 pub mod query;
 pub mod scan;
@@ -16,6 +17,7 @@ pub mod sink;
 
 pub use cache::{Cache, CacheLock, InitOptions};
 pub use error::{EngineError, ItemError, Result};
+pub use pin::{EvictReport, SpaceUse, UnpinOutcome};
 pub use prepare::{PrepareOptions, Prepared};
 pub use query::{ItemInfo, Status};
 pub use sink::{ItemReport, ItemResult, NullSink, Response, SyncSink, SyncSummary};

@@ -50,6 +50,13 @@ pub struct PrepareOptions {
     pub force: bool,
     /// Plan as if no original were known (rebuilding the state database).
     pub without_base: bool,
+    /// Trees treated as pinned for this sync only (`fetch`: content without a pin).
+    pub also_pinned: Vec<RelPath>,
+    /// Report the work that brings content into the cache under this operation
+    /// (`pin` for `offline pin`).
+    pub fill_operation: Option<SyncOperation>,
+    /// The mass-delete limit in percent (default [`MASS_DELETE_PERCENT`]).
+    pub max_delete_percent: Option<u32>,
 }
 
 fn in_scope(scope: &[RelPath], path: &RelPath) -> bool {
@@ -59,9 +66,14 @@ fn in_scope(scope: &[RelPath], path: &RelPath) -> bool {
             .any(|s| s.contains(path) || path.is_ancestor_of(s))
 }
 
+/// Pinned, or a folder above something pinned (partly pinned: it must exist in the
+/// cache to hold its pinned contents).
 fn is_pinned(pins: &[Pin], path: &RelPath) -> bool {
-    pins.iter()
-        .any(|p| &p.path == path || (p.inherit && p.path.is_ancestor_of(path)))
+    pins.iter().any(|p| {
+        &p.path == path
+            || (p.inherit && p.path.is_ancestor_of(path))
+            || path.is_ancestor_of(&p.path)
+    })
 }
 
 impl Cache {
@@ -96,20 +108,28 @@ impl Cache {
                     local: local.items.get(p).map(|s| s.meta.clone()),
                     remote: remote.items.get(p).map(|s| s.meta.clone()),
                     cached: original.is_none_or(|o| o.cached),
-                    pinned: is_pinned(&pins, p),
+                    pinned: is_pinned(&pins, p)
+                        || options
+                            .also_pinned
+                            .iter()
+                            .any(|a| a.contains(p) || p.is_ancestor_of(a)),
                     sparse: false,
                 };
                 (p.clone(), triple)
             })
             .collect();
-        let plan = if options.without_base {
+        let mut plan = if options.without_base {
             plan_without_base(entries, control)
         } else {
             plan(entries, control)
         };
+        if let Some(op) = options.fill_operation {
+            relabel_fills(&mut plan, op);
+        }
         if !options.force {
             check_share_not_empty(self, &remote, &originals)?;
-            check_mass_delete(&plan, &local, &remote)?;
+            let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
+            check_mass_delete(&plan, &local, &remote, percent)?;
         }
         let refresh = fingerprint_refreshes(&plan, &originals, &local, &remote);
         let problems = local
@@ -205,7 +225,19 @@ fn check_share_not_empty(
     Ok(())
 }
 
-fn check_mass_delete(plan: &Plan, local: &SideScan, remote: &SideScan) -> Result<()> {
+/// Reports the work that brings share content into the cache under `op`.
+fn relabel_fills(plan: &mut Plan, op: SyncOperation) {
+    for item in &mut plan.items {
+        if matches!(
+            item.action,
+            Action::Run(SyncOperation::Pin) | Action::Run(SyncOperation::CreateCopyOnClient)
+        ) {
+            item.action = Action::Run(op);
+        }
+    }
+}
+
+fn check_mass_delete(plan: &Plan, local: &SideScan, remote: &SideScan, percent: u32) -> Result<()> {
     let count = |op: SyncOperation| {
         plan.items
             .iter()
@@ -225,12 +257,12 @@ fn check_mass_delete(plan: &Plan, local: &SideScan, remote: &SideScan) -> Result
         ),
     ];
     for (side, count, total) in sides {
-        if count > MASS_DELETE_MIN && count * 100 > total * MASS_DELETE_PERCENT as usize {
+        if count > MASS_DELETE_MIN && count * 100 > total * percent as usize {
             return Err(EngineError::MassDelete {
                 side,
                 count,
                 total,
-                percent: MASS_DELETE_PERCENT,
+                percent,
             });
         }
     }

@@ -3,9 +3,10 @@
 
 use crate::cache::{keys, Cache};
 use crate::error::Result;
+use crate::pin::SpaceUse;
 use crate::scan::{scan_side, Scanned};
 use offline_core::{ConnectState, Kind, Meta, OfflineReason, RelPath, Side};
-use offline_store::Original;
+use offline_store::{Original, PinSource};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A summary of the cache (`offline status`).
@@ -33,6 +34,10 @@ pub struct Status {
     pub last_good_sync_ns: Option<i64>,
     /// The last sync was interrupted (the next one cleans up and finishes).
     pub interrupted: bool,
+    /// Pinned items waiting for their content (filled by the next sync).
+    pub sparse_items: u64,
+    /// Cache space used and its limits.
+    pub space: SpaceUse,
 }
 
 /// One item as `offline ls` shows it.
@@ -44,6 +49,12 @@ pub struct ItemInfo {
     pub meta: Meta,
     /// Pinned (kept offline).
     pub pinned: bool,
+    /// Who pinned it (the sources of the pins on it or on a folder above it).
+    pub pinned_by: Vec<PinSource>,
+    /// Cached because it was fetched or created here, not pinned: evictable when clean.
+    pub auto_cached: bool,
+    /// Pinned but its content is not in the cache yet: the next sync fills it.
+    pub sparse: bool,
     /// Known by name only: no cache copy.
     pub ghost: bool,
     /// Created, changed or deleted in the cache since the last sync.
@@ -79,6 +90,8 @@ impl Cache {
                 .setting(keys::LAST_GOOD_SYNC_NS)?
                 .and_then(|s| s.parse().ok()),
             interrupted: self.store.setting(keys::SYNC_RUNNING)?.as_deref() == Some("1"),
+            sparse_items: items.iter().filter(|i| i.sparse).count() as u64,
+            space: self.space_use()?,
         })
     }
 
@@ -127,12 +140,21 @@ impl Cache {
                     (Some(l), Some(o)) => !o.cached || !l.meta.same_item(&o.meta),
                     _ => false,
                 };
+            let mut pinned_by: Vec<PinSource> = pins
+                .iter()
+                .filter(|p| &p.path == path || (p.inherit && p.path.is_ancestor_of(path)))
+                .map(|p| p.source)
+                .collect();
+            pinned_by.sort_by_key(|s| s.name());
+            pinned_by.dedup();
+            let pinned = !pinned_by.is_empty();
             out.push(ItemInfo {
                 path: path.clone(),
                 meta: meta.clone(),
-                pinned: pins
-                    .iter()
-                    .any(|p| &p.path == path || (p.inherit && p.path.is_ancestor_of(path))),
+                pinned,
+                pinned_by,
+                auto_cached: !pinned && local.is_some(),
+                sparse: pinned && ghost,
                 ghost,
                 dirty,
                 deleted,

@@ -112,17 +112,22 @@ fn open_step(dir: BorrowedFd<'_>, name: &[u8], flags: OFlags) -> Result<OwnedFd,
 }
 
 /// Opens a regular file for reading, refusing a symlink, and without blocking on
-/// a FIFO; the caller checks the type with `fstat`.
+/// a FIFO; the caller checks the type with `fstat`. Reads for syncing do not count
+/// as use: the access time is left alone where the system allows (`O_NOATIME`, for
+/// the file's owner or root), since it orders eviction.
 pub(crate) fn open_file_read(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
     let flags =
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let fd = fs::openat(dir, name, flags, Mode::empty())?;
-    Ok(fd)
+    match fs::openat(dir, name, flags | OFlags::NOATIME, Mode::empty()) {
+        Err(Errno::PERM) => Ok(fs::openat(dir, name, flags, Mode::empty())?),
+        other => Ok(other?),
+    }
 }
 
-/// Switches a file back to blocking reads.
+/// Switches a file back to blocking reads, keeping its other status flags.
 pub(crate) fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    fs::fcntl_setfl(fd, OFlags::empty())?;
+    let flags = fs::fcntl_getfl(fd)?;
+    fs::fcntl_setfl(fd, flags & !OFlags::NONBLOCK)?;
     Ok(())
 }
 
