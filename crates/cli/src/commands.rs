@@ -134,6 +134,9 @@ fn sync(
         &mut table
     };
     let summary = cache.synchronize(control, &options, sink)?;
+    if let Some(recovery) = &summary.recovered {
+        eprintln!("offline: note: {}", recovery.describe());
+    }
     report_evictions(&cache.enforce_limits()?, as_json);
     Ok(sync_exit_code(&cache, &summary))
 }

@@ -10,18 +10,19 @@ use crate::prepare::Prepared;
 use crate::scan::Scanned;
 use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
 use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
-use offline_remote::{ErrorKind, Expect, Remote, RemoteError, Stat};
-use offline_store::{ConflictRecord, Original};
-use std::collections::HashSet;
+use offline_remote::{DirRemote, ErrorKind, Expect, Remote, RemoteError, Stat};
+use offline_store::{ConflictRecord, JournalEntry, Original};
+use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Pending base changes are committed at least this often.
 const COMMIT_EVERY_ITEMS: usize = 512;
 const COMMIT_EVERY: Duration = Duration::from_secs(2);
+/// Side-changing items whose journal rows are written in one transaction (1: one
+/// durable commit before every operation). See docs/SAFETY.md for the measurement.
+const JOURNAL_GROUP: usize = 1;
 /// How often a sink may ask to retry one item.
 const MAX_RETRIES: u32 = 3;
 
@@ -31,6 +32,9 @@ enum StoreChange {
     DeleteOriginal(RelPath),
     PutConflict(ConflictRecord),
     DeleteConflict(RelPath),
+    /// The operation of this journal row ended: clear the row (with the item's base
+    /// update, in the same transaction).
+    EndJournal(i64),
 }
 
 /// What one item did.
@@ -58,6 +62,11 @@ pub(crate) struct Executor<'a> {
     run_started_ns: i64,
     host: String,
     stored_conflicts: HashSet<RelPath>,
+    /// Journal rows written ahead for items not started yet, by their place in the
+    /// run order.
+    journaled: HashMap<usize, i64>,
+    /// How many side-changing items one journal transaction covers (safety rule 3).
+    journal_group: usize,
 }
 
 impl<'a> Executor<'a> {
@@ -81,6 +90,8 @@ impl<'a> Executor<'a> {
             run_started_ns: now_ns(),
             host: host_name(),
             stored_conflicts,
+            journaled: HashMap::new(),
+            journal_group: journal_group(),
         })
     }
 
@@ -96,11 +107,17 @@ impl<'a> Executor<'a> {
         let deletions = items.iter().rev().filter(|i| is_deletion(i));
         let others = items.iter().filter(|i| !is_deletion(i));
         let mut failed: HashSet<RelPath> = HashSet::new();
-        for item in deletions.chain(others) {
-            if let Some(reason) = self.run_one(item, sink, &mut summary, &mut failed)? {
+        let order: Vec<&PlanItem> = deletions.chain(others).collect();
+        for (index, item) in order.iter().enumerate() {
+            let journal = self.journal_ahead(&order, index)?;
+            if let Some(reason) = self.run_one(item, journal, sink, &mut summary, &mut failed)? {
                 summary.stopped = Some(reason);
                 break;
             }
+        }
+        // Rows written ahead for items a stopped run never started.
+        for (_, id) in self.journaled.drain() {
+            self.pending.push(StoreChange::EndJournal(id));
         }
         for report in &self.prepared.problems {
             failed.insert(report.path.clone());
@@ -118,6 +135,7 @@ impl<'a> Executor<'a> {
     fn run_one(
         &mut self,
         item: &PlanItem,
+        journal: Option<i64>,
         sink: &mut dyn SyncSink,
         summary: &mut SyncSummary,
         failed: &mut HashSet<RelPath>,
@@ -129,6 +147,11 @@ impl<'a> Executor<'a> {
                 Ok(done) => (self.result_of(item), done),
                 Err(err) => (ItemResult::Error(err), Done::quiet()),
             };
+            if let Some(id) = journal {
+                // Cleared in the transaction that records the item's new base; on
+                // failure the target was left untouched and the next sync retries.
+                self.pending.push(StoreChange::EndJournal(id));
+            }
             let mut report = ItemReport::for_item(item, result);
             report.bytes = done.bytes;
             report.note = done.note;
@@ -154,6 +177,41 @@ impl<'a> Executor<'a> {
             }
             return Ok(None);
         }
+    }
+
+    /// The journal row of the item at `index` of the run order, if it changes a side.
+    /// Rows are written, and made durable, before the first of their operations
+    /// starts: for the next `journal_group` side-changing items at once.
+    fn journal_ahead(&mut self, order: &[&PlanItem], index: usize) -> Result<Option<i64>> {
+        if !changes_a_side(order[index]) {
+            return Ok(None);
+        }
+        if let Some(id) = self.journaled.remove(&index) {
+            return Ok(Some(id));
+        }
+        let started_ns = now_ns();
+        let batch = self.cache.store.transaction()?;
+        let mut written = HashMap::new();
+        let ahead = order
+            .iter()
+            .enumerate()
+            .skip(index)
+            .filter(|(_, item)| changes_a_side(item))
+            .take(self.journal_group.max(1));
+        for (at, item) in ahead {
+            let entry = JournalEntry {
+                id: 0,
+                path: item.path.clone(),
+                operation: item.action.operation().unwrap_or(SyncOperation::Prepare),
+                detail: format!("{} ({})", item.action.name(), item.state.name()),
+                started_ns,
+            };
+            written.insert(at, batch.journal_begin(&entry)?);
+        }
+        batch.commit()?;
+        let id = written.remove(&index);
+        self.journaled.extend(written);
+        Ok(id)
     }
 
     fn result_of(&self, item: &PlanItem) -> ItemResult {
@@ -452,8 +510,11 @@ impl<'a> Executor<'a> {
         ))
     }
 
-    /// Copies the `side` copy of `path` into this run's conflicts folder. Folders have
-    /// no bytes to keep (`None`).
+    /// Copies the `side` copy of `path` into this run's conflicts folder
+    /// (`.offline/conflicts/<UTC time>/<cache|share>/<path>`, with `-N` after the time
+    /// when an interrupted run of the same second already kept that path). The copy
+    /// goes through a temp file renamed into place and made durable before the winner
+    /// replaces the loser. Folders have no bytes to keep (`None`).
     fn save_copy(
         &self,
         side: Side,
@@ -465,35 +526,72 @@ impl<'a> Executor<'a> {
         if scanned.meta.kind == Kind::Dir {
             return Ok(None);
         }
-        let dest = self
-            .cache
-            .meta_dir()
-            .join(CONFLICTS_DIR_NAME)
-            .join(utc_stamp(self.run_started_ns))
-            .join(side_word(side))
-            .join(path.as_os_str());
-        let io = |e: std::io::Error| RemoteError::io(path, e);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io)?;
+        let (folder, keeper) = self.conflict_folder(side, path)?;
+        let mut folders = Vec::new();
+        let mut above = path.parent();
+        while let Some(dir) = above.filter(|d| !d.is_root()) {
+            above = dir.parent();
+            folders.push(dir);
         }
-        match scanned.meta.kind {
+        for dir in folders.iter().rev() {
+            keeper.make_dir(dir, 0o755, None, &Expect::Any)?;
+        }
+        crashpoint::hit("engine.save_copy.before");
+        let meta = &scanned.meta;
+        match meta.kind {
             Kind::Symlink => {
-                let link = scanned.meta.target.clone().unwrap_or_default();
-                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&link), &dest)
-                    .map_err(io)?;
+                let link = meta.target.clone().unwrap_or_default();
+                keeper.make_symlink(path, &link, Some(meta.mtime_ns), &Expect::Absent)?;
             }
             _ => {
                 let mut reader = self.side(side).open_read(path)?;
-                let mut file = fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&dest)
-                    .map_err(io)?;
-                std::io::copy(&mut reader, &mut file).map_err(io)?;
-                file.flush().and_then(|_| file.sync_all()).map_err(io)?;
+                keeper.write_file(
+                    path,
+                    &mut reader,
+                    meta.mode,
+                    meta.mtime_ns,
+                    meta.hash,
+                    &Expect::Absent,
+                )?;
             }
         }
-        Ok(Some(dest))
+        crashpoint::hit("engine.save_copy.after");
+        Ok(Some(folder.join(path.as_os_str())))
+    }
+
+    /// This run's folder for losing copies from `side` where `path` is still free,
+    /// created durably, and a backend writing into it.
+    fn conflict_folder(
+        &self,
+        side: Side,
+        path: &RelPath,
+    ) -> std::result::Result<(PathBuf, DirRemote), RemoteError> {
+        let base = self.cache.meta_dir().join(CONFLICTS_DIR_NAME);
+        let stamp = utc_stamp(self.run_started_ns);
+        let io = |e: std::io::Error| RemoteError::io(path, e);
+        for n in 1..1000 {
+            let run_dir = match n {
+                1 => base.join(&stamp),
+                n => base.join(format!("{stamp}-{n}")),
+            };
+            let folder = run_dir.join(side_word(side));
+            match fs::symlink_metadata(folder.join(path.as_os_str())) {
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+            fs::create_dir_all(&folder).map_err(io)?;
+            for dir in [&run_dir, &base] {
+                fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            }
+            let keeper = DirRemote::open(&folder, &[])?;
+            return Ok((folder, keeper));
+        }
+        Err(RemoteError::new(
+            ErrorKind::AlreadyExists,
+            path,
+            "no free place in the conflicts folder was found",
+        ))
     }
 
     /// Conflict records whose paths this run settled (or found settled) are removed.
@@ -553,12 +651,32 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 }
+                StoreChange::EndJournal(id) => batch.journal_end(id)?,
 
 fn is_deletion(item: &PlanItem) -> bool {
     matches!(
         item.action,
         Action::Run(SyncOperation::DeleteClientCopy) | Action::Run(SyncOperation::DeleteServerCopy)
     )
+}
+
+/// True for the work that changes the cache folder or the share (and so gets a
+/// journal row); bookkeeping and logged conflicts only touch the state database.
+fn changes_a_side(item: &PlanItem) -> bool {
+    matches!(
+        item.action,
+        Action::Run(_) | Action::KeepOne { .. } | Action::KeepBoth { .. }
+    )
+}
+
+/// Side-changing items per journal transaction: [`JOURNAL_GROUP`], or the value of
+/// `OFFLINE_JOURNAL_GROUP` (a knob for measuring the cost, see docs/SAFETY.md).
+fn journal_group() -> usize {
+    std::env::var("OFFLINE_JOURNAL_GROUP")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(JOURNAL_GROUP)
 }
 
 fn side_word(side: Side) -> &'static str {

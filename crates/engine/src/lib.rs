@@ -12,6 +12,7 @@ mod execute;
 pub mod pin;
 pub mod prepare;
 pub mod query;
+mod recovery;
 pub mod scan;
 pub mod sink;
 
@@ -20,6 +21,7 @@ pub use error::{EngineError, ItemError, Result};
 pub use pin::{EvictReport, SpaceUse, UnpinOutcome};
 pub use prepare::{PrepareOptions, Prepared};
 pub use query::{ItemInfo, Status};
+pub use recovery::Recovery;
 pub use sink::{ItemReport, ItemResult, NullSink, Response, SyncSink, SyncSummary};
 
 use cache::keys;
@@ -47,16 +49,6 @@ impl Cache {
                 Err(err)
             }
         }
-    }
-
-    /// Removes temp files an interrupted sync left on either side.
-    pub fn recover(&self, share: &dyn Remote) -> Result<usize> {
-        if self.store.setting(keys::SYNC_RUNNING)?.as_deref() != Some("1") {
-            return Ok(0);
-        }
-        let removed = self.local.remove_temp_files()? + share.remove_temp_files()?;
-        self.store.set_setting(keys::SYNC_RUNNING, "0")?;
-        Ok(removed)
     }
 
     /// Carries out a prepared plan, reporting to `sink`.
@@ -93,9 +85,11 @@ impl Cache {
     ) -> Result<SyncSummary> {
         let _lock = self.lock()?;
         let share = self.open_share()?;
-        self.recover(&share)?;
+        let recovery = self.recover(&share)?;
         let prepared = self.prepare(&share, control, options)?;
-        self.execute(&share, &prepared, sink)
+        let mut summary = self.execute(&share, &prepared, sink)?;
+        summary.recovered = recovery.happened().then_some(recovery);
+        Ok(summary)
     }
 }
 

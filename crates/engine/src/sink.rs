@@ -94,6 +94,8 @@ pub struct SyncSummary {
     pub bytes: u64,
     /// The run was stopped before the end (abort, or the share went away).
     pub stopped: Option<String>,
+    /// What was recovered from an interrupted sync before this one started.
+    pub recovered: Option<crate::Recovery>,
 }
 
 impl SyncSummary {

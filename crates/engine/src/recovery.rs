@@ -1,0 +1,93 @@
+//! Recovery after an interrupted sync (safety rule 3): what was in flight is
+//! reported, temp files on both sides are removed, and the journal is cleared. No
+//! item is rolled forward or back here: each one's original was recorded only after
+//! its operation was durable, so the next prepare sees either the old state (and
+//! redoes the operation) or both sides equal (and records them as synced).
+
+use crate::cache::{keys, Cache, CONFLICTS_DIR_NAME};
+use crate::error::Result;
+use offline_remote::{DirRemote, Remote};
+use offline_store::JournalEntry;
+
+/// What recovery found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// The last sync was interrupted (killed, power lost) before it ended.
+    pub interrupted: bool,
+    /// The operations it had begun and not ended: these items were in flight. The
+    /// sync that follows redoes them, or records them as synced where both sides
+    /// already agree.
+    pub in_flight: Vec<JournalEntry>,
+    /// Temp files (`.offline-tmp-*`) removed from the cache, the share and the
+    /// conflicts folder.
+    pub temp_files_removed: usize,
+}
+
+impl Recovery {
+    /// True when there was anything to recover from.
+    pub fn happened(&self) -> bool {
+        self.interrupted || !self.in_flight.is_empty()
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let mut paths: Vec<String> = self
+            .in_flight
+            .iter()
+            .take(10)
+            .map(|e| format!("{} ({})", e.path, e.operation.name()))
+            .collect();
+        if self.in_flight.len() > 10 {
+            paths.push(format!("and {} more", self.in_flight.len() - 10));
+        }
+        let items = if paths.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", paths.join(", "))
+        };
+        format!(
+            "the last sync was interrupted; {} items were in flight{items}; {} temp files removed; this sync finishes the work",
+            self.in_flight.len(),
+            self.temp_files_removed
+        )
+    }
+}
+
+impl Cache {
+    /// Recovers from an interrupted sync, if the last one was: reports the journal's
+    /// leftover rows, removes temp files on both sides (and in the conflicts folder)
+    /// and clears the rows. Does nothing after a sync that ended.
+    pub fn recover(&mut self, share: &dyn Remote) -> Result<Recovery> {
+        let interrupted = self.store.setting(keys::SYNC_RUNNING)?.as_deref() == Some("1");
+        let in_flight = self.store.journal()?;
+        if !interrupted && in_flight.is_empty() {
+            return Ok(Recovery::default());
+        }
+        for entry in &in_flight {
+            tracing::info!(
+                "interrupted sync: {} ({}, {}) was in flight; the next prepare redoes or records it",
+                entry.path,
+                entry.operation.name(),
+                entry.detail
+            );
+        }
+        let mut removed = self.local.remove_temp_files()? + share.remove_temp_files()?;
+        let conflicts = self.meta_dir().join(CONFLICTS_DIR_NAME);
+        if conflicts.is_dir() {
+            removed += DirRemote::open(&conflicts, &[])?.remove_temp_files()?;
+        }
+        let batch = self.store.transaction()?;
+        for entry in &in_flight {
+            batch.journal_end(entry.id)?;
+        }
+        batch.set_setting(keys::SYNC_RUNNING, "0")?;
+        batch.commit()?;
+        let mut recovery = Recovery {
+            interrupted,
+            in_flight,
+            temp_files_removed: removed,
+        };
+        recovery.in_flight.sort_by_key(|e| e.id);
+        Ok(recovery)
+    }
+}
