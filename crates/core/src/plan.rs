@@ -9,8 +9,9 @@
 //! 2. A folder is never removed from a side while something inside it must stay on
 //!    that side: a deleted folder is created again, a folder replaced by a file becomes
 //!    a conflict.
-//! 3. Everything below an unresolved file-versus-folder conflict waits for it.
-//! 4. Work the sync direction does not allow is dropped; conflicts are still logged.
+//! 3. Work the sync direction does not allow is dropped; conflicts are still logged.
+//! 4. Everything below an unresolved file-versus-folder conflict waits for it
+//!    (including a clash left logged by rule 3).
 
 use crate::control::{ConflictPolicy, SyncControl};
 use crate::meta::{Kind, Meta};
@@ -271,17 +272,15 @@ fn plan_with_base(
         .collect();
     items.sort_by(|a, b| a.path.cmp(&b.path));
     keep_folders_that_hold_survivors(&mut items, control.policy);
-    block_below_unresolved_clashes(&mut items);
+    // The direction runs first: a clash it turns back into a logged conflict
+    // blocks what lies below it as well.
     apply_direction(&mut items, control);
+    block_below_unresolved_clashes(&mut items);
     Plan { items }
 }
 
 /// Classifies one path: its sync state and what to do. `None`: nothing to do.
-pub fn decide(
-    t: &Triple,
-    control: &SyncControl,
-    base_known: bool,
-) -> Option<(SyncState, Action)> {
+pub fn decide(t: &Triple, control: &SyncControl, base_known: bool) -> Option<(SyncState, Action)> {
     let (o, l, r) = (t.original.as_ref(), t.local.as_ref(), t.remote.as_ref());
     let lc = if !t.cached && l.is_none() && o.is_some() {
         Change::Ghost
@@ -300,7 +299,10 @@ pub fn decide(
             if lc == Change::Unchanged && rc == Change::Unchanged {
                 return None;
             }
-            return Some((state_for(lc, l, rc, r, o, base_known), Action::RecordOriginal));
+            return Some((
+                state_for(lc, l, rc, r, o, base_known),
+                Action::RecordOriginal,
+            ));
         }
     }
     let state = state_for(lc, l, rc, r, o, base_known);
@@ -338,8 +340,13 @@ fn decide_sparse(
 ) -> Option<(SyncState, Action)> {
     let local_dir = is_dir(l);
     let state = match (rc, local_dir, is_dir(r)) {
-        (Change::Deleted, _, _) => SyncState::FileSparseOnClientDeletedOnServer,
-        (_, true, _) => SyncState::DirSparseOnClient,
+        // No share copy (deleted, or gone before the first fill finished).
+        (Change::Deleted | Change::Absent, false, _) => {
+            SyncState::FileSparseOnClientDeletedOnServer
+        }
+        (Change::Deleted | Change::Absent, true, _) => SyncState::DirDeletedOnServer,
+        (_, true, true) => SyncState::DirSparseOnClient,
+        (_, true, false) => SyncState::DirOnClientFileChangedOnServer,
         (Change::Unchanged, false, false) => SyncState::FileSparseOnClient,
         (Change::Unchanged, false, true) => SyncState::FileSparseOnClientDirOnServer,
         (_, false, true) => SyncState::FileSparseOnClientDirChangedOnServer,
@@ -575,7 +582,7 @@ fn is_blocking(item: &PlanItem) -> bool {
         && is_dir(item.triple.local.as_ref()) != is_dir(item.triple.remote.as_ref())
 }
 
-/// Rule 3: descendants of an unresolved file-versus-folder conflict wait.
+/// Rule 4: descendants of an unresolved file-versus-folder conflict wait.
 fn block_below_unresolved_clashes(items: &mut [PlanItem]) {
     let mut blocker: Option<RelPath> = None;
     for item in items.iter_mut() {
@@ -592,7 +599,7 @@ fn block_below_unresolved_clashes(items: &mut [PlanItem]) {
     }
 }
 
-/// Rule 4: drops work on a side the sync may not write.
+/// Rule 3: drops work on a side the sync may not write.
 fn apply_direction(items: &mut Vec<PlanItem>, control: &SyncControl) {
     items.retain_mut(|item| {
         let creates_new_file_out = item.action == Action::Run(SyncOperation::CreateCopyOnServer)
