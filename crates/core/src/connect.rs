@@ -49,9 +49,13 @@ impl ConnectState {
 
     /// Reads a snake_case name.
     pub fn from_name(name: &str) -> Option<ConnectState> {
-        [ConnectState::Unknown, ConnectState::Offline, ConnectState::Online]
-            .into_iter()
-            .find(|s| s.name() == name)
+        [
+            ConnectState::Unknown,
+            ConnectState::Offline,
+            ConnectState::Online,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 }
 

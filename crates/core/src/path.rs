@@ -273,8 +273,14 @@ mod tests {
     #[test]
     fn rejects_bad_paths() {
         assert_eq!(RelPath::new(b"/a".to_vec()), Err(PathError::Absolute));
-        assert_eq!(RelPath::new(b"a//b".to_vec()), Err(PathError::EmptyComponent));
-        assert_eq!(RelPath::new(b"a/../b".to_vec()), Err(PathError::DotComponent));
+        assert_eq!(
+            RelPath::new(b"a//b".to_vec()),
+            Err(PathError::EmptyComponent)
+        );
+        assert_eq!(
+            RelPath::new(b"a/../b".to_vec()),
+            Err(PathError::DotComponent)
+        );
         assert_eq!(RelPath::new(b"a\0b".to_vec()), Err(PathError::Nul));
     }
 
