@@ -11,6 +11,8 @@
 #   LARGE=0           number of 64 MiB files added to the tree
 # Env (this script):
 #   OFFLINE_BIN=path  use this binary instead of building `cargo build --release -p offline-cli`
+#   OFFLINE_REV=rev   build that commit (e.g. HEAD) from a clean `git archive` snapshot in
+#                     target/bench-src (own target dir target/bench-target) instead of the work tree
 #   RESULTS=dir       where raw TSVs and the plot go (default bench/results; --smoke: a temp dir)
 #   PEERS_SH=path     the peers script (default: ../shared/bench/peers.sh beside the repo)
 #   NO_INSTALL=1      do not apt-get install missing tools, fail instead
@@ -87,16 +89,29 @@ fi
 
 # --- the binary under test --------------------------------------------------------------
 case " $TOOLS " in *" offline "*) want_offline=1;; *) want_offline=0;; esac
+COMMIT="$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+SRC="$REPO"
+if [[ $want_offline -eq 1 && -z "${OFFLINE_BIN:-}" && -n "${OFFLINE_REV:-}" ]]; then
+  sha="$(git -C "$REPO" rev-parse --verify "$OFFLINE_REV^{commit}")"
+  COMMIT="$(git -C "$REPO" describe --always "$sha")"
+  SRC="$REPO/target/bench-src"
+  echo "== snapshot of $OFFLINE_REV ($COMMIT) in $SRC" >&2
+  rm -rf "$SRC"; mkdir -p "$SRC"
+  git -C "$REPO" archive "$sha" | tar -x -C "$SRC"
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target/bench-target}"
+fi
 if [[ $want_offline -eq 1 && -z "${OFFLINE_BIN:-}" ]]; then
-  echo "== cargo build --release -p offline-cli" >&2
+  echo "== cargo build --release -p offline-cli (in $SRC)" >&2
   # the executable's path comes from cargo itself, so CARGO_TARGET_DIR is honoured
-  OFFLINE_BIN="$(cd "$REPO" && cargo build --release -p offline-cli --message-format=json-render-diagnostics \
+  OFFLINE_BIN="$(cd "$SRC" && cargo build --release -p offline-cli --message-format=json-render-diagnostics \
     | python3 -c 'import sys, json
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "offline":
         print(m["executable"])')"
   [[ -x "$OFFLINE_BIN" ]] || { echo "run.sh: build did not produce the offline binary" >&2; exit 1; }
+elif [[ $want_offline -eq 1 ]]; then
+  COMMIT="given-OFFLINE_BIN"
 fi
 if [[ $want_offline -eq 1 ]]; then
   OFFLINE_BIN="$(cd "$(dirname "$OFFLINE_BIN")" && pwd)/$(basename "$OFFLINE_BIN")"
@@ -118,7 +133,6 @@ for l in sys.stdin:
 # --- run ----------------------------------------------------------------------------------
 mkdir -p "$RESULTS"
 DAY="$(date +%Y-%m-%d)"
-COMMIT="$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
 files=()
 for N in "${NS[@]}"; do
   out="$RESULTS/$DAY-$N.tsv"; raw="$out.partial"

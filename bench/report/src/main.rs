@@ -568,7 +568,7 @@ fn plot(files: &[ResultFile], out: &Path) -> Res<()> {
     let ty = ((tmin / 2.0).max(TIME_FLOOR / 2.0), tmax * 3.0);
     let (mmin, mmax) = bounds(&mem_series);
     let my = if mmax > 0.0 {
-        ((mmin.min(MEMORY_LIMIT_MIB) / 2.0).max(0.5), mmax.max(MEMORY_LIMIT_MIB) * 3.0)
+        ((mmin.min(MEMORY_LIMIT_MIB) / 2.0).max(0.5), mmax.max(MEMORY_LIMIT_MIB) * 1.6)
     } else {
         (1.0, 100.0)
     };
