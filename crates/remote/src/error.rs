@@ -30,6 +30,8 @@ pub enum ErrorKind {
     NotADirectory,
     /// A folder is where a file was expected.
     IsADirectory,
+    /// This kind of share cannot store the item (a symlink on an object store).
+    Unsupported,
     /// Any other input/output failure.
     Io,
 }
@@ -114,6 +116,7 @@ impl ErrorKind {
             ErrorKind::Loop => "a symlink is in the way",
             ErrorKind::NotADirectory => "a file is where a folder should be",
             ErrorKind::IsADirectory => "a folder is where a file should be",
+            ErrorKind::Unsupported => "this kind of share cannot store it",
             ErrorKind::Io => "input/output error",
         }
     }
@@ -143,6 +146,9 @@ impl ErrorKind {
             }
             ErrorKind::IsADirectory => {
                 "a folder is in the way; move it or resolve the change by hand"
+            }
+            ErrorKind::Unsupported => {
+                "keep the item in the cache only, or replace it (e.g. a symlink by a copy)"
             }
             ErrorKind::Io => "check the disk or the connection, then sync again",
         }

@@ -7,18 +7,29 @@
 //! rule 1).
 //!
 //! The first backend is [`DirRemote`]: a local folder, or a mounted SMB/NFS/sshfs
-//! share. The trait asks for nothing a plain object store cannot give: identities
+//! share. Network shares (cargo features `webdav`, `sftp`, `s3`, all on by default)
+//! are opened from a URL by [`open_share`]. The trait asks for nothing a plain object store cannot give: identities
 //! are opaque strings (an etag would do), and [`Capabilities`] tells the engine
 //! when renames, empty folders, symlinks or modes are missing.
 
 mod dir;
 mod error;
 mod hash;
+pub mod location;
+#[cfg(feature = "net")]
+mod net;
+mod open;
 mod sys;
 
 pub use dir::DirRemote;
 pub use error::{ErrorKind, RemoteError, Result};
 pub use hash::hash_reader;
+pub use location::{is_url, Location, Settings, CREDENTIALS_FILE};
+#[cfg(any(feature = "webdav", feature = "s3"))]
+pub use net::object::ObjectRemote;
+#[cfg(feature = "sftp")]
+pub use net::sftp::SftpRemote;
+pub use open::{open_network, open_share, ShareOptions};
 
 use offline_core::{Hash, Meta, RelPath};
 use std::io::Read;

@@ -1,0 +1,104 @@
+//! The backend factory: a share location (folder path or URL) to a [`Remote`].
+
+use crate::error::{ErrorKind, RemoteError, Result};
+use crate::location::{Location, Settings};
+use crate::{DirRemote, Remote};
+use offline_core::RelPath;
+use std::path::Path;
+
+/// What opening a share needs besides its location.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShareOptions<'a> {
+    /// Names left out of the root's listing (the share marker).
+    pub hidden: &'a [&'a [u8]],
+    /// The cache's credentials file (`.offline/credentials`), read when present.
+    pub credentials: Option<&'a Path>,
+}
+
+/// Opens the share at `location`: a folder path (the directory backend), or a
+/// `webdav://`, `webdavs://`, `sftp://` or `s3://` URL. Nothing is sent to a
+/// server yet, except for SFTP, which connects (and so may fail with
+/// [`ErrorKind::Unreachable`] or [`ErrorKind::PermissionDenied`]).
+pub fn open_share(location: &str, options: &ShareOptions<'_>) -> Result<Box<dyn Remote>> {
+    let parsed = Location::parse(location)?;
+    if let Location::Dir(path) = parsed {
+        return Ok(Box::new(DirRemote::open(path, options.hidden)?));
+    }
+    let settings = Settings::load(options.credentials)?;
+    open_network(&parsed, location, &settings, options.hidden)
+}
+
+/// Opens a network share with explicit settings.
+pub fn open_network(
+    parsed: &Location,
+    location: &str,
+    settings: &Settings,
+    hidden: &[&[u8]],
+) -> Result<Box<dyn Remote>> {
+    #[cfg(any(feature = "webdav", feature = "s3", feature = "sftp"))]
+    use crate::location::keys;
+    let _ = (location, settings, hidden);
+    match parsed {
+        Location::Dir(path) => Ok(Box::new(DirRemote::open(path, hidden)?)),
+        #[cfg(feature = "webdav")]
+        Location::Webdav {
+            endpoint,
+            root,
+            user,
+        } => {
+            let user = user.as_deref().or(settings.get(keys::WEBDAV_USER));
+            let config = crate::net::object::WebdavConfig {
+                endpoint,
+                root,
+                user,
+                password: settings.get(keys::WEBDAV_PASSWORD),
+            };
+            Ok(Box::new(crate::net::object::ObjectRemote::webdav(
+                &config, location, hidden,
+            )?))
+        }
+        #[cfg(feature = "s3")]
+        Location::S3 { bucket, prefix } => {
+            let config = crate::net::object::S3Config {
+                bucket,
+                prefix,
+                endpoint: settings.get(keys::AWS_ENDPOINT_URL),
+                region: settings.get(keys::AWS_REGION),
+                access_key_id: settings.get(keys::AWS_ACCESS_KEY_ID),
+                secret_access_key: settings.get(keys::AWS_SECRET_ACCESS_KEY),
+                session_token: settings.get(keys::AWS_SESSION_TOKEN),
+                virtual_host_style: settings
+                    .get(keys::AWS_VIRTUAL_HOSTED_STYLE)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+            };
+            Ok(Box::new(crate::net::object::ObjectRemote::s3(
+                &config, location, hidden,
+            )?))
+        }
+        #[cfg(feature = "sftp")]
+        Location::Sftp {
+            host,
+            port,
+            user,
+            root,
+        } => {
+            let config = crate::net::sftp::SftpConfig {
+                host,
+                port: *port,
+                user: user.as_deref(),
+                root,
+                key: settings.get(keys::SFTP_KEY),
+                known_hosts: settings.get(keys::SFTP_KNOWN_HOSTS),
+            };
+            Ok(Box::new(crate::net::sftp::SftpRemote::connect(
+                &config, location, hidden,
+            )?))
+        }
+        #[allow(unreachable_patterns)]
+        _ => Err(RemoteError::new(
+            ErrorKind::Unsupported,
+            &RelPath::root(),
+            format!("this build has no backend for {location} (enable the cargo feature webdav, sftp or s3)"),
+        )),
+    }
+}
