@@ -241,6 +241,13 @@ impl<'a> Executor<'a> {
 
     fn expect(&self, side: Side, path: &RelPath) -> Expect {
         match self.scanned(side, path) {
+            // A folder's own stat changes whenever this run deletes or adds something
+            // in it (deletions run first). It only has to still be a folder: it is
+            // removed only when empty, and otherwise only its mode and time are set.
+            Some(s) if s.meta.kind == Kind::Dir => match self.side(side).stat(path) {
+                Ok(Some(now)) if now.meta.kind == Kind::Dir => Expect::Identity(now.identity),
+                _ => Expect::Identity(s.identity.clone()),
+            },
             Some(s) => Expect::Identity(s.identity.clone()),
             None => Expect::Absent,
         }
@@ -644,20 +651,13 @@ impl<'a> Executor<'a> {
                 StoreChange::DeleteConflict(path) => {
                     batch.delete_conflict(&path)?;
                 }
+                StoreChange::EndJournal(id) => batch.journal_end(id)?,
             }
         }
         batch.commit()?;
         self.last_commit = Instant::now();
         Ok(())
     }
-}
-                StoreChange::EndJournal(id) => batch.journal_end(id)?,
-
-fn is_deletion(item: &PlanItem) -> bool {
-    matches!(
-        item.action,
-        Action::Run(SyncOperation::DeleteClientCopy) | Action::Run(SyncOperation::DeleteServerCopy)
-    )
 }
 
 /// True for the work that changes the cache folder or the share (and so gets a
@@ -677,6 +677,13 @@ fn journal_group() -> usize {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(JOURNAL_GROUP)
+}
+
+fn is_deletion(item: &PlanItem) -> bool {
+    matches!(
+        item.action,
+        Action::Run(SyncOperation::DeleteClientCopy) | Action::Run(SyncOperation::DeleteServerCopy)
+    )
 }
 
 fn side_word(side: Side) -> &'static str {

@@ -284,6 +284,11 @@ fn fingerprint_refreshes(
         let (Some(l), Some(r)) = (local.items.get(path), remote.items.get(path)) else {
             continue;
         };
+        // Only copies that still hold the original's item: a change left out of the
+        // plan (by --direction) must not get a fingerprint that hides it next time.
+        if !l.meta.same_item(&original.meta) || !r.meta.same_item(&original.meta) {
+            continue;
+        }
         if stored_identity(original, Side::Local) == Some(l.identity.as_str())
             && stored_identity(original, Side::Remote) == Some(r.identity.as_str())
         {
