@@ -29,7 +29,8 @@ const TIME_FLOOR: f64 = 0.01;
 #[derive(Debug, Clone)]
 enum Wall {
     Secs(f64),
-    Timeout,
+    /// killed after this many seconds (`TIMEOUT>300`)
+    Timeout(Option<f64>),
     Missing,
 }
 
@@ -64,6 +65,8 @@ struct Stat {
     ok: usize,
     total: usize,
     timeouts: usize,
+    /// the timeout, when no run succeeded and one timed out: the time is at least this
+    timed_out_after: Option<f64>,
     bad_rcs: Vec<i32>,
 }
 
@@ -124,7 +127,7 @@ fn parse_file(path: &Path) -> Res<ResultFile> {
             continue;
         }
         let wall = if f[3].starts_with("TIMEOUT") {
-            Wall::Timeout
+            Wall::Timeout(f[3].trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok())
         } else {
             f[3].parse().map(Wall::Secs).unwrap_or(Wall::Missing)
         };
@@ -170,10 +173,15 @@ impl ResultFile {
                     rss_mib: median(&mut rss),
                     ok: ok.len(),
                     total: runs.len(),
-                    timeouts: runs.iter().filter(|r| matches!(r.wall, Wall::Timeout)).count(),
+                    timeouts: runs.iter().filter(|r| matches!(r.wall, Wall::Timeout(_))).count(),
+                    timed_out_after: if ok.is_empty() {
+                        runs.iter().filter_map(|r| if let Wall::Timeout(t) = r.wall { t } else { None }).reduce(f64::max)
+                    } else {
+                        None
+                    },
                     bad_rcs: runs
                         .iter()
-                        .filter(|r| r.rc != 0 && !matches!(r.wall, Wall::Timeout))
+                        .filter(|r| r.rc != 0 && !matches!(r.wall, Wall::Timeout(_)))
                         .map(|r| r.rc)
                         .collect(),
                 };
@@ -296,7 +304,10 @@ fn table(rf: &ResultFile) -> String {
         let _ = writeln!(
             s,
             "| {name} | {case_name} | {} | {minmax} | {} | {ok} | {rat} |",
-            fmt_s(st.median),
+            match (st.median, st.timed_out_after) {
+                (None, Some(t)) => format!("> {} (timeout)", fmt_s(Some(t))),
+                (m, _) => fmt_s(m),
+            },
             st.rss_mib.map(|m| format!("{m:.1}")).unwrap_or_else(|| "—".into()),
         );
     }
@@ -338,26 +349,38 @@ fn targets(rf: &ResultFile) -> String {
         ("no-change ≤ 1.5× `find A B`", "nochange", "stat", "find-A+B", NOCHANGE_VS_FIND),
         ("1% changed each side ≤ 0.4× unison", "modify", "unison", "modify", MODIFY_VS_UNISON),
     ];
+    let initial_timeout = off("initial").and_then(|s| s.timed_out_after);
     for (name, oc, rt, rc, limit) in rows {
         let o = rf.median("offline", oc);
+        let o_timeout = off(oc).and_then(|s| s.timed_out_after);
         let r = rf.median(rt, rc);
         let refname = if rt == "stat" { "find".to_string() } else { rt.to_string() };
-        let v = match (o, r, offline_failed(oc)) {
-            (_, _, Some(f)) => format!("offline {f}"),
-            (Some(_), Some(_), _) => match ratio(o, r) {
-                Some(x) => verdict(x, limit),
-                None => "not measurable (0.00 s reading)".into(),
-            },
-            (None, _, _) => "offline not run".into(),
-            (_, None, _) => format!("{refname} not run"),
+        let (o_text, ratio_text, v) = match (o, o_timeout, r, offline_failed(oc)) {
+            (_, Some(t), Some(rv), _) if rv > 0.0 => (
+                format!("> {} s (timeout)", fmt_s(Some(t))),
+                format!("> {}", fmt_ratio(t / rv)),
+                format!("**missed**: > {} over the limit (timed out)", fmt_ratio(t / rv / limit)),
+            ),
+            (_, _, _, Some(f)) => (fmt_secs(o), "—".into(), format!("offline {f}")),
+            (Some(_), _, Some(_), _) => (
+                fmt_secs(o),
+                ratio(o, r).map(fmt_ratio).unwrap_or_else(|| "—".into()),
+                match ratio(o, r) {
+                    Some(x) => verdict(x, limit),
+                    None => "not measurable (0.00 s reading)".into(),
+                },
+            ),
+            (None, _, _, _) => (
+                "—".into(),
+                "—".into(),
+                match initial_timeout {
+                    Some(t) => format!("not measured: offline was skipped after its initial sync timed out (> {} s)", fmt_s(Some(t))),
+                    None => "offline not run".into(),
+                },
+            ),
+            (_, _, None, _) => (fmt_secs(o), "—".into(), format!("{refname} not run")),
         };
-        let _ = writeln!(
-            s,
-            "| {name} | {} | {} ({refname}) | {} | {v} |",
-            fmt_secs(o),
-            fmt_secs(r),
-            ratio(o, r).map(fmt_ratio).unwrap_or_else(|| "—".into()),
-        );
+        let _ = writeln!(s, "| {name} | {o_text} | {} ({refname}) | {ratio_text} | {v} |", fmt_secs(r));
     }
     // memory: the largest median peak RSS over offline's cases
     let mem = ["initial", "nochange", "modify"]
@@ -430,24 +453,31 @@ struct Series {
     name: String,
     color: RGBColor,
     points: Vec<(f64, f64)>,
+    /// runs that timed out: at least this long (drawn hollow)
+    lower: Vec<(f64, f64)>,
 }
 
 fn collect_series(files: &[ResultFile], want: &dyn Fn(&str, &str) -> bool, value: &dyn Fn(&Stat) -> Option<f64>) -> Vec<Series> {
-    let mut by: BTreeMap<(usize, usize, String, String), Vec<(f64, f64)>> = BTreeMap::new();
+    type Pts = (Vec<(f64, f64)>, Vec<(f64, f64)>);
+    let mut by: BTreeMap<(usize, usize, String, String), Pts> = BTreeMap::new();
     for f in files {
         for ((t, c), st) in f.stats() {
             if !want(&t, &c) {
                 continue;
             }
+            let e = by.entry((tool_rank(&t), case_rank(&c), t.clone(), c.clone())).or_default();
             if let Some(v) = value(&st) {
-                by.entry((tool_rank(&t), case_rank(&c), t.clone(), c.clone())).or_default().push((f.n as f64, v.max(TIME_FLOOR)));
+                e.0.push((f.n as f64, v.max(TIME_FLOOR)));
+            } else if let Some(t) = st.timed_out_after {
+                e.1.push((f.n as f64, t));
             }
         }
     }
     by.into_iter()
-        .map(|((_, _, t, c), mut pts)| {
+        .filter(|(_, (p, l))| !p.is_empty() || !l.is_empty())
+        .map(|((_, _, t, c), (mut pts, lower))| {
             pts.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-            Series { name: label(&t, &c), color: tool_color(&t, &c), points: pts }
+            Series { name: label(&t, &c), color: tool_color(&t, &c), points: pts, lower }
         })
         .collect()
 }
@@ -499,6 +529,7 @@ where
             .label(s.name.clone())
             .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], c.stroke_width(2)));
         chart.draw_series(s.points.iter().map(|p| Circle::new(*p, 4, c.filled())))?;
+        chart.draw_series(s.lower.iter().map(|p| Circle::new(*p, 6, c.stroke_width(2))))?;
     }
     chart
         .configure_series_labels()
@@ -551,14 +582,14 @@ fn plot(files: &[ResultFile], out: &Path) -> Res<()> {
             continue;
         }
         pts.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-        mem_series.push(Series { name: tool.to_string(), color: tool_color(tool, ""), points: pts });
+        mem_series.push(Series { name: tool.to_string(), color: tool_color(tool, ""), points: pts, lower: vec![] });
     }
 
     let ns: Vec<f64> = files.iter().map(|f| f.n as f64).collect();
     let (nmin, nmax) = ns.iter().fold((f64::MAX, 0.0f64), |(a, b), &n| (a.min(n), b.max(n)));
     let x = (nmin / 2.0, nmax * 2.0);
     let bounds = |ss: &[Series]| {
-        ss.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold((f64::MAX, 0.0f64), |(a, b), v| (a.min(v), b.max(v)))
+        ss.iter().flat_map(|s| s.points.iter().chain(s.lower.iter()).map(|p| p.1)).fold((f64::MAX, 0.0f64), |(a, b), v| (a.min(v), b.max(v)))
     };
     let (mut tmin, mut tmax) = time_series.iter().map(|s| bounds(s)).fold((f64::MAX, 0.0f64), |(a, b), (c, d)| (a.min(c), b.max(d)));
     if tmax <= 0.0 {
@@ -580,7 +611,7 @@ fn plot(files: &[ResultFile], out: &Path) -> Res<()> {
     dates.sort();
     dates.dedup();
     let title = format!(
-        "offline-files vs peers: median wall time and peak memory against file count (log-log; {})",
+        "offline-files vs peers: median wall time and peak memory against file count (log-log; {}; hollow = timed out)",
         dates.join(", ")
     );
     let root = root.titled(&title, ("sans-serif", 20))?;

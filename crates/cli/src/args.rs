@@ -168,6 +168,24 @@ pub enum PolicyArg {
     /// The copy modified last wins.
     KeepLatest,
     /// Keep both, the cache's under a conflict name.
+    /// Rebuild a missing or damaged state database by a full compare of the cache
+    /// and the share with no base: equal items are recorded, one-sided items copied,
+    /// differing items become conflicts. Nothing is overwritten; the damaged file is
+    /// kept as .offline/state.db.damaged-<UTC time>.
+    Repair {
+        /// The share, when .offline/share is missing or names the wrong place.
+        #[arg(long, value_name = "PATH")]
+        share: Option<PathBuf>,
+        /// Pin nothing in the rebuilt database (as `init --no-pin`).
+        #[arg(long)]
+        no_pin: bool,
+        /// Rebuild even a state database that opens fine.
+        #[arg(long)]
+        force: bool,
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     KeepAll,
 }
 

@@ -66,6 +66,12 @@ pub fn run(command: Command) -> Result<u8> {
 }
 
 fn open_here() -> Result<Cache> {
+        Command::Repair {
+            share,
+            no_pin,
+            force,
+            json,
+        } => repair(share, no_pin, force, json),
     Ok(Cache::open(Path::new("."))?)
 }
 
@@ -559,4 +565,46 @@ fn resolve(path: &Path, keep: KeepArg, as_json: bool) -> Result<u8> {
         code if code == EXIT_OK => EXIT_OK,
         _ => EXIT_INCOMPLETE,
     })
+}
+
+fn repair(share: Option<PathBuf>, no_pin: bool, force: bool, as_json: bool) -> Result<u8> {
+    let options = offline_engine::RepairOptions {
+        share,
+        pin_root: !no_pin,
+        force,
+    };
+    let mut table = TablePrinter::new();
+    let mut json_printer = JsonPrinter;
+    let sink: &mut dyn SyncSink = if as_json {
+        &mut json_printer
+    } else {
+        &mut table
+    };
+    let repaired = Cache::repair(Path::new("."), &options, sink)?;
+    let Some(summary) = &repaired.summary else {
+        eprintln!(
+            "offline: the state database of {} is sound; nothing to repair (`offline repair --force` rebuilds it anyway)",
+            repaired.root.display()
+        );
+        return Ok(EXIT_OK);
+    };
+    match &repaired.moved_to {
+        Some(moved) => eprintln!(
+            "offline: the damaged state database was kept as {}",
+            moved.display()
+        ),
+        None => eprintln!("offline: there was no state database; a new one was made"),
+    }
+    eprintln!(
+        "offline: rebuilt the state database against the share {} by a full compare",
+        repaired.share
+    );
+    if summary.conflicts > 0 {
+        eprintln!(
+            "offline: {} items differ between the cache and the share; both copies were kept untouched: see `offline conflicts` and settle each with `offline resolve`",
+            summary.conflicts
+        );
+    }
+    let cache = open_here()?;
+    Ok(sync_exit_code(&cache, summary))
 }

@@ -123,10 +123,11 @@ impl Cache {
     /// Opens the cache that holds `dir` (searching upward, like git).
     pub fn open(dir: &Path) -> Result<Cache> {
         let start = dir.canonicalize().map_err(io_err(dir))?;
-        let root = find_root(&start).ok_or_else(|| EngineError::NotACache { dir: start })?;
+        let root = find_root(&start).ok_or_else(|| crate::repair::no_database_error(&start))?;
         let store = Store::open(
             &root
                 .join(OsStrOf(CACHE_DIR_NAME).path())
+        crate::repair::write_share_file(&meta_dir, &location)?;
                 .join(STATE_DB_NAME),
         )?;
         let share_location = store.setting(keys::SHARE)?.ok_or_else(|| {

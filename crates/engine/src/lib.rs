@@ -13,6 +13,7 @@ pub mod pin;
 pub mod prepare;
 pub mod query;
 mod recovery;
+pub mod repair;
 pub mod scan;
 pub mod sink;
 
@@ -22,6 +23,7 @@ pub use pin::{EvictReport, SpaceUse, UnpinOutcome};
 pub use prepare::{PrepareOptions, Prepared};
 pub use query::{ItemInfo, Status};
 pub use recovery::Recovery;
+pub use repair::{RepairOptions, Repaired};
 pub use sink::{ItemReport, ItemResult, NullSink, Response, SyncSink, SyncSummary};
 
 use cache::keys;

@@ -181,7 +181,14 @@ impl DirRemote {
                     pending.push(item);
                 }
             } else if is_dir {
-                tracing::warn!("{item}: a folder named like a temp file; left alone");
+                // A folder made by `make_dir` that a crash kept from its place is
+                // empty; anything else named like it is left alone.
+                match sys::unlink(handle.as_fd(), &name, true) {
+                    Ok(()) => removed += 1,
+                    Err(err) => tracing::warn!(
+                        "{item}: a folder named like a temp file; left alone ({err})"
+                    ),
+                }
             } else if remove_temp(handle.as_fd(), &name, &item)? {
                 removed += 1;
             }
@@ -318,8 +325,7 @@ impl Remote for DirRemote {
             }
             None => {
                 crashpoint::hit("dir.make_dir.before_mkdir");
-                sys::mkdir(dir.as_fd(), &name)
-                    .map_err(|err| RemoteError::from_io_on_name(path, "create the folder", err))?;
+                make_dir_in_place(dir.as_fd(), &name, path, mode, mtime_ns)?;
                 crashpoint::hit("dir.make_dir.after_mkdir");
             }
         }
@@ -448,6 +454,7 @@ struct TempItem<'a> {
     dir: BorrowedFd<'a>,
     name: Vec<u8>,
     placed: bool,
+    is_dir: bool,
 }
 
 impl TempItem<'_> {
@@ -482,7 +489,7 @@ impl Drop for TempItem<'_> {
         if self.placed {
             return;
         }
-        if let Err(err) = sys::unlink(self.dir, &self.name, false) {
+        if let Err(err) = sys::unlink(self.dir, &self.name, self.is_dir) {
             let name = String::from_utf8_lossy(&self.name);
             tracing::warn!("could not remove the temp file {name}: {err}");
         }
@@ -503,6 +510,7 @@ fn create_temp<'a, T>(
                     dir,
                     name,
                     placed: false,
+                    is_dir: false,
                 };
                 return Ok((temp, made));
             }
@@ -521,6 +529,39 @@ fn create_temp<'a, T>(
         path,
         "no free temp file name found in its folder",
     ))
+}
+
+/// Creates the folder `name` with its mode and time already set: it is made under a
+/// temp name and renamed into place, so that a crash never leaves a folder with
+/// another mode at the path (a half-made item the next sync would take for a
+/// change). A leftover temp folder is empty and `remove_temp_files` removes it.
+fn make_dir_in_place(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    path: &RelPath,
+    mode: u32,
+    mtime_ns: Option<i64>,
+) -> Result<()> {
+    let (mut temp, ()) = create_temp(dir, path, |temp_name| sys::mkdir(dir, temp_name))?;
+    temp.is_dir = true;
+    sys::chmod(dir, &temp.name, mode)
+        .map_err(|err| RemoteError::from_io(path, "set the folder's mode", err))?;
+    if let Some(mtime_ns) = mtime_ns {
+        sys::set_mtime(dir, &temp.name, mtime_ns)
+            .map_err(|err| RemoteError::from_io(path, "set the folder's time", err))?;
+    }
+    crashpoint::hit("dir.make_dir.before_rename");
+    match sys::rename_no_replace(dir, &temp.name, dir, name) {
+        Ok(()) => {
+            temp.placed = true;
+            Ok(())
+        }
+        Err(err) if ErrorKind::from_io(&err) == ErrorKind::AlreadyExists => Err(changed(
+            path,
+            "something appeared there since it was scanned",
+        )),
+        Err(err) => Err(RemoteError::from_io_on_name(path, "create the folder", err)),
+    }
 }
 
 /// Streams `content` into `file`, hashing it on the way.

@@ -1,0 +1,426 @@
+//! Helpers of the crash, model and fault tests (crash.rs, model.rs, faults.rs): a
+//! world (a share and a cache in one folder, restorable from a template copy at the
+//! same path), a runner of the real binary with a timeout and extra environment,
+//! tree snapshots of a side, and the checks every crash test ends with.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A run may never take longer than this (a hang is a failure).
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+/// The prefix of the temp files of both sides.
+pub const TEMP_PREFIX: &[u8] = b".offline-tmp-";
+
+/// The `offline` binary built for these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_offline"))
+}
+
+/// A share and a cache side by side in `root` (`root/share`, `root/cache`).
+pub struct World {
+    pub root: PathBuf,
+    pub share: PathBuf,
+    pub cache: PathBuf,
+}
+
+/// How a run of the binary ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from_output(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            signal: out.status.signal(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// True when the run was killed by SIGKILL (a crash point or a test's kill).
+    pub fn killed(&self) -> bool {
+        self.signal == Some(9)
+    }
+
+    /// The JSON lines of stdout.
+    pub fn json(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
+            .collect()
+    }
+
+    /// Everything, for failure messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "exit code {:?}, signal {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.signal, self.stdout, self.stderr
+        )
+    }
+}
+
+impl World {
+    /// A world in `root` (created), with an empty share folder and no cache yet.
+    pub fn new(root: &Path) -> World {
+        let share = root.join("share");
+        fs::create_dir_all(&share).expect("share folder");
+        World {
+            root: root.to_path_buf(),
+            share,
+            cache: root.join("cache"),
+        }
+    }
+
+    /// `offline init SHARE CACHE`, which must succeed.
+    pub fn init(&self) {
+        let run = run_bin(
+            None,
+            &[
+                OsStr::new("init"),
+                self.share.as_os_str(),
+                self.cache.as_os_str(),
+            ],
+            &[],
+        );
+        assert_eq!(run.code, Some(0), "offline init: {}", run.describe());
+    }
+
+    /// `offline -C CACHE ARGS...` with extra environment variables.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        run_bin(Some(&self.cache), &args, env)
+    }
+
+    /// A sync with `args` that must exit 0.
+    pub fn sync_ok(&self, args: &[&str]) -> Run {
+        let mut all = vec!["sync"];
+        all.extend_from_slice(args);
+        let run = self.run(&all, &[]);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "offline sync {args:?}: {}",
+            run.describe()
+        );
+        run
+    }
+
+    /// Where a side is.
+    pub fn side(&self, side: Side) -> &Path {
+        match side {
+            Side::Share => &self.share,
+            Side::Cache => &self.cache,
+        }
+    }
+
+    /// Writes a file on a side, creating folders above it.
+    pub fn write(&self, side: Side, rel: &str, content: impl AsRef<[u8]>) {
+        let path = self.side(side).join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("parent folder");
+        }
+        fs::write(&path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+
+    /// Removes a file, symlink or folder tree on a side.
+    pub fn remove(&self, side: Side, rel: &str) {
+        let path = self.side(side).join(rel);
+        let meta = fs::symlink_metadata(&path).expect("item to remove");
+        if meta.is_dir() {
+            fs::remove_dir_all(&path).expect("remove folder");
+        } else {
+            fs::remove_file(&path).expect("remove file");
+        }
+    }
+
+    /// Reads a file on a side.
+    pub fn read(&self, side: Side, rel: &str) -> Option<Vec<u8>> {
+        fs::read(self.side(side).join(rel)).ok()
+    }
+
+    /// The `.offline` folder of the cache.
+    pub fn meta_dir(&self) -> PathBuf {
+        self.cache.join(".offline")
+    }
+
+    /// The plan of a dry run: every planned item (bookkeeping included).
+    pub fn planned(&self, policy: &str) -> Vec<Value> {
+        let run = self.run(&["sync", "--dry-run", "--json", "--policy", policy], &[]);
+        assert_eq!(run.code, Some(0), "dry run: {}", run.describe());
+        run.json()
+            .into_iter()
+            .filter(|v| v.get("summary").is_none())
+            .collect()
+    }
+
+    /// Copies this world's whole folder to `to` (a template for [`World::restore`]).
+    pub fn save_template(&self, to: &Path) {
+        copy_tree(&self.root, to);
+    }
+
+    /// Puts the world back as the template saved it, at the same path (the state
+    /// database names the share by its absolute path).
+    pub fn restore(&self, template: &Path) {
+        if self.root.exists() {
+            make_writable(&self.root);
+            fs::remove_dir_all(&self.root).expect("remove the world");
+        }
+        copy_tree(template, &self.root);
+    }
+}
+
+/// The two sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Share,
+    Cache,
+}
+
+/// Runs the binary in `cwd` with a timeout; the child is killed when it hangs.
+pub fn run_bin(cwd: Option<&Path>, args: &[&OsStr], env: &[(&str, &str)]) -> Run {
+    let child = spawn_bin(cwd, args, env);
+    wait_with_timeout(child, RUN_TIMEOUT)
+}
+
+/// Starts the binary (stdout and stderr piped), for tests that kill it themselves.
+pub fn spawn_bin(cwd: Option<&Path>, args: &[&OsStr], env: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = Command::new(bin());
+    if let Some(dir) = cwd {
+        cmd.arg("-C").arg(dir);
+    }
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("OFFLINE_CRASH_AT")
+        .env_remove("OFFLINE_CRASH_LIST")
+        .env("OFFLINE_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start the offline binary")
+}
+
+/// Waits for a child, killing it after `timeout` (and failing the test).
+pub fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> Run {
+    let started = Instant::now();
+    loop {
+        match child.try_wait().expect("wait for offline") {
+            Some(_) => break,
+            None if started.elapsed() > timeout => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("collect output");
+                panic!(
+                    "offline hung for more than {timeout:?}: {}",
+                    Run::from_output(out).describe()
+                );
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    Run::from_output(child.wait_with_output().expect("collect output"))
+}
+
+/// One item of a side, as the checks compare it (times are not compared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    File { content: Vec<u8>, mode: u32 },
+    Dir { mode: u32 },
+    Link(Vec<u8>),
+}
+
+/// Every item below `root` by relative path, leaving out the cache's `.offline/`
+/// and the share's `.offline-share` marker at the root.
+pub fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
+    let mut out = BTreeMap::new();
+    walk(root, Path::new(""), &mut out, true);
+    out
+}
+
+fn walk(root: &Path, rel: &Path, out: &mut BTreeMap<PathBuf, Node>, top: bool) {
+    let dir = root.join(rel);
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    names.sort();
+    for name in names {
+        if top && (name == ".offline" || name == ".offline-share") {
+            continue;
+        }
+        let rel_child = rel.join(&name);
+        let path = root.join(&rel_child);
+        let meta = fs::symlink_metadata(&path).expect("lstat");
+        let mode = meta.permissions().mode() & 0o7777;
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(&path).expect("readlink");
+            out.insert(
+                rel_child,
+                Node::Link(target.as_os_str().as_bytes().to_vec()),
+            );
+        } else if meta.is_dir() {
+            out.insert(rel_child.clone(), Node::Dir { mode });
+            walk(root, &rel_child, out, false);
+        } else {
+            let content =
+                fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            out.insert(rel_child, Node::File { content, mode });
+        }
+    }
+}
+
+/// Every temp file (`.offline-tmp-*`) below `root`, `.offline/` included.
+pub fn temp_files(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name().as_bytes().starts_with(TEMP_PREFIX) {
+                found.push(path.clone());
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The differences between two trees, one line each (empty when equal).
+pub fn tree_diff(a: &BTreeMap<PathBuf, Node>, b: &BTreeMap<PathBuf, Node>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, node) in a {
+        match b.get(path) {
+            None => out.push(format!(
+                "{}: only in the cache ({})",
+                path.display(),
+                short(node)
+            )),
+            Some(other) if other != node => out.push(format!(
+                "{}: cache {} vs share {}",
+                path.display(),
+                short(node),
+                short(other)
+            )),
+            _ => {}
+        }
+    }
+    for (path, node) in b {
+        if !a.contains_key(path) {
+            out.push(format!(
+                "{}: only on the share ({})",
+                path.display(),
+                short(node)
+            ));
+        }
+    }
+    out
+}
+
+fn short(node: &Node) -> String {
+    match node {
+        Node::File { content, mode } => {
+            format!("file {:o} {:?}", mode, String::from_utf8_lossy(content))
+        }
+        Node::Dir { mode } => format!("folder {mode:o}"),
+        Node::Link(target) => format!("symlink -> {}", String::from_utf8_lossy(target)),
+    }
+}
+
+/// Every losing copy kept under `.offline/conflicts/*/<side_word>/<rel>`.
+pub fn kept_losers(world: &World, side_word: &str, rel: &str) -> Vec<Vec<u8>> {
+    let base = world.meta_dir().join("conflicts");
+    let Ok(runs) = fs::read_dir(&base) else {
+        return Vec::new();
+    };
+    runs.flatten()
+        .filter_map(|run| fs::read(run.path().join(side_word).join(rel)).ok())
+        .collect()
+}
+
+/// Copies a folder tree with `cp -a` (modes, times and symlinks kept).
+pub fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("run cp -a");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Gives the owner write and search rights everywhere below `root` (so a test that
+/// made folders read-only can still clean up).
+pub fn make_writable(root: &Path) {
+    let _ = Command::new("chmod")
+        .arg("-R")
+        .arg("u+rwX")
+        .arg(root)
+        .status();
+}
+
+/// A small deterministic random number generator (xorshift64*), so that tests are
+/// seeded without extra dependencies.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// The number of crash points a run with `args` hits, by running it once with
+/// `OFFLINE_CRASH_LIST=1` (the run must succeed).
+pub fn count_crash_points(world: &World, args: &[&str]) -> (usize, Run) {
+    let run = world.run(args, &[("OFFLINE_CRASH_LIST", "1")]);
+    let hits = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("crashpoint "))
+        .count();
+    (hits, run)
+}

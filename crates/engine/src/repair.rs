@@ -1,0 +1,232 @@
+//! `offline repair`: rebuilds a missing or damaged state database (safety rule 6).
+//!
+//! The damaged file is never deleted: it is renamed to `state.db.damaged-<UTC time>`
+//! (with its `-wal` and `-shm` files). A fresh database is made, the share is found
+//! again (from `.offline/share`, which `init` writes beside the database, or from
+//! `--share`), and a sync runs that is planned with no base: items equal on both
+//! sides are recorded, items on one side only are copied to the other, and items that
+//! differ become conflicts for the person to settle. Nothing is overwritten.
+
+use crate::cache::{keys, now_ns, Cache, STATE_DB_NAME};
+use crate::conflict::utc_stamp;
+use crate::error::{EngineError, Result};
+use crate::prepare::PrepareOptions;
+use crate::sink::{SyncSink, SyncSummary};
+use offline_core::{ConnectState, OfflineReason, RelPath, SyncControl, CACHE_DIR_NAME};
+use offline_store::{Pin, PinSource, Store};
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The file in `.offline/` that names the share, so that repair can find it without
+/// the state database.
+pub const SHARE_FILE_NAME: &str = "share";
+const LOCK_NAME: &str = "lock";
+
+/// Options of `offline repair`.
+#[derive(Debug, Clone, Default)]
+pub struct RepairOptions {
+    /// The share, when `.offline/share` is missing or names the wrong place.
+    pub share: Option<PathBuf>,
+    /// Pin the root of the rebuilt cache (as `init` does unless `--no-pin`).
+    pub pin_root: bool,
+    /// Rebuild even a database that opens fine.
+    pub force: bool,
+}
+
+/// What repair did.
+#[derive(Debug)]
+pub struct Repaired {
+    /// The cache folder.
+    pub root: PathBuf,
+    /// Where the damaged database was moved (`None`: it was missing).
+    pub moved_to: Option<PathBuf>,
+    /// The share the new database points at.
+    pub share: String,
+    /// The sync that rebuilt the originals (`None`: the database was sound and
+    /// nothing was done).
+    pub summary: Option<SyncSummary>,
+}
+
+fn meta_dir_of(root: &Path) -> PathBuf {
+    root.join(OsStr::from_bytes(CACHE_DIR_NAME))
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
+    move |source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `.offline/share` durably (temp file, fsync, rename, folder fsync).
+pub(crate) fn write_share_file(meta_dir: &Path, location: &str) -> Result<()> {
+    let path = meta_dir.join(SHARE_FILE_NAME);
+    let temp = meta_dir.join(format!("{SHARE_FILE_NAME}.new"));
+    let mut file = File::create(&temp).map_err(io_err(&temp))?;
+    file.write_all(location.as_bytes())
+        .and_then(|_| file.write_all(b"\n"))
+        .and_then(|_| file.sync_all())
+        .map_err(io_err(&temp))?;
+    fs::rename(&temp, &path).map_err(io_err(&path))?;
+    File::open(meta_dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io_err(meta_dir))
+}
+
+/// The share named by `.offline/share`, if the file is there.
+pub fn read_share_file(meta_dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(meta_dir.join(SHARE_FILE_NAME)).ok()?;
+    let line = text.lines().next()?.trim_end();
+    (!line.is_empty()).then(|| line.to_string())
+}
+
+/// The error for a folder without a state database: a cache whose database is
+/// missing (its `.offline/` folder is there) points to `offline repair`.
+pub(crate) fn no_database_error(start: &Path) -> EngineError {
+    match start.ancestors().find(|dir| meta_dir_of(dir).is_dir()) {
+        Some(root) => EngineError::Store(offline_store::StoreError::Missing {
+            path: meta_dir_of(root).join(STATE_DB_NAME),
+        }),
+        None => EngineError::NotACache {
+            dir: start.to_path_buf(),
+        },
+    }
+}
+
+/// The cache folder that holds `start`: the nearest folder with a `.offline/`
+/// folder, whether or not its database can be opened.
+fn find_cache_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| meta_dir_of(dir).is_dir())
+        .map(Path::to_path_buf)
+}
+
+/// Renames `path` to `to`, if `path` is there; true when it was.
+fn move_if_there(path: &Path, to: &Path) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => {
+            fs::rename(path, to).map_err(io_err(path))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Moves the database and its companion files to `state.db.damaged-<UTC>`; the
+/// new name of the database file, or `None` when there was none.
+fn move_aside(meta_dir: &Path) -> Result<Option<PathBuf>> {
+    let stamp = utc_stamp(now_ns());
+    let mut base = format!("{STATE_DB_NAME}.damaged-{stamp}");
+    let mut n = 2;
+    while meta_dir.join(&base).exists() {
+        base = format!("{STATE_DB_NAME}.damaged-{stamp}-{n}");
+        n += 1;
+    }
+    let mut moved = None;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let from = meta_dir.join(format!("{STATE_DB_NAME}{suffix}"));
+        let to = meta_dir.join(format!("{base}{suffix}"));
+        if move_if_there(&from, &to)? && suffix.is_empty() {
+            moved = Some(to);
+        }
+    }
+    File::open(meta_dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io_err(meta_dir))?;
+    Ok(moved)
+}
+
+impl Cache {
+    /// Rebuilds the state database of the cache that holds `dir` by a full compare
+    /// with no base, reporting the sync to `sink`. A database that opens fine is
+    /// left alone unless `options.force`.
+    pub fn repair(
+        dir: &Path,
+        options: &RepairOptions,
+        sink: &mut dyn SyncSink,
+    ) -> Result<Repaired> {
+        let start = dir.canonicalize().map_err(io_err(dir))?;
+        let root = find_cache_root(&start).ok_or(EngineError::NotACache { dir: start })?;
+        let meta_dir = meta_dir_of(&root);
+        let db = meta_dir.join(STATE_DB_NAME);
+        let (moved_to, share) = {
+            let _lock = lock(&meta_dir)?;
+            let sound = db.exists() && Store::open(&db).is_ok();
+            if sound && !options.force {
+                let share = Cache::open(&root)?.share_location().to_string();
+                return Ok(Repaired {
+                    root,
+                    moved_to: None,
+                    share,
+                    summary: None,
+                });
+            }
+            let share = match &options.share {
+                Some(given) => given
+                    .canonicalize()
+                    .map_err(|e| EngineError::Unreachable {
+                        share: given.display().to_string(),
+                        reason: format!("the share folder cannot be opened ({e})"),
+                    })?
+                    .display()
+                    .to_string(),
+                None => read_share_file(&meta_dir).ok_or_else(|| {
+                    EngineError::Usage(format!(
+                        "{} does not say where the share is; run `offline repair --share PATH`",
+                        meta_dir.join(SHARE_FILE_NAME).display()
+                    ))
+                })?,
+            };
+            let moved_to = move_aside(&meta_dir)?;
+            let mut store = Store::create(&db)?;
+            let batch = store.transaction()?;
+            batch.set_setting(keys::SHARE, &share)?;
+            batch.set_setting(keys::CONNECT_STATE, ConnectState::Online.name())?;
+            batch.set_setting(keys::OFFLINE_REASON, OfflineReason::NotApplicable.name())?;
+            // What the last run left is unknown: let recovery clean temp files on
+            // both sides before the compare.
+            batch.set_setting(keys::SYNC_RUNNING, "1")?;
+            if options.pin_root {
+                batch.put_pin(&Pin {
+                    path: RelPath::root(),
+                    source: PinSource::User,
+                    inherit: true,
+                })?;
+            }
+            batch.commit()?;
+            write_share_file(&meta_dir, &share)?;
+            (moved_to, share)
+        };
+        let mut cache = Cache::open(&root)?;
+        let options = PrepareOptions {
+            without_base: true,
+            ..PrepareOptions::default()
+        };
+        let summary = cache.synchronize(&SyncControl::default(), &options, sink)?;
+        Ok(Repaired {
+            root,
+            moved_to,
+            share,
+            summary: Some(summary),
+        })
+    }
+}
+
+/// The cache's lock, taken without an open database.
+fn lock(meta_dir: &Path) -> Result<File> {
+    let path = meta_dir.join(LOCK_NAME);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(|_| EngineError::Busy { lock: path.clone() })?;
+    Ok(file)
+}
