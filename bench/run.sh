@@ -13,6 +13,7 @@
 #   OFFLINE_BIN=path  use this binary instead of building `cargo build --release -p offline-cli`
 #   OFFLINE_REV=rev   build that commit (e.g. HEAD) from a clean `git archive` snapshot in
 #                     target/bench-src (own target dir target/bench-target) instead of the work tree
+#   OFFLINE_LABEL=s   with OFFLINE_BIN: what to record as its commit (one word)
 #   RESULTS=dir       where raw TSVs and the plot go (default bench/results; --smoke: a temp dir)
 #   PEERS_SH=path     the peers script (default: ../shared/bench/peers.sh beside the repo)
 #   NO_INSTALL=1      do not apt-get install missing tools, fail instead
@@ -25,7 +26,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 SMOKE=0; NS=()
 for a in "$@"; do
@@ -111,7 +112,7 @@ for l in sys.stdin:
         print(m["executable"])')"
   [[ -x "$OFFLINE_BIN" ]] || { echo "run.sh: build did not produce the offline binary" >&2; exit 1; }
 elif [[ $want_offline -eq 1 ]]; then
-  COMMIT="given-OFFLINE_BIN"
+  COMMIT="${OFFLINE_LABEL:-given-OFFLINE_BIN}"
 fi
 if [[ $want_offline -eq 1 ]]; then
   OFFLINE_BIN="$(cd "$(dirname "$OFFLINE_BIN")" && pwd)/$(basename "$OFFLINE_BIN")"
