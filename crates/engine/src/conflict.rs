@@ -12,10 +12,33 @@ pub fn conflict_name(path: &RelPath, host: &str, n: u32) -> Option<RelPath> {
         Some(i) => (&leaf[..i], &leaf[i..]),
         None => (leaf, &b""[..]),
     };
-    let mut name = stem.to_vec();
-    name.extend_from_slice(format!(" (conflict {host} {n})").as_bytes());
+    let tag = format!(" (conflict {host} {n})");
+    // Names are at most NAME_MAX (255) bytes: shorten the stem (never the tag or the
+    // extension), cutting on a UTF-8 boundary where the stem is UTF-8.
+    let room = NAME_MAX.saturating_sub(tag.len() + ext.len());
+    let mut name = shorten(stem, room).to_vec();
+    if name.is_empty() && !stem.is_empty() {
+        return None;
+    }
+    name.extend_from_slice(tag.as_bytes());
     name.extend_from_slice(ext);
     path.with_file_name(&name).ok()
+}
+
+/// The longest name most file systems take, in bytes.
+const NAME_MAX: usize = 255;
+
+fn shorten(stem: &[u8], room: usize) -> &[u8] {
+    if stem.len() <= room {
+        return stem;
+    }
+    let mut end = room;
+    if std::str::from_utf8(stem).is_ok() {
+        while end > 0 && (stem[end] & 0b1100_0000) == 0b1000_0000 {
+            end -= 1;
+        }
+    }
+    &stem[..end]
 }
 
 /// This machine's name, for conflict names; "host" when it cannot be read.
@@ -82,6 +105,15 @@ mod tests {
             conflict_name(&p("a"), "pc", 3),
             Some(p("a (conflict pc 3)"))
         );
+    }
+
+    #[test]
+    fn long_names_are_shortened_to_fit() {
+        let long = format!("{}.txt", "é".repeat(130));
+        let name = conflict_name(&p(&long), "pc", 1).expect("a name");
+        assert!(name.file_name().len() <= 255, "{}", name.file_name().len());
+        assert!(std::str::from_utf8(name.file_name()).is_ok(), "cut inside a character");
+        assert!(name.file_name().ends_with(b" (conflict pc 1).txt"));
     }
 
     #[test]
