@@ -124,6 +124,14 @@ pub enum Command {
     Disconnect,
     /// Stop working offline on purpose and check the share.
     Reconnect,
+    /// Run the service in the foreground: keep caches in sync in the background
+    /// (scheduled syncs, local changes pushed at once, automatic reconnect).
+    Daemon(crate::service::DaemonArgs),
+    /// Print the service's events as they happen (Windows' event ids and names).
+    Events(crate::service::EventsArgs),
+    /// Show the whole share as a folder (FUSE): cached items from the cache, ghosts
+    /// fetched when opened.
+    Mount(crate::service::MountArgs),
     /// Show or set the cache's space limits.
     Config {
         /// Total size of cached content (e.g. 500M, 2G; 0: no limit).
@@ -135,6 +143,9 @@ pub enum Command {
         /// Write JSON.
         #[arg(long)]
         json: bool,
+        /// The daemon's schedule for this cache.
+        #[command(flatten)]
+        service: crate::service::ConfigArgs,
     },
     /// List the unresolved conflicts.
     Conflicts {

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 /// Runs one command; the exit status on success.
 pub fn run(command: Command) -> Result<u8> {
     match command {
+        Command::Daemon(args) => crate::service::daemon(args),
+        Command::Events(args) => crate::service::events(args),
+        Command::Mount(args) => crate::service::mount(args),
         Command::Init {
             share,
             cache_dir,
@@ -59,7 +62,8 @@ pub fn run(command: Command) -> Result<u8> {
             limit,
             auto_cache_limit,
             json,
-        } => config(limit, auto_cache_limit, json),
+            service,
+        } => config(limit, auto_cache_limit, json, &service),
         Command::Conflicts { json } => conflicts(json),
         Command::Resolve { path, keep, json } => resolve(&path, keep, json),
     }
@@ -298,14 +302,20 @@ fn reconnect() -> Result<u8> {
     }
 }
 
-fn config(limit: Option<u64>, auto_limit: Option<u64>, as_json: bool) -> Result<u8> {
+fn config(
+    limit: Option<u64>,
+    auto_limit: Option<u64>,
+    as_json: bool,
+    service: &crate::service::ConfigArgs,
+) -> Result<u8> {
     let cache = open_here()?;
     cache.set_limits(limit, auto_limit)?;
+    crate::service::apply_config(&cache, service)?;
     let space = cache.space_use()?;
     if as_json {
         println!(
             "{}",
-            json!({"limit": space.limit, "auto_cache_limit": space.auto_limit, "used": space.used, "auto_used": space.auto_used})
+            json!({"limit": space.limit, "auto_cache_limit": space.auto_limit, "used": space.used, "auto_used": space.auto_used, "daemon": crate::service::config_json(&cache)})
         );
     } else {
         let show = |n: u64| {
@@ -321,6 +331,7 @@ fn config(limit: Option<u64>, auto_limit: Option<u64>, as_json: bool) -> Result<
             "used:              {} bytes ({} auto-cached)",
             space.used, space.auto_used
         );
+        crate::service::print_config(&cache);
     }
     Ok(EXIT_OK)
 }
@@ -360,6 +371,7 @@ fn status(as_json: bool) -> Result<u8> {
                 "seconds_since_last_good_sync": s.last_good_sync_ns.map(|ns| (offline_engine::cache::now_ns() - ns) / 1_000_000_000),
                 "interrupted": s.interrupted,
                 "sparse_items": s.sparse_items,
+                "daemon": crate::service::status_json(&cache),
                 "space": {"used": s.space.used, "auto_used": s.space.auto_used, "limit": s.space.limit, "auto_cache_limit": s.space.auto_limit},
             })
         );
@@ -400,6 +412,7 @@ fn status(as_json: bool) -> Result<u8> {
         }
         None => println!("last sync:    never"),
     }
+    crate::service::print_status(&cache);
     if s.interrupted {
         println!("note:         the last sync was interrupted; the next one finishes it");
     }

@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod json;
 mod printer;
+mod service;
 
 use args::Cli;
 use clap::Parser;
@@ -25,6 +26,7 @@ pub const EXIT_UNREACHABLE: u8 = 3;
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
+    service::set_lock_wait(&cli.command);
     if let Some(dir) = &cli.dir {
         if let Err(e) = std::env::set_current_dir(dir) {
             eprintln!("offline: cannot use -C {}: {e}", dir.display());

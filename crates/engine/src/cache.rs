@@ -51,6 +51,18 @@ pub struct CacheLock {
     _file: File,
 }
 
+/// How long [`Cache::lock`] waits for a lock another process holds (0: not at all).
+static LOCK_WAIT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Makes [`Cache::lock`] wait up to `wait` for a lock another process holds (the
+/// background daemon's sync, say) instead of failing at once. For the whole process.
+pub fn set_lock_wait(wait: std::time::Duration) {
+    LOCK_WAIT_MS.store(
+        wait.as_millis() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
 /// Nanoseconds since the Unix epoch, now.
 pub fn now_ns() -> i64 {
     SystemTime::now()
@@ -164,7 +176,8 @@ impl Cache {
         self.root.join(OsStrOf(CACHE_DIR_NAME).path())
     }
 
-    /// Takes the cache's lock, failing at once if another process holds it.
+    /// Takes the cache's lock, failing if another process holds it (at once, or
+    /// after the wait set by [`set_lock_wait`]).
     pub fn lock(&self) -> Result<CacheLock> {
         let path = self.meta_dir().join(LOCK_NAME);
         let file = fs::OpenOptions::new()
@@ -173,8 +186,18 @@ impl Cache {
             .write(true)
             .open(&path)
             .map_err(io_err(&path))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            .map_err(|_| EngineError::Busy { lock: path.clone() })?;
+        let wait = std::time::Duration::from_millis(
+            LOCK_WAIT_MS.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let started = std::time::Instant::now();
+        while rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .is_err()
+        {
+            if started.elapsed() >= wait {
+                return Err(EngineError::Busy { lock: path.clone() });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         Ok(CacheLock { _file: file })
     }
 

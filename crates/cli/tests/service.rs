@@ -1,0 +1,437 @@
+//! End-to-end tests of the service: `offline daemon` on temporary caches with short
+//! intervals, and `offline events` as a subscriber. Every wait is bounded, so a hang
+//! fails the test instead of blocking the suite.
+
+mod service_support;
+
+use serde_json::Value;
+use service_support::*;
+use std::fs;
+use std::time::Duration;
+
+#[test]
+fn a_local_edit_reaches_the_share_without_a_manual_sync() {
+    let fx = Fx::synced(&[("a.txt", "one"), ("dir/b.txt", "two")]);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    fs::write(fx.cache.join("a.txt"), "one, edited").unwrap();
+    fs::create_dir_all(fx.cache.join("new/deeper")).unwrap();
+    fs::write(fx.cache.join("new/deeper/c.txt"), "three").unwrap();
+    fs::remove_file(fx.cache.join("dir/b.txt")).unwrap();
+    wait_until("the edits reach the share", Duration::from_secs(20), || {
+        read(&fx.share.join("a.txt")).as_deref() == Some("one, edited")
+            && read(&fx.share.join("new/deeper/c.txt")).as_deref() == Some("three")
+            && !fx.share.join("dir/b.txt").exists()
+    });
+    // Nothing waits any more.
+    wait_until("the cache is clean", Duration::from_secs(10), || {
+        fx.status()["dirty_items"] == 0
+    });
+    daemon.stop();
+}
+
+#[test]
+fn a_share_change_arrives_with_the_scheduled_sync() {
+    let fx = Fx::synced(&[("a.txt", "one")]);
+    fx.config(&["--sync-interval", "2s"]);
+    let daemon = fx.daemon();
+    fs::write(fx.share.join("from-share.txt"), "hello").unwrap();
+    wait_until(
+        "the scheduled sync brings the share's file",
+        Duration::from_secs(20),
+        || read(&fx.cache.join("from-share.txt")).as_deref() == Some("hello"),
+    );
+    daemon.stop();
+}
+
+#[test]
+fn status_shows_the_daemon_and_when_the_next_sync_is_due() {
+    let fx = Fx::synced(&[("a.txt", "one")]);
+    fx.config(&["--sync-interval", "1h"]);
+    assert_eq!(fx.status()["daemon"]["running"], false);
+    let text = fx.run_ok(&["status"]);
+    assert!(text.contains("daemon:       not running"), "{text}");
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let status = fx.status();
+    let d = &status["daemon"];
+    assert_eq!(d["running"], true, "{status}");
+    assert_eq!(d["pid"], daemon.pid());
+    let next = d["next_sync_ns"].as_i64().expect("next_sync_ns");
+    let in_secs = (next - now_ns()) / 1_000_000_000;
+    assert!((3500..=3600).contains(&in_secs), "next sync in {in_secs} s");
+    let text = fx.run_ok(&["status"]);
+    assert!(
+        text.contains(&format!("daemon:       running (pid {})", daemon.pid())),
+        "{text}"
+    );
+    assert!(text.contains("next sync:"), "{text}");
+    daemon.stop();
+    assert_eq!(fx.status()["daemon"]["running"], false);
+    assert!(!fx.cache.join(".offline/daemon.json").exists());
+}
+
+#[test]
+fn a_share_removed_and_restored_goes_offline_and_back_online_by_itself() {
+    let fx = Fx::synced(&[("a.txt", "one"), ("b.txt", "two")]);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let events = fx.subscribe(&[]);
+    let gone = fx.dir.path().join("share-unmounted");
+    fs::rename(&fx.share, &gone).unwrap();
+    // The daemon notices by itself (a probe every retry interval).
+    events.expect(
+        |e| id(e) == 15,
+        Duration::from_secs(15),
+        "item_disconnected",
+    );
+    let status = fx.status();
+    assert_eq!(status["connect_state"], "offline", "{status}");
+    assert_eq!(status["offline_reason"], "connection_error");
+    // Work goes on in the cache; the change waits.
+    fs::write(fx.cache.join("a.txt"), "edited offline").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(read(&gone.join("a.txt")).as_deref(), Some("one"));
+    assert_eq!(fx.status()["daemon"]["activity"], "offline");
+    // Reconnect attempts are announced while it stays away.
+    events.expect(
+        |e| id(e) == 28 && e["online"] == false,
+        Duration::from_secs(10),
+        "a failed reconnect attempt",
+    );
+    // The share comes back: online again and the queued change goes out.
+    fs::rename(&gone, &fx.share).unwrap();
+    events.expect(|e| id(e) == 16, Duration::from_secs(15), "item_reconnected");
+    wait_until(
+        "the queued change is pushed",
+        Duration::from_secs(15),
+        || read(&fx.share.join("a.txt")).as_deref() == Some("edited offline"),
+    );
+    let status = fx.status();
+    assert_eq!(status["connect_state"], "online", "{status}");
+    assert_eq!(status["offline_reason"], "not_applicable");
+    daemon.stop();
+}
+
+#[test]
+fn working_offline_on_purpose_is_not_undone_by_the_daemon() {
+    let fx = Fx::synced(&[("a.txt", "one")]);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let events = fx.subscribe(&[]);
+    fx.run_ok(&["disconnect"]);
+    events.expect(
+        |e| id(e) == 15 && e["offline_reason"] == "connection_forced",
+        Duration::from_secs(10),
+        "item_disconnected (forced)",
+    );
+    fs::write(fx.cache.join("a.txt"), "edited while disconnected").unwrap();
+    // Several retry intervals pass: still offline, nothing pushed.
+    std::thread::sleep(Duration::from_secs(4));
+    let status = fx.status();
+    assert_eq!(status["connect_state"], "offline", "{status}");
+    assert_eq!(status["offline_reason"], "connection_forced");
+    assert_eq!(status["daemon"]["activity"], "disconnected");
+    assert_eq!(read(&fx.share.join("a.txt")).as_deref(), Some("one"));
+    // `offline reconnect`: the daemon sends what waited.
+    fx.run_ok(&["reconnect"]);
+    events.expect(|e| id(e) == 16, Duration::from_secs(10), "item_reconnected");
+    wait_until(
+        "the change is pushed after reconnect",
+        Duration::from_secs(15),
+        || read(&fx.share.join("a.txt")).as_deref() == Some("edited while disconnected"),
+    );
+    daemon.stop();
+}
+
+#[test]
+fn events_arrive_in_order_with_the_right_ids() {
+    let fx = Fx::synced(&[("a.txt", "one"), ("sub/b.txt", "two")]);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let all = fx.subscribe(&[]);
+    let only = fx.subscribe(&["--only", "sync_begin,6,sync-end"]);
+    let sub_path = fx.cache.join("sub");
+    let under_sub = fx.subscribe(&[
+        "--path",
+        sub_path.to_str().unwrap(),
+        "--match",
+        "descendant",
+    ]);
+    fs::write(fx.cache.join("a.txt"), "one, edited").unwrap();
+    fs::write(fx.cache.join("sub/b.txt"), "two, edited").unwrap();
+    let got = all.collect_until(|e| id(e) == 12, Duration::from_secs(20));
+    let ids: Vec<u64> = got.iter().map(id).filter(|i| *i != 26).collect();
+    // item_modified for both, then background_sync_begin, sync_begin, a result per
+    // item, sync_end, background_sync_end.
+    assert_eq!(ids, vec![21, 21, 11, 5, 6, 6, 10, 12], "{got:#?}");
+    let sync_id = got.iter().find(|e| id(e) == 5).unwrap()["sync_id"].clone();
+    assert!(sync_id.as_str().is_some_and(|s| s.len() == 36));
+    for e in got.iter().filter(|e| matches!(id(e), 5 | 6 | 10 | 11 | 12)) {
+        assert_eq!(e["sync_id"], sync_id, "one sync id per run: {e}");
+    }
+    for e in &got {
+        assert_eq!(e["event"], event_name(id(e)), "names match ids: {e}");
+    }
+    let results: Vec<&Value> = got.iter().filter(|e| id(e) == 6).collect();
+    let mut paths: Vec<&str> = results
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, vec!["a.txt", "sub/b.txt"]);
+    for e in &results {
+        assert_eq!(e["operation"], "sync_to_server");
+        assert_eq!(e["result"], "ok");
+        assert_eq!(
+            e["cache"],
+            fx.cache.canonicalize().unwrap().to_str().unwrap()
+        );
+    }
+    let end = got.iter().find(|e| id(e) == 10).unwrap();
+    assert_eq!(end["result"], "ok");
+
+    // The filtered subscribers got their part only (after the first ping, which
+    // says the subscription is live).
+    let got_only = only.collect_until(|e| id(e) == 10, Duration::from_secs(10));
+    let ids: Vec<u64> = got_only.iter().map(id).collect();
+    assert_eq!(ids, vec![5, 6, 6, 10], "{got_only:#?}");
+    let got_sub = under_sub.collect_until(|e| id(e) == 10, Duration::from_secs(10));
+    let item_paths: Vec<&str> = got_sub
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .filter(|p| !p.is_empty())
+        .collect();
+    assert!(!item_paths.is_empty(), "{got_sub:#?}");
+    assert!(
+        item_paths.iter().all(|p| p.starts_with("sub/")),
+        "{got_sub:#?}"
+    );
+    daemon.stop();
+}
+
+#[test]
+fn conflicts_pins_and_evictions_become_events() {
+    let fx = Fx::new();
+    fx.write_share("doc.txt", "base");
+    fx.write_share("pics/p1.jpg", "jpeg");
+    fx.init(&["--no-pin"]);
+    fx.run_ok(&["sync"]);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let events = fx.subscribe(&[]);
+    // Pinning (another command) shows as item_pinned and item_added_to_cache.
+    fx.run_in_cache_ok(&["pin", "pics"]);
+    events.expect(
+        |e| id(e) == 19 && e["path"] == "pics",
+        Duration::from_secs(10),
+        "item_pinned",
+    );
+    events.expect(
+        |e| id(e) == 22 && e["path"] == "pics/p1.jpg",
+        Duration::from_secs(10),
+        "item_added_to_cache",
+    );
+    fx.run_in_cache_ok(&["unpin", "pics"]);
+    events.expect(
+        |e| id(e) == 20 && e["path"] == "pics",
+        Duration::from_secs(10),
+        "item_not_pinned",
+    );
+    fx.run_in_cache_ok(&["evict", "pics"]);
+    events.expect(
+        |e| id(e) == 23 && e["path"] == "pics/p1.jpg",
+        Duration::from_secs(10),
+        "item_deleted_from_cache",
+    );
+    // A conflict: both sides change doc.txt.
+    fx.run_in_cache_ok(&["fetch", "doc.txt"]);
+    events.expect(
+        |e| id(e) == 22 && e["path"] == "doc.txt",
+        Duration::from_secs(10),
+        "doc.txt cached",
+    );
+    fs::write(fx.share.join("doc.txt"), "share side").unwrap();
+    fs::write(fx.cache.join("doc.txt"), "cache side").unwrap();
+    let added = events.expect(
+        |e| id(e) == 7,
+        Duration::from_secs(20),
+        "sync_conflict_rec_added",
+    );
+    assert_eq!(added["path"], "doc.txt");
+    events.expect(
+        |e| id(e) == 10,
+        Duration::from_secs(10),
+        "sync_end after the conflict",
+    );
+    fx.run_in_cache(&["resolve", "doc.txt", "--keep", "local"]);
+    events.expect(
+        |e| id(e) == 9 && e["path"] == "doc.txt",
+        Duration::from_secs(10),
+        "sync_conflict_rec_removed",
+    );
+    daemon.stop();
+}
+
+#[test]
+fn sigterm_mid_sync_loses_nothing() {
+    let fx = Fx::new();
+    let count = 40;
+    for i in 0..count {
+        fx.write_share(
+            &format!("share-{i:02}.txt"),
+            &format!("share file {i}\n").repeat(200),
+        );
+    }
+    fx.init(&[]);
+    // Local files that must go out, and share files that must come in.
+    for i in 0..count {
+        fs::write(
+            fx.cache.join(format!("local-{i:02}.txt")),
+            format!("local file {i}\n").repeat(200),
+        )
+        .unwrap();
+    }
+    let events = fx.subscribe_waiting();
+    let daemon = fx.daemon_with_env(&[("OFFLINE_DAEMON_ITEM_DELAY_MS", "100")]);
+    // The startup sync runs; stop the daemon in the middle of it.
+    events.expect(
+        |e| id(e) == 6,
+        Duration::from_secs(20),
+        "the first item of the startup sync",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let code = daemon.terminate(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "the daemon exits 0 on SIGTERM");
+    let end = events.expect(
+        |e| id(e) == 10,
+        Duration::from_secs(5),
+        "sync_end of the stopped run",
+    );
+    assert_eq!(end["result"], "cancelled", "{end}");
+    // Nothing half-written anywhere, and every file either done or untouched.
+    for root in [&fx.cache, &fx.share] {
+        for entry in fs::read_dir(root).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(!name.starts_with(".offline-tmp-"), "temp file left: {name}");
+        }
+    }
+    for i in 0..count {
+        for (name, text) in [
+            (
+                format!("share-{i:02}.txt"),
+                format!("share file {i}\n").repeat(200),
+            ),
+            (
+                format!("local-{i:02}.txt"),
+                format!("local file {i}\n").repeat(200),
+            ),
+        ] {
+            for root in [&fx.cache, &fx.share] {
+                if let Some(got) = read(&root.join(&name)) {
+                    assert_eq!(got, text, "{} is whole", root.join(&name).display());
+                }
+            }
+        }
+    }
+    let status = fx.status();
+    assert!(
+        status["dirty_items"].as_u64().unwrap() > 0,
+        "the run was stopped before the end: {status}"
+    );
+    // The next sync finishes the work: both sides complete.
+    fx.run_ok(&["sync"]);
+    for i in 0..count {
+        for name in [format!("share-{i:02}.txt"), format!("local-{i:02}.txt")] {
+            assert_eq!(
+                read(&fx.cache.join(&name)),
+                read(&fx.share.join(&name)),
+                "{name}"
+            );
+            assert!(read(&fx.cache.join(&name)).is_some(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn one_daemon_serves_many_caches_and_a_second_daemon_is_refused() {
+    let a = Fx::synced(&[("a.txt", "a")]);
+    let b = Fx::synced(&[("b.txt", "b")]);
+    let daemon = a.daemon_for(&[&a.cache, &b.cache]);
+    a.wait_daemon_idle();
+    b.wait_daemon_idle();
+    fs::write(a.cache.join("a.txt"), "a edited").unwrap();
+    fs::write(b.cache.join("b.txt"), "b edited").unwrap();
+    wait_until("both caches push", Duration::from_secs(20), || {
+        read(&a.share.join("a.txt")).as_deref() == Some("a edited")
+            && read(&b.share.join("b.txt")).as_deref() == Some("b edited")
+    });
+    // A second daemon for a cache already served is refused.
+    let out = b.run_with_socket(&["daemon", b.cache.to_str().unwrap()], &a.socket);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already"));
+    daemon.stop();
+}
+
+#[test]
+fn the_events_command_lists_ids_and_rejects_unknown_ones() {
+    let fx = Fx::new();
+    let text = fx.run_plain(&["events", "--list"]);
+    assert!(text.contains("  5 sync_begin"), "{text}");
+    assert!(text.contains(" 26 ping"), "{text}");
+    let out = fx.run_with_socket(&["events", "--only", "nonsense"], &fx.socket);
+    assert_eq!(out.status.code(), Some(2));
+    // No daemon: a clear message, exit 2.
+    let out = fx.run_with_socket(&["events"], &fx.socket);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no offline daemon"));
+}
+
+#[test]
+fn config_sets_and_shows_the_daemon_schedule() {
+    let fx = Fx::synced(&[]);
+    fx.config(&[
+        "--sync-interval",
+        "45m",
+        "--sync-jitter",
+        "5m",
+        "--blackout",
+        "22:00-06:30",
+    ]);
+    let (out, lines) = fx.json(&["config", "--json"]);
+    assert!(out.status.success());
+    let d = &lines[0]["daemon"];
+    assert_eq!(d["sync_interval"], "45m");
+    assert_eq!(d["sync_jitter"], "5m");
+    assert_eq!(d["blackout"], "22:00-06:30");
+    let out = fx.run_raw(&["config", "--blackout", "late"]);
+    assert_ne!(out.status.code(), Some(0));
+    let out = fx.run_raw(&["config", "--sync-interval", "soon"]);
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_blackout_window_holds_automatic_syncs() {
+    let fx = Fx::synced(&[("a.txt", "one")]);
+    // A window covering the whole day: nothing automatic happens.
+    fx.config(&["--blackout", "00:00-24:00"]);
+    let daemon = fx.daemon();
+    std::thread::sleep(Duration::from_secs(1));
+    fs::write(fx.cache.join("a.txt"), "edited").unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(read(&fx.share.join("a.txt")).as_deref(), Some("one"));
+    assert_eq!(fx.status()["daemon"]["activity"], "blackout");
+    // The window is lifted: the change goes out.
+    fx.config(&["--blackout", "none"]);
+    wait_until(
+        "the change goes out after the blackout",
+        Duration::from_secs(15),
+        || read(&fx.share.join("a.txt")).as_deref() == Some("edited"),
+    );
+    daemon.stop();
+}

@@ -1,0 +1,21 @@
+//! The Offline Files service (reference §4.3, §5.1–5.2): what keeps caches in sync
+//! without a person typing `offline sync`.
+//!
+//! - [`daemon`]: `offline daemon`, one process serving many caches ([`worker`]: a
+//!   thread per cache with scheduled syncs, pushes of local changes, rescans and
+//!   automatic reconnect; [`settings`]: its per-cache settings; [`status`]: what it
+//!   tells `offline status`).
+//! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
+//!   [`sink`] turns a sync's reports into events.
+//! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
+
+pub mod bus;
+pub mod daemon;
+pub mod events;
+#[cfg(feature = "fuse")]
+pub mod mount;
+pub mod settings;
+pub mod sink;
+pub mod status;
+pub mod subscribe;
+pub mod worker;

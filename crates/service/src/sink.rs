@@ -1,0 +1,245 @@
+//! The daemon's progress sink: turns a sync's reports into events (sync_begin, a
+//! sync_file_result per item, the conflict records added, updated and removed, then
+//! sync_end, all with the run's sync id) and stops the run between two items when
+//! the daemon is asked to stop.
+
+use crate::bus::Bus;
+use crate::events::{id, Event};
+use offline_core::{Plan, PlanItem, RelPath};
+use offline_engine::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use offline_store::{ConflictRecord, Store};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A random sync id, written like a GUID.
+pub fn new_sync_id() -> String {
+    let n = fastrand::u128(..);
+    let hex = format!("{n:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// The conflicts of a cache by path: (state name, detected ns).
+pub type ConflictSet = BTreeMap<RelPath, (String, i64)>;
+
+/// The conflict records of `store`, by path.
+pub fn conflict_set(store: &Store) -> ConflictSet {
+    store
+        .conflicts()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c: ConflictRecord| (c.path, (c.state.name().to_string(), c.detected_ns)))
+        .collect()
+}
+
+/// Publishes the conflict records added (7), updated (8) and removed (9) between two
+/// sets.
+pub fn publish_conflict_changes(
+    bus: &Bus,
+    cache: &std::path::Path,
+    before: &ConflictSet,
+    after: &ConflictSet,
+) {
+    for (path, (state, detected)) in after {
+        let event_id = match before.get(path) {
+            None => id::SYNC_CONFLICT_REC_ADDED,
+            Some(old) if old != &(state.clone(), *detected) => id::SYNC_CONFLICT_REC_UPDATED,
+            Some(_) => continue,
+        };
+        bus.publish(
+            &Event::for_item(event_id, cache, path)
+                .with("sync_state", state.as_str())
+                .with("detected_ns", *detected),
+        );
+    }
+    for (path, (state, detected)) in before {
+        if !after.contains_key(path) {
+            bus.publish(
+                &Event::for_item(id::SYNC_CONFLICT_REC_REMOVED, cache, path)
+                    .with("sync_state", state.as_str())
+                    .with("detected_ns", *detected),
+            );
+        }
+    }
+}
+
+/// The sink of one background sync.
+pub struct EventSink {
+    bus: Bus,
+    stop: Arc<AtomicBool>,
+    cache: PathBuf,
+    sync_id: String,
+    store: Option<Store>,
+    conflicts_before: ConflictSet,
+    /// sync_begin was published.
+    pub began: bool,
+    /// sync_end was published.
+    pub ended: bool,
+    /// Items reported.
+    pub items: u64,
+    /// The conflicts when the run ended.
+    pub conflicts_after: Option<ConflictSet>,
+    item_delay: Duration,
+}
+
+impl EventSink {
+    /// A sink for one run; `store` is a second handle on the cache's state database
+    /// (for the conflict records at the end).
+    pub fn new(
+        bus: Bus,
+        stop: Arc<AtomicBool>,
+        cache: PathBuf,
+        sync_id: String,
+        store: Option<Store>,
+        conflicts_before: ConflictSet,
+    ) -> EventSink {
+        // A test hook: slow every item down, so a test can stop the daemon mid-sync.
+        let item_delay = std::env::var("OFFLINE_DAEMON_ITEM_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis)
+            .unwrap_or_default();
+        EventSink {
+            bus,
+            stop,
+            cache,
+            sync_id,
+            store,
+            conflicts_before,
+            began: false,
+            ended: false,
+            items: 0,
+            conflicts_after: None,
+            item_delay,
+        }
+    }
+
+    /// The run's sync id.
+    pub fn sync_id(&self) -> &str {
+        &self.sync_id
+    }
+
+    /// Publishes a sync_end for a run that failed after it began.
+    pub fn end_with_error(&mut self, error: &str) {
+        if self.began && !self.ended {
+            self.ended = true;
+            self.bus.publish(
+                &Event::for_cache(id::SYNC_END, &self.cache)
+                    .with("sync_id", self.sync_id.as_str())
+                    .with("result", "error")
+                    .with("error", error),
+            );
+        }
+    }
+}
+
+impl SyncSink for EventSink {
+    fn begin(&mut self, plan: &Plan) {
+        self.began = true;
+        self.bus.publish(
+            &Event::for_cache(id::SYNC_BEGIN, &self.cache)
+                .with("sync_id", self.sync_id.as_str())
+                .with("items", plan.visible_items().count() as u64),
+        );
+    }
+
+    fn item_begin(&mut self, _item: &PlanItem) {
+        if !self.item_delay.is_zero() && !self.stop.load(Ordering::SeqCst) {
+            std::thread::sleep(self.item_delay);
+        }
+    }
+
+    fn item_result(&mut self, report: &ItemReport) -> Response {
+        self.items += 1;
+        let mut event = Event::for_item(id::SYNC_FILE_RESULT, &self.cache, &report.path)
+            .with("sync_id", self.sync_id.as_str())
+            .with("result", report.result.name());
+        if let Some(op) = report.operation {
+            event = event
+                .with("operation", op.name())
+                .with("operation_code", op.code() as u64);
+        }
+        if let Some(state) = report.state {
+            event = event.with("sync_state", state.name());
+        }
+        if report.bytes > 0 {
+            event = event.with("bytes", report.bytes);
+        }
+        match &report.result {
+            ItemResult::Error(e) => {
+                event = event.with("error", e.message.as_str());
+            }
+            ItemResult::Skipped(why) => {
+                event = event.with("note", why.as_str());
+            }
+            _ => {}
+        }
+        if let Some(note) = &report.note {
+            event = event.with("note", note.as_str());
+        }
+        self.bus.publish(&event);
+        if self.stop.load(Ordering::SeqCst) {
+            Response::Abort
+        } else {
+            Response::Continue
+        }
+    }
+
+    fn end(&mut self, summary: &SyncSummary) {
+        if let Some(store) = &self.store {
+            let after = conflict_set(store);
+            publish_conflict_changes(&self.bus, &self.cache, &self.conflicts_before, &after);
+            self.conflicts_after = Some(after);
+        }
+        let cancelled = summary.stopped.as_deref() == Some("stopped on request");
+        let result = if cancelled {
+            "cancelled"
+        } else if summary.stopped.is_some() {
+            "stopped"
+        } else if summary.is_clean() {
+            "ok"
+        } else {
+            "incomplete"
+        };
+        let counts: serde_json::Map<String, serde_json::Value> = summary
+            .counts
+            .iter()
+            .map(|((op, res), n)| (format!("{op}:{res}"), json!(n)))
+            .collect();
+        let mut event = Event::for_cache(id::SYNC_END, &self.cache)
+            .with("sync_id", self.sync_id.as_str())
+            .with("result", result)
+            .with("conflicts", summary.conflicts)
+            .with("errors", summary.errors)
+            .with("skipped", summary.skipped)
+            .with("bytes", summary.bytes)
+            .with("counts", serde_json::Value::Object(counts));
+        if let Some(why) = &summary.stopped {
+            event = event.with("stopped", why.as_str());
+        }
+        self.ended = true;
+        self.bus.publish(&event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sync_ids_are_guid_shaped_and_differ() {
+        let a = super::new_sync_id();
+        let b = super::new_sync_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,107 @@
+//! What the daemon tells about itself per cache: `.offline/daemon.json` (pid, what it
+//! does, when the next sync is due) and `.offline/daemon.lock`, held while a daemon
+//! serves the cache. `offline status` reads both: a daemon counts as running only when
+//! its pid is alive and the lock is held.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+/// The file the daemon writes in `.offline/`.
+pub const STATUS_FILE: &str = "daemon.json";
+/// The lock a daemon holds for each cache it serves.
+pub const LOCK_FILE: &str = "daemon.lock";
+
+/// The daemon's state for one cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// When it started serving the cache (ns since the epoch).
+    pub started_ns: i64,
+    /// `idle`, `syncing`, `offline` (waiting to reconnect), `disconnected` (offline
+    /// on purpose), `blackout`, `stopping`.
+    pub activity: String,
+    /// When the next scheduled full sync is due (ns since the epoch).
+    pub next_sync_ns: Option<i64>,
+    /// When the next reconnect attempt is due, while the share is unreachable.
+    pub next_retry_ns: Option<i64>,
+    /// When the last background sync ended.
+    pub last_sync_ns: Option<i64>,
+    /// How it ended (`ok`, `incomplete`, `cancelled`, `unreachable`, an error).
+    pub last_result: Option<String>,
+    /// The events socket.
+    pub socket: Option<String>,
+}
+
+/// A daemon found serving a cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// What it wrote.
+    pub status: DaemonStatus,
+    /// Its pid is alive and it holds the lock.
+    pub running: bool,
+}
+
+fn status_path(meta_dir: &Path) -> PathBuf {
+    meta_dir.join(STATUS_FILE)
+}
+
+/// Writes the status file atomically (temp file, then rename).
+pub fn write(meta_dir: &Path, status: &DaemonStatus) -> Result<()> {
+    let path = status_path(meta_dir);
+    let tmp = meta_dir.join(format!("{STATUS_FILE}.{}.tmp", std::process::id()));
+    fs::write(&tmp, serde_json::to_vec_pretty(status)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Removes the status file (the daemon stops serving the cache).
+pub fn remove(meta_dir: &Path) {
+    let _ = fs::remove_file(status_path(meta_dir));
+}
+
+/// Takes the daemon lock of a cache; `None` when another daemon holds it.
+pub fn lock(meta_dir: &Path) -> Result<Option<File>> {
+    let path = meta_dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(file)),
+        Err(_) => Ok(None),
+    }
+}
+
+fn lock_is_held(meta_dir: &Path) -> bool {
+    let path = meta_dir.join(LOCK_FILE);
+    let Ok(file) = fs::OpenOptions::new().read(true).open(&path) else {
+        return false;
+    };
+    // If we can take it, nobody holds it (dropping the file releases it again).
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared).is_err()
+}
+
+/// True when a process with this id exists.
+pub fn pid_alive(pid: u32) -> bool {
+    match rustix::process::Pid::from_raw(pid as i32) {
+        Some(p) => match rustix::process::test_kill_process(p) {
+            Ok(()) => true,
+            Err(e) => e == rustix::io::Errno::PERM,
+        },
+        None => false,
+    }
+}
+
+/// The daemon serving the cache whose `.offline/` is `meta_dir`, if one wrote there.
+pub fn read(meta_dir: &Path) -> Option<Found> {
+    let bytes = fs::read(status_path(meta_dir)).ok()?;
+    let status: DaemonStatus = serde_json::from_slice(&bytes).ok()?;
+    let running = pid_alive(status.pid) && lock_is_held(meta_dir);
+    Some(Found { status, running })
+}
