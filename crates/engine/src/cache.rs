@@ -123,6 +123,7 @@ impl Cache {
             }
             batch.commit()?;
         }
+        crate::repair::write_share_file(&meta_dir, &location)?;
         let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?;
         Ok(Cache {
             root,
@@ -139,7 +140,6 @@ impl Cache {
         let store = Store::open(
             &root
                 .join(OsStrOf(CACHE_DIR_NAME).path())
-        crate::repair::write_share_file(&meta_dir, &location)?;
                 .join(STATE_DB_NAME),
         )?;
         let share_location = store.setting(keys::SHARE)?.ok_or_else(|| {
