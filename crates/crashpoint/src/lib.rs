@@ -8,6 +8,12 @@
 //! would. With `OFFLINE_CRASH_LIST=1`, each hit is written to stderr as
 //! `crashpoint N NAME`, so a test can count the points of a full run.
 //!
+//! For fault tests two more variables work the same way: `OFFLINE_HOOK_AT=N` with
+//! `OFFLINE_HOOK_CMD=CMD` runs `sh -c CMD` at the N-th hit and waits for it (to unmount
+//! the share or change a file at an exact point of a sync), and
+//! `OFFLINE_FAIL=NAME:ERRNO` makes [`fail`] at the point `NAME` return that OS error
+//! (where a real fault, such as a full disk, cannot be made on the machine).
+//!
 //! Unset, a hit costs one load of an initialized `OnceLock` and a branch.
 
 use std::io::Write;
@@ -19,9 +25,24 @@ pub const CRASH_AT_VAR: &str = "OFFLINE_CRASH_AT";
 /// The variable that makes every hit print its number and name to stderr.
 pub const CRASH_LIST_VAR: &str = "OFFLINE_CRASH_LIST";
 
+/// The variable naming the hit at which [`HOOK_CMD_VAR`] runs.
+pub const HOOK_AT_VAR: &str = "OFFLINE_HOOK_AT";
+/// The shell command run at the hit [`HOOK_AT_VAR`] names.
+pub const HOOK_CMD_VAR: &str = "OFFLINE_HOOK_CMD";
+/// `NAME:ERRNO`: the failure [`fail`] injects at the point `NAME`.
+pub const FAIL_VAR: &str = "OFFLINE_FAIL";
+
 struct Config {
     crash_at: Option<u64>,
     list: bool,
+    hook: Option<(u64, String)>,
+    fail: Option<(String, i32)>,
+}
+
+impl Config {
+    fn counts(&self) -> bool {
+        self.crash_at.is_some() || self.list || self.hook.is_some()
+    }
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -34,25 +55,42 @@ fn config() -> &'static Config {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|&n| n > 0),
         list: std::env::var(CRASH_LIST_VAR).is_ok_and(|v| !v.is_empty() && v != "0"),
+        hook: std::env::var(HOOK_AT_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .zip(std::env::var(HOOK_CMD_VAR).ok()),
+        fail: std::env::var(FAIL_VAR).ok().and_then(|v| {
+            let (name, errno) = v.rsplit_once(':')?;
+            Some((name.to_string(), errno.trim().parse().ok()?))
+        }),
     })
 }
 
 /// True when crash points are active in this process (either variable is set).
 pub fn enabled() -> bool {
-    let config = config();
-    config.crash_at.is_some() || config.list
+    config().counts()
 }
 
 /// Marks a crash point named `name` (for example `dir.write_file.before_rename`).
 #[inline]
 pub fn hit(name: &str) {
     let config = config();
-    if config.crash_at.is_none() && !config.list {
+    if !config.counts() {
         return;
     }
     let n = HITS.fetch_add(1, Ordering::SeqCst) + 1;
     if config.list {
         let _ = writeln!(std::io::stderr().lock(), "crashpoint {n} {name}");
+    }
+    if let Some((_, command)) = config.hook.as_ref().filter(|(at, _)| *at == n) {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .status();
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "crashpoint {n} {name}: ran the hook {command:?}: {status:?}"
+        );
     }
     if config.crash_at == Some(n) {
         let _ = writeln!(
@@ -60,6 +98,15 @@ pub fn hit(name: &str) {
             "crashpoint {n} {name}: killing the process (OFFLINE_CRASH_AT={n})"
         );
         kill_now();
+    }
+}
+
+/// The failure injected at the point `name` by `OFFLINE_FAIL=NAME:ERRNO`, if any.
+#[inline]
+pub fn fail(name: &str) -> Option<std::io::Error> {
+    match &config().fail {
+        Some((point, errno)) if point == name => Some(std::io::Error::from_raw_os_error(*errno)),
+        _ => None,
     }
 }
 
@@ -85,6 +132,9 @@ mod tests {
         for i in 1..=3 {
             super::hit("test.point");
             println!("after hit {i}");
+        }
+        if let Some(err) = super::fail("test.fail") {
+            println!("injected errno {:?}", err.raw_os_error());
         }
     }
 
@@ -133,5 +183,26 @@ mod tests {
             .count();
         assert_eq!(hits, 3, "{stderr}");
         assert!(stderr.contains("crashpoint 3 test.point"), "{stderr}");
+    }
+
+    #[test]
+    fn the_hook_runs_at_its_hit_and_fail_injects_the_errno() {
+        let out = run_child(&[
+            (super::HOOK_AT_VAR, "2"),
+            (super::HOOK_CMD_VAR, "echo hook-ran"),
+            (super::FAIL_VAR, "test.fail:28"),
+        ]);
+        assert!(out.status.success(), "{:?}", out.status);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let hook = stdout.find("hook-ran").expect("the hook ran");
+        assert!(
+            stdout.find("after hit 1").is_some_and(|at| at < hook),
+            "{stdout}"
+        );
+        assert!(
+            stdout.find("after hit 2").is_some_and(|at| at > hook),
+            "{stdout}"
+        );
+        assert!(stdout.contains("injected errno Some(28)"), "{stdout}");
     }
 }

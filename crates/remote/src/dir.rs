@@ -575,6 +575,9 @@ fn copy_into(content: &mut dyn Read, file: &mut File, path: &RelPath) -> Result<
             return Ok(*hasher.finalize().as_bytes());
         }
         hasher.update(&buffer[..n]);
+        if let Some(err) = crashpoint::fail("dir.write_file.write") {
+            return Err(RemoteError::from_io(path, "write the temp file", err));
+        }
         file.write_all(&buffer[..n])
             .map_err(|err| RemoteError::from_io(path, "write the temp file", err))?;
     }

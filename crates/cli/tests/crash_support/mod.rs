@@ -31,6 +31,8 @@ pub struct World {
     pub root: PathBuf,
     pub share: PathBuf,
     pub cache: PathBuf,
+    /// Run the binary as this user (and group of the same number); `None`: as is.
+    pub uid: Option<u32>,
 }
 
 /// How a run of the binary ended.
@@ -84,19 +86,24 @@ impl World {
             root: root.to_path_buf(),
             share,
             cache: root.join("cache"),
+            uid: None,
         }
     }
 
     /// `offline init SHARE CACHE`, which must succeed.
     pub fn init(&self) {
-        let run = run_bin(
-            None,
-            &[
-                OsStr::new("init"),
-                self.share.as_os_str(),
-                self.cache.as_os_str(),
-            ],
-            &[],
+        let run = wait_with_timeout(
+            spawn_bin_as(
+                None,
+                &[
+                    OsStr::new("init"),
+                    self.share.as_os_str(),
+                    self.cache.as_os_str(),
+                ],
+                &[],
+                self.uid,
+            ),
+            RUN_TIMEOUT,
         );
         assert_eq!(run.code, Some(0), "offline init: {}", run.describe());
     }
@@ -104,7 +111,10 @@ impl World {
     /// `offline -C CACHE ARGS...` with extra environment variables.
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
-        run_bin(Some(&self.cache), &args, env)
+        wait_with_timeout(
+            spawn_bin_as(Some(&self.cache), &args, env, self.uid),
+            RUN_TIMEOUT,
+        )
     }
 
     /// A sync with `args` that must exit 0.
@@ -200,7 +210,21 @@ pub fn run_bin(cwd: Option<&Path>, args: &[&OsStr], env: &[(&str, &str)]) -> Run
 
 /// Starts the binary (stdout and stderr piped), for tests that kill it themselves.
 pub fn spawn_bin(cwd: Option<&Path>, args: &[&OsStr], env: &[(&str, &str)]) -> std::process::Child {
+    spawn_bin_as(cwd, args, env, None)
+}
+
+/// Like [`spawn_bin`], as the user `uid` (group `uid`) when given.
+pub fn spawn_bin_as(
+    cwd: Option<&Path>,
+    args: &[&OsStr],
+    env: &[(&str, &str)],
+    uid: Option<u32>,
+) -> std::process::Child {
     let mut cmd = Command::new(bin());
+    if let Some(uid) = uid {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(uid).gid(uid);
+    }
     if let Some(dir) = cwd {
         cmd.arg("-C").arg(dir);
     }
@@ -217,24 +241,44 @@ pub fn spawn_bin(cwd: Option<&Path>, args: &[&OsStr], env: &[(&str, &str)]) -> s
     cmd.spawn().expect("start the offline binary")
 }
 
-/// Waits for a child, killing it after `timeout` (and failing the test).
+/// Waits for a child, killing it after `timeout` (and failing the test). Its output
+/// is read while it runs, so a long output cannot block it.
 pub fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> Run {
+    let reader = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = reader(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = reader(child.stderr.take().map(|p| Box::new(p) as _));
     let started = Instant::now();
-    loop {
+    let mut hung = false;
+    let status = loop {
         match child.try_wait().expect("wait for offline") {
-            Some(_) => break,
+            Some(status) => break status,
             None if started.elapsed() > timeout => {
+                hung = true;
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("collect output");
-                panic!(
-                    "offline hung for more than {timeout:?}: {}",
-                    Run::from_output(out).describe()
-                );
+                break child.wait().expect("wait for offline");
             }
             None => std::thread::sleep(Duration::from_millis(2)),
         }
-    }
-    Run::from_output(child.wait_with_output().expect("collect output"))
+    };
+    let run = Run::from_output(Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    });
+    assert!(
+        !hung,
+        "offline hung for more than {timeout:?}: {}",
+        run.describe()
+    );
+    run
 }
 
 /// One item of a side, as the checks compare it (times are not compared).
@@ -423,4 +467,22 @@ pub fn count_crash_points(world: &World, args: &[&str]) -> (usize, Run) {
         .filter(|l| l.starts_with("crashpoint "))
         .count();
     (hits, run)
+}
+
+/// The effective user id of this test process.
+pub fn euid() -> u32 {
+    let out = Command::new("id").arg("-u").output().expect("run id -u");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a user id")
+}
+
+/// The item reports (not the summary) of a `--json` run, by escaped path.
+pub fn reports(run: &Run) -> BTreeMap<String, Value> {
+    run.json()
+        .into_iter()
+        .filter(|v| v.get("summary").is_none())
+        .filter_map(|v| Some((v.get("path")?.as_str()?.to_string(), v)))
+        .collect()
 }
