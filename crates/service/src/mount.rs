@@ -14,8 +14,8 @@ use anyhow::{bail, Context, Result};
 use fuser::{
     AccessFlags, Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation,
     INodeNo, KernelConfig, LockOwner, MountOption, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
-    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request,
-    SessionACL, TimeOrNow, WriteFlags,
+    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
+    ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use offline_core::{ConnectState, Kind, Meta, RelPath, CACHE_DIR_NAME, TEMP_PREFIX};
 use offline_engine::{Cache, EngineError, NullSink};
@@ -538,7 +538,9 @@ fn resolve_time(t: Option<TimeOrNow>) -> Option<SystemTime> {
 }
 
 impl Filesystem for OfflineFs {
-    fn init(&mut self, _req: &Request, _config: &mut KernelConfig) -> io::Result<()> {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+        // O_TRUNC comes with the open: a ghost opened to be overwritten needs no fetch.
+        let _ = config.add_capabilities(fuser::InitFlags::FUSE_ATOMIC_O_TRUNC);
         Ok(())
     }
 
@@ -1122,6 +1124,60 @@ impl Filesystem for OfflineFs {
         }
     }
 
+    fn getxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _size: u32,
+        reply: ReplyXattr,
+    ) {
+        // Extended attributes are not synced: there are none.
+        reply.error(Errno::ENODATA);
+    }
+
+    fn setxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _value: &[u8],
+        _flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
+        reply.error(Errno::EOPNOTSUPP);
+    }
+
+    fn removexattr(&self, _req: &Request, _ino: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+        reply.error(Errno::ENODATA);
+    }
+
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
+        if size == 0 {
+            reply.size(0);
+        } else {
+            reply.data(&[]);
+        }
+    }
+
+    fn copy_file_range(
+        &self,
+        _req: &Request,
+        _ino_in: INodeNo,
+        _fh_in: FileHandle,
+        _offset_in: u64,
+        _ino_out: INodeNo,
+        _fh_out: FileHandle,
+        _offset_out: u64,
+        _len: u64,
+        _flags: fuser::CopyFileRangeFlags,
+        reply: ReplyWrite,
+    ) {
+        // The kernel then copies through read and write.
+        reply.error(Errno::ENOSYS);
+    }
+
     fn access(&self, _req: &Request, _ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
         reply.ok();
     }
@@ -1209,23 +1265,13 @@ pub fn run(cache_dir: &Path, mountpoint: &Path) -> Result<()> {
         MountOption::NoSuid,
     ];
     config.n_threads = Some(4);
-    // With fusermount3 the mount is removed even if this process is killed.
-    let mut with_auto = config.clone();
-    with_auto.mount_options.push(MountOption::AutoUnmount);
-    with_auto.acl = SessionACL::RootAndOwner;
-    let session = match fuser::spawn_mount(fs_view, &mountpoint, &with_auto) {
-        Ok(s) => s,
-        Err(first) => {
-            tracing::debug!("mount with auto_unmount failed ({first}); mounting without");
-            let fs_view = OfflineFs::new(cache_dir)?;
-            fuser::spawn_mount(fs_view, &mountpoint, &config).with_context(|| {
-                format!(
-                    "mounting on {} (as root, or with fusermount3 from the fuse3 package)",
-                    mountpoint.display()
-                )
-            })?
-        }
-    };
+    // As root the kernel is asked directly; otherwise fuser runs fusermount3.
+    let session = fuser::spawn_mount(fs_view, &mountpoint, &config).with_context(|| {
+        format!(
+            "mounting on {} (as root, or with fusermount3 from the fuse3 package)",
+            mountpoint.display()
+        )
+    })?;
     eprintln!(
         "offline mount: {} on {} (stop with Ctrl-C or `fusermount3 -u {}`)",
         root.display(),
@@ -1245,11 +1291,56 @@ pub fn run(cache_dir: &Path, mountpoint: &Path) -> Result<()> {
             break;
         }
     }
-    session
-        .umount_and_join()
-        .with_context(|| format!("unmounting {}", mountpoint.display()))?;
+    let guard_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let unmounting = std::thread::spawn({
+        let done = guard_done.clone();
+        move || {
+            let result = session.umount_and_join();
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            result
+        }
+    });
+    // A file still open keeps the mount busy: then detach it lazily (it goes away
+    // once the last user closes it) rather than hang.
+    let started = Instant::now();
+    while !guard_done.load(std::sync::atomic::Ordering::SeqCst) {
+        if started.elapsed() > Duration::from_secs(5) {
+            detach(&mountpoint);
+            eprintln!(
+                "offline mount: {} was busy; detached it (it goes away when its last file is closed)",
+                mountpoint.display()
+            );
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    match unmounting.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::debug!("unmounting: {e}");
+            detach(&mountpoint);
+        }
+        Err(_) => detach(&mountpoint),
+    }
     eprintln!("offline mount: unmounted {}", mountpoint.display());
     Ok(())
+}
+
+/// Lazily unmounts `dir` (as root), else asks fusermount3.
+fn detach(dir: &Path) {
+    let detached = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map(|c| {
+            // SAFETY: a valid NUL-terminated path; umount2 only reads it.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) == 0 }
+        })
+        .unwrap_or(false);
+    if !detached {
+        let _ = std::process::Command::new("fusermount3")
+            .arg("-u")
+            .arg("-z")
+            .arg(dir)
+            .status();
+    }
 }
 
 #[cfg(test)]

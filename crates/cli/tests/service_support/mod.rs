@@ -463,3 +463,114 @@ impl Drop for Events {
         let _ = self.child.wait();
     }
 }
+
+/// True when something is mounted on `dir`.
+pub fn is_mounted(dir: &Path) -> bool {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let wanted = dir.to_string_lossy().into_owned();
+    text.lines()
+        .any(|l| l.split(' ').nth(4) == Some(wanted.as_str()))
+}
+
+/// `offline mount CACHE MOUNTPOINT`, unmounted when dropped.
+pub struct Mount {
+    child: Option<Child>,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Fx {
+    /// Mounts the view of the cache on `<tmp>/mnt`.
+    pub fn mount(&self) -> Mount {
+        let dir = self.dir.path().join("mnt");
+        fs::create_dir_all(&dir).unwrap();
+        let log = self.dir.path().join(format!("mount-{}.log", now_ns()));
+        let mut cmd = self.command();
+        cmd.arg("mount")
+            .arg(&self.cache)
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap());
+        let child = cmd.spawn().expect("start offline mount");
+        let mount = Mount {
+            child: Some(child),
+            dir: dir.clone(),
+            log,
+        };
+        wait_until("the view is mounted", Duration::from_secs(20), || {
+            is_mounted(&dir)
+        });
+        mount
+    }
+}
+
+impl Mount {
+    /// A path inside the view.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// Unmounts with SIGTERM; asserts a clean exit.
+    pub fn unmount(mut self) {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let started = Instant::now();
+        let code = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code();
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(
+            code,
+            Some(0),
+            "offline mount stops cleanly: {}",
+            fs::read_to_string(&self.log).unwrap_or_default()
+        );
+        assert!(!is_mounted(&self.dir), "unmounted");
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            if std::thread::panicking() {
+                eprintln!(
+                    "mount log:\n{}",
+                    fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+        }
+        if is_mounted(&self.dir) {
+            let _ = Command::new("fusermount3")
+                .arg("-u")
+                .arg("-z")
+                .arg(&self.dir)
+                .status();
+            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+        }
+    }
+}
