@@ -147,6 +147,8 @@ fn working_offline_on_purpose_is_not_undone_by_the_daemon() {
 #[test]
 fn events_arrive_in_order_with_the_right_ids() {
     let fx = Fx::synced(&[("a.txt", "one"), ("sub/b.txt", "two")]);
+    // Both edits below fall in one quiet period, even on a loaded machine.
+    fx.config(&["--push-delay", "1s"]);
     let daemon = fx.daemon();
     fx.wait_daemon_idle();
     let all = fx.subscribe(&[]);

@@ -88,11 +88,12 @@ impl Subscriber {
     pub fn pop(&self, timeout: Duration) -> Option<String> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if q.closed {
-                return None;
-            }
+            // A closed queue is still drained: the last events reach the subscriber.
             if let Some(line) = q.lines.pop_front() {
                 return Some(line);
+            }
+            if q.closed {
+                return None;
             }
             if q.dropped > 0 {
                 let lost = data_lost_line(q.dropped);
@@ -113,8 +114,22 @@ impl Subscriber {
     fn close(&self) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         q.closed = true;
+        self.ready.notify_all();
+    }
+
+    /// Drops what is queued (the subscriber went away).
+    fn abandon(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.closed = true;
         q.lines.clear();
         self.ready.notify_all();
+    }
+
+    fn is_drained(&self) -> bool {
+        self.queue
+            .lock()
+            .map(|q| q.lines.is_empty())
+            .unwrap_or(true)
     }
 
     fn is_closed(&self) -> bool {
@@ -226,19 +241,29 @@ impl Bus {
         subs.len()
     }
 
-    /// Removes the socket file (the daemon stops).
+    /// Removes the socket file and ends every subscription once what is queued has
+    /// been written (waiting a second at most): the daemon stops.
     pub fn close(&self) {
         if let Some(socket) = &self.inner.socket {
             let _ = std::fs::remove_file(socket);
         }
-        for sub in self
+        let subs: Vec<Arc<Subscriber>> = self
             .inner
             .subscribers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain(..)
-        {
+            .collect();
+        for sub in &subs {
             sub.close();
+        }
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(1) && !subs.iter().all(|s| s.is_drained()) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !subs.is_empty() {
+            // The writers' last write_all may still be on its way.
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -284,7 +309,7 @@ impl Bus {
                 .and_then(|_| out.write_all(b"\n"))
                 .is_err()
             {
-                sub.close();
+                sub.abandon();
                 break;
             }
         }
