@@ -174,14 +174,14 @@ fn check_finished(world: &World, policy: &str, what: &str) {
     );
 }
 
-/// Kills a sync of the template's world at every crash point, recovers and checks.
-/// Returns (crash points of a full run, runs that were killed).
-fn crash_at_every_point(base: &Path, policy: &str) -> (usize, usize) {
+/// Kills a sync of the template's world at every crash point, recovers and checks;
+/// `env` is given to every run. Returns (crash points of a full run, runs killed).
+fn crash_at_every_point(base: &Path, policy: &str, env: &[(&str, &str)]) -> (usize, usize) {
     let world = build(&base.join("world"));
     let template = base.join("template");
     world.save_template(&template);
     let args = ["sync", "--policy", policy];
-    let (points, run) = count_crash_points(&world, &args);
+    let (points, run) = count_crash_points(&world, &args, env);
     assert_eq!(run.code, Some(0), "full run: {}", run.describe());
     check_finished(
         &world,
@@ -193,14 +193,17 @@ fn crash_at_every_point(base: &Path, policy: &str) -> (usize, usize) {
     for n in 1..=points {
         world.restore(&template);
         let what = format!("{policy}, killed at crash point {n} of {points}");
-        let run = world.run(&args, &[("OFFLINE_CRASH_AT", &n.to_string())]);
+        let at = n.to_string();
+        let mut crash_env = env.to_vec();
+        crash_env.push(("OFFLINE_CRASH_AT", &at));
+        let run = world.run(&args, &crash_env);
         if run.killed() {
             killed += 1;
         } else {
             // Commits every 2 s are timed: a slow machine may pass fewer points.
             assert_eq!(run.code, Some(0), "{what}: {}", run.describe());
         }
-        let after = world.run(&args, &[]);
+        let after = world.run(&args, env);
         assert_eq!(
             after.code,
             Some(0),
@@ -228,10 +231,19 @@ fn a_sync_killed_at_any_crash_point_is_finished_by_the_next_one() {
         .expect("temp dir");
     let mut total_points = 0;
     let mut total_killed = 0;
-    for policy in ["keep-all", "keep-local"] {
+    // keep-local also with a journal commit before every single operation (the
+    // default writes the rows of 64 operations at once).
+    for (policy, group) in [("keep-all", None), ("keep-local", Some("1"))] {
         let base = dir.path().join(policy);
-        let (points, killed) = crash_at_every_point(&base, policy);
-        eprintln!("crash test: {policy}: {points} crash points, {killed} runs killed");
+        let env: Vec<(&str, &str)> = group
+            .map(|g| ("OFFLINE_JOURNAL_GROUP", g))
+            .into_iter()
+            .collect();
+        let (points, killed) = crash_at_every_point(&base, policy, &env);
+        eprintln!(
+            "crash test: {policy} (journal group {}): {points} crash points, {killed} runs killed",
+            group.unwrap_or("default")
+        );
         total_points += points;
         total_killed += killed;
     }

@@ -63,10 +63,12 @@ impl Cache {
         sink.begin(&prepared.plan);
         self.store.set_setting(keys::SYNC_RUNNING, "1")?;
         let summary = Executor::new(self, share, prepared)?.run(sink)?;
-        self.store.set_setting(keys::SYNC_RUNNING, "0")?;
         if summary.stopped.is_some() && !share_root_ok(share) {
+            // The run stays marked as interrupted: temp files a lost connection left
+            // on the share are removed by the recovery of the next sync that reaches it.
             self.set_connect_state(ConnectState::Offline, OfflineReason::ConnectionError)?;
         } else {
+            self.store.set_setting(keys::SYNC_RUNNING, "0")?;
             self.set_connect_state(ConnectState::Online, OfflineReason::NotApplicable)?;
         }
         if summary.errors == 0 && summary.stopped.is_none() {

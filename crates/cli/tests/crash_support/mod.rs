@@ -459,8 +459,10 @@ impl Rng {
 
 /// The number of crash points a run with `args` hits, by running it once with
 /// `OFFLINE_CRASH_LIST=1` (the run must succeed).
-pub fn count_crash_points(world: &World, args: &[&str]) -> (usize, Run) {
-    let run = world.run(args, &[("OFFLINE_CRASH_LIST", "1")]);
+pub fn count_crash_points(world: &World, args: &[&str], env: &[(&str, &str)]) -> (usize, Run) {
+    let mut env = env.to_vec();
+    env.push(("OFFLINE_CRASH_LIST", "1"));
+    let run = world.run(args, &env);
     let hits = run
         .stderr
         .lines()
