@@ -7,6 +7,7 @@ mod service_support;
 use serde_json::Value;
 use service_support::*;
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 #[test]
@@ -278,32 +279,27 @@ fn conflicts_pins_and_evictions_become_events() {
 #[test]
 fn sigterm_mid_sync_loses_nothing() {
     let fx = Fx::new();
-    let count = 40;
+    let count = 30;
+    // Share folders with a file each (folders are carried one by one, so the run can
+    // stop between them), and local files that must go out.
+    let share_text = |i: usize| format!("share file {i}\n").repeat(200);
+    let local_text = |i: usize| format!("local file {i}\n").repeat(200);
     for i in 0..count {
-        fx.write_share(
-            &format!("share-{i:02}.txt"),
-            &format!("share file {i}\n").repeat(200),
-        );
+        fx.write_share(&format!("s{i:02}/file.txt"), &share_text(i));
     }
     fx.init(&[]);
-    // Local files that must go out, and share files that must come in.
     for i in 0..count {
-        fs::write(
-            fx.cache.join(format!("local-{i:02}.txt")),
-            format!("local file {i}\n").repeat(200),
-        )
-        .unwrap();
+        fs::write(fx.cache.join(format!("l{i:02}.txt")), local_text(i)).unwrap();
     }
     let events = fx.subscribe_waiting();
     let daemon = fx.daemon_with_env(&[("OFFLINE_DAEMON_ITEM_DELAY_MS", "100")]);
     // The startup sync runs; stop the daemon in the middle of it.
     events.expect(
-        |e| id(e) == 6,
-        Duration::from_secs(20),
-        "the first item of the startup sync",
+        |e| id(e) == 6 && e["path"].as_str().is_some_and(|p| p.starts_with('s')),
+        Duration::from_secs(30),
+        "the first share folder of the startup sync",
     );
-    std::thread::sleep(Duration::from_millis(500));
-    let code = daemon.terminate(Duration::from_secs(20));
+    let code = daemon.terminate(Duration::from_secs(30));
     assert_eq!(code, Some(0), "the daemon exits 0 on SIGTERM");
     let end = events.expect(
         |e| id(e) == 10,
@@ -311,48 +307,50 @@ fn sigterm_mid_sync_loses_nothing() {
         "sync_end of the stopped run",
     );
     assert_eq!(end["result"], "cancelled", "{end}");
+    assert_eq!(end["stopped"], "stopped on request", "{end}");
     // Nothing half-written anywhere, and every file either done or untouched.
-    for root in [&fx.cache, &fx.share] {
-        for entry in fs::read_dir(root).unwrap() {
+    let no_temp = |dir: &Path| {
+        for entry in fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
-            assert!(!name.starts_with(".offline-tmp-"), "temp file left: {name}");
+            assert!(
+                !name.starts_with(".offline-tmp-"),
+                "temp file left in {}: {name}",
+                dir.display()
+            );
         }
-    }
+    };
+    no_temp(&fx.cache);
+    no_temp(&fx.share);
+    let mut brought = 0;
     for i in 0..count {
-        for (name, text) in [
-            (
-                format!("share-{i:02}.txt"),
-                format!("share file {i}\n").repeat(200),
-            ),
-            (
-                format!("local-{i:02}.txt"),
-                format!("local file {i}\n").repeat(200),
-            ),
-        ] {
-            for root in [&fx.cache, &fx.share] {
-                if let Some(got) = read(&root.join(&name)) {
-                    assert_eq!(got, text, "{} is whole", root.join(&name).display());
-                }
-            }
+        let dir = fx.cache.join(format!("s{i:02}"));
+        if dir.exists() {
+            no_temp(&dir);
         }
+        if let Some(got) = read(&dir.join("file.txt")) {
+            assert_eq!(got, share_text(i), "s{i:02}/file.txt is whole");
+            brought += 1;
+        }
+        if let Some(got) = read(&fx.share.join(format!("l{i:02}.txt"))) {
+            assert_eq!(got, local_text(i), "l{i:02}.txt is whole on the share");
+        }
+        assert_eq!(
+            read(&fx.cache.join(format!("l{i:02}.txt"))),
+            Some(local_text(i))
+        );
     }
-    let status = fx.status();
-    assert!(
-        status["dirty_items"].as_u64().unwrap() > 0,
-        "the run was stopped before the end: {status}"
-    );
+    assert!(brought < count, "the run was stopped before the end");
     // The next sync finishes the work: both sides complete.
     fx.run_ok(&["sync"]);
     for i in 0..count {
-        for name in [format!("share-{i:02}.txt"), format!("local-{i:02}.txt")] {
-            assert_eq!(
-                read(&fx.cache.join(&name)),
-                read(&fx.share.join(&name)),
-                "{name}"
-            );
-            assert!(read(&fx.cache.join(&name)).is_some(), "{name}");
-        }
+        let s = format!("s{i:02}/file.txt");
+        let l = format!("l{i:02}.txt");
+        assert_eq!(read(&fx.cache.join(&s)), Some(share_text(i)), "{s}");
+        assert_eq!(read(&fx.share.join(&s)), Some(share_text(i)), "{s}");
+        assert_eq!(read(&fx.cache.join(&l)), Some(local_text(i)), "{l}");
+        assert_eq!(read(&fx.share.join(&l)), Some(local_text(i)), "{l}");
     }
+    fx.assert_nothing_waits();
 }
 
 #[test]

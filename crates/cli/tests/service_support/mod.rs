@@ -260,6 +260,21 @@ impl Fx {
         lines.into_iter().next().expect("status line")
     }
 
+    /// Asserts a sync now has nothing to do.
+    pub fn assert_nothing_waits(&self) {
+        let (out, lines) = self.json(&["sync", "--dry-run", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let planned: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l.get("summary").is_none())
+            .collect();
+        assert!(planned.is_empty(), "nothing should wait: {planned:#?}");
+    }
+
     /// Waits until the daemon serves the cache and is not syncing.
     pub fn wait_daemon_idle(&self) {
         wait_until("the daemon is idle", Duration::from_secs(30), || {
