@@ -435,3 +435,27 @@ fn a_blackout_window_holds_automatic_syncs() {
     );
     daemon.stop();
 }
+
+#[test]
+fn the_daemon_never_forces_a_mass_deletion() {
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}.txt")).collect();
+    let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "data")).collect();
+    let fx = Fx::synced(&files);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let events = fx.subscribe(&[]);
+    for name in names.iter().take(8) {
+        fs::remove_file(fx.cache.join(name)).unwrap();
+    }
+    let refused = events.expect(|e| id(e) == 100, Duration::from_secs(20), "sync_error");
+    assert_eq!(refused["refused"], true, "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("--force"),
+        "{refused}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    for name in &names {
+        assert!(fx.share.join(name).exists(), "{name} is still on the share");
+    }
+    daemon.stop();
+}

@@ -789,6 +789,20 @@ impl Worker {
                         "unreachable".into()
                     }
                     EngineError::Disconnected { .. } => "disconnected".into(),
+                    EngineError::MassDelete { .. } => {
+                        // Only a person can allow that (`offline sync --force`): say so
+                        // once, and wait for the next scheduled sync or a new change.
+                        tracing::warn!(cache = %self.root.display(), "background sync refused: {text}");
+                        self.bus.publish(
+                            &Event::for_cache(id::SYNC_ERROR, &self.root)
+                                .with("sync_id", sync_id.as_str())
+                                .with("error", text.as_str())
+                                .with("refused", true),
+                        );
+                        self.push_due = None;
+                        self.push_deadline = None;
+                        "refused".into()
+                    }
                     EngineError::Busy { .. } => {
                         // Another command works on the cache: try again shortly.
                         self.backoff_until = Some(Instant::now() + BUSY_RETRY);
