@@ -289,3 +289,42 @@ fn offline_ghosts_fail_with_ehostdown_and_cached_files_keep_working() {
     assert!(share_mtime > UNIX_EPOCH);
     mnt.unmount();
 }
+
+#[test]
+fn moving_a_folder_moves_the_ghosts_inside_it_too() {
+    if fuse_missing() {
+        return;
+    }
+    let fx = fixture();
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let mnt = fx.mount();
+    // ghostdir becomes a cached folder that still holds the ghost g.txt.
+    fs::write(mnt.path("ghostdir/local.txt"), "local\n").unwrap();
+    let out = Command::new("mv")
+        .arg(mnt.path("ghostdir"))
+        .arg(mnt.path("renamed"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mv: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&mnt.path("renamed")), vec!["g.txt", "local.txt"]);
+    assert_eq!(
+        read(&mnt.path("renamed/g.txt")).as_deref(),
+        Some("ghost content\n")
+    );
+    wait_until(
+        "the move reaches the share",
+        Duration::from_secs(30),
+        || {
+            read(&fx.share.join("renamed/g.txt")).as_deref() == Some("ghost content\n")
+                && read(&fx.share.join("renamed/local.txt")).as_deref() == Some("local\n")
+                && !fx.share.join("ghostdir").exists()
+        },
+    );
+    mnt.unmount();
+    daemon.stop();
+}

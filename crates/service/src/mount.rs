@@ -470,6 +470,13 @@ impl OfflineFs {
         g.children.get(dir).cloned().unwrap_or_default()
     }
 
+    /// True when ghosts lie anywhere below `dir`.
+    fn has_ghosts_below(&self, dir: &RelPath) -> bool {
+        let mut g = lock(&self.ghosts);
+        self.refresh_ghosts(&mut g);
+        g.meta.keys().any(|p| dir.is_ancestor_of(p))
+    }
+
     /// The ghosts inside `dir` that have no cache copy.
     fn visible_ghost_children(&self, dir: &RelPath) -> Vec<RelPath> {
         self.ghost_children(dir)
@@ -816,6 +823,11 @@ impl Filesystem for OfflineFs {
                 return Err(Errno::EPERM);
             }
             self.materialize(&from)?;
+            if self.has_ghosts_below(&from) {
+                // Ghosts exist only in the state database: moving the folder would
+                // leave them behind. Bring their content first.
+                self.fetch(&from)?;
+            }
             self.local_dir(&to.parent().unwrap_or_else(RelPath::root))?;
             let replaced_ghost = matches!(self.node(&to), Some(Node::Ghost(_)));
             if replaced_ghost {
