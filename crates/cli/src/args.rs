@@ -165,20 +165,6 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// `--policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PolicyArg {
-    /// Leave both copies untouched and record the conflict.
-    Log,
-    /// The cache copy wins.
-    KeepLocal,
-    /// The share copy wins.
-    KeepRemote,
-    /// The copy modified last wins.
-    KeepLatest,
-    /// Keep both, the cache's under a conflict name.
     /// Rebuild a missing or damaged state database by a full compare of the cache
     /// and the share with no base: equal items are recorded, one-sided items copied,
     /// differing items become conflicts. Nothing is overwritten; the damaged file is
@@ -197,6 +183,20 @@ pub enum PolicyArg {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// Leave both copies untouched and record the conflict.
+    Log,
+    /// The cache copy wins.
+    KeepLocal,
+    /// The share copy wins.
+    KeepRemote,
+    /// The copy modified last wins.
+    KeepLatest,
+    /// Keep both, the cache's under a conflict name.
     KeepAll,
 }
 

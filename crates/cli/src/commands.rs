@@ -66,16 +66,16 @@ pub fn run(command: Command) -> Result<u8> {
         } => config(limit, auto_cache_limit, json, &service),
         Command::Conflicts { json } => conflicts(json),
         Command::Resolve { path, keep, json } => resolve(&path, keep, json),
-    }
-}
-
-fn open_here() -> Result<Cache> {
         Command::Repair {
             share,
             no_pin,
             force,
             json,
         } => repair(share, no_pin, force, json),
+    }
+}
+
+fn open_here() -> Result<Cache> {
     Ok(Cache::open(Path::new("."))?)
 }
 
