@@ -17,6 +17,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod batch;
+
 /// Pending base changes are committed at least this often.
 const COMMIT_EVERY_ITEMS: usize = 512;
 const COMMIT_EVERY: Duration = Duration::from_secs(2);
@@ -110,12 +112,24 @@ impl<'a> Executor<'a> {
         let others = items.iter().filter(|i| !is_deletion(i));
         let mut failed: HashSet<RelPath> = HashSet::new();
         let order: Vec<&PlanItem> = deletions.chain(others).collect();
+        let mut staged = batch::Batch::default();
         for (index, item) in order.iter().enumerate() {
             let journal = self.journal_ahead(&order, index)?;
-            if let Some(reason) = self.run_one(item, journal, sink, &mut summary, &mut failed)? {
+            // Other items need not wait for the batch: none of them reads or writes a
+            // staged path, and each records its original only once its own work is
+            // durable.
+            let stop = if self.can_batch(item) {
+                self.stage(&mut staged, item, journal, sink, &mut summary, &mut failed)?
+            } else {
+                self.run_one(item, journal, sink, &mut summary, &mut failed)?
+            };
+            if let Some(reason) = stop {
                 summary.stopped = Some(reason);
                 break;
             }
+        }
+        if let Some(reason) = self.flush(&mut staged, sink, &mut summary, &mut failed)? {
+            summary.stopped.get_or_insert(reason);
         }
         // Rows written ahead for items a stopped run never started.
         for (_, id) in self.journaled.drain() {
@@ -344,9 +358,16 @@ impl<'a> Executor<'a> {
         };
         let (stat, bytes) =
             self.put_copy(from, src_path, &src, to, dst_path, dst.as_ref(), expect)?;
-        let (local_id, remote_id) = match to {
-            Side::Remote => (src.identity.clone(), stat.identity),
-            Side::Local => (stat.identity, src.identity.clone()),
+        self.record_copy(from, &src, to, dst_path, stat);
+        Ok(bytes)
+    }
+
+    /// Queues the original of a finished copy: the source's metadata, and each side's
+    /// fingerprint (the target's as it is after the copy).
+    fn record_copy(&mut self, from: Side, src: &Scanned, to: Side, dst_path: &RelPath, stat: Stat) {
+        let (local_id, remote_id) = match (from, to) {
+            (_, Side::Remote) => (src.identity.clone(), stat.identity),
+            (_, Side::Local) => (stat.identity, src.identity.clone()),
         };
         let original = Original {
             meta: src.meta.clone(),
@@ -356,7 +377,6 @@ impl<'a> Executor<'a> {
         };
         self.pending
             .push(StoreChange::PutOriginal(dst_path.clone(), original));
-        Ok(bytes)
     }
 
     /// The source copy as prepare saw it, or as it is now for paths prepare did not see

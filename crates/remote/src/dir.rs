@@ -4,7 +4,7 @@
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
 use crate::sys::{self, Access, RawStat};
-use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
+use crate::{Capabilities, Entry, Expect, Remote, Staged, Stat, Written};
 use offline_core::{Hash, Kind, Meta, RelPath, TEMP_PREFIX};
 use rustix::fs::FileType;
 use std::fs::File;
@@ -445,6 +445,85 @@ impl Remote for DirRemote {
             removed += self.remove_temp_files_in(&dir, &mut pending)?;
         }
         Ok(removed)
+    }
+
+    fn can_stage(&self) -> bool {
+        true
+    }
+
+    fn stage_file(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        mode: u32,
+        mtime_ns: i64,
+        expected_hash: Option<Hash>,
+    ) -> Result<Staged> {
+        let (dir, _name) = self.locate_child(path, "replaced by a file")?;
+        let (mut temp, fd) = create_temp(dir.as_fd(), path, |temp_name| {
+            sys::create_new(dir.as_fd(), temp_name)
+        })?;
+        let mut file = File::from(fd);
+        let hash = copy_into(content, &mut file, path)?;
+        crashpoint::hit("dir.stage_file.temp_written");
+        if expected_hash.is_some_and(|expected| expected != hash) {
+            return Err(RemoteError::new(
+                ErrorKind::Changed,
+                path,
+                "the source changed while it was copied",
+            ));
+        }
+        sys::set_file_attrs(file.as_fd(), mode, mtime_ns).map_err(|err| {
+            RemoteError::from_io(path, "set the mode and time of the temp file", err)
+        })?;
+        // Kept: the caller places it or discards it.
+        temp.placed = true;
+        Ok(Staged {
+            path: path.clone(),
+            temp_name: temp.name.clone(),
+            hash,
+        })
+    }
+
+    fn sync_staged(&self) -> Result<()> {
+        let root = self.open_root(Access::List, &RelPath::root())?;
+        crashpoint::hit("dir.sync_staged.before");
+        rustix::fs::syncfs(&root).map_err(|err| {
+            RemoteError::from_io(&RelPath::root(), "flush the share to disk", err.into())
+        })?;
+        crashpoint::hit("dir.sync_staged.after");
+        Ok(())
+    }
+
+    fn commit_staged(&self, staged: &Staged, expect: &Expect) -> Result<Written> {
+        let path = &staged.path;
+        let (dir, name) = self.locate_child(path, "replaced by a file")?;
+        let mut temp = TempItem {
+            dir: dir.as_fd(),
+            name: staged.temp_name.clone(),
+            placed: false,
+            is_dir: false,
+        };
+        crashpoint::hit("dir.commit_staged.before_rename");
+        check_replaceable(dir.as_fd(), &name, path, expect)?;
+        temp.move_into_place(&name, path, expect)?;
+        crashpoint::hit("dir.commit_staged.after_rename");
+        let stat = stat_after_change(dir.as_fd(), &name, path)?;
+        Ok(Written {
+            stat,
+            hash: staged.hash,
+        })
+    }
+
+    fn discard_staged(&self, staged: &Staged) -> Result<()> {
+        let (dir, _name) = self.locate_child(&staged.path, "replaced by a file")?;
+        let _temp = TempItem {
+            dir: dir.as_fd(),
+            name: staged.temp_name.clone(),
+            placed: false,
+            is_dir: false,
+        };
+        Ok(())
     }
 }
 

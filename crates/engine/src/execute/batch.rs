@@ -1,0 +1,254 @@
+//! Batched file copies: many files are staged (written under temp names), made
+//! durable with one `syncfs`, renamed into place, and made durable again with a
+//! second `syncfs` before their originals are committed. Two syncs per batch
+//! instead of two per file, with the same promise as a single copy: each target holds
+//! its old or its complete new content at every instant, and no original is recorded
+//! before its data is durable.
+
+use super::{Done, Executor, StoreChange};
+use crate::error::ItemError;
+use crate::scan::Scanned;
+use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
+use offline_remote::{Expect, RemoteError, Staged};
+use std::collections::HashSet;
+
+/// Files per batch.
+const BATCH_FILES: usize = 512;
+/// Bytes per batch.
+const BATCH_BYTES: u64 = 256 << 20;
+
+/// One staged copy waiting for its batch to be placed.
+pub(super) struct StagedCopy<'p> {
+    item: &'p PlanItem,
+    from: Side,
+    to: Side,
+    src: Scanned,
+    staged: Staged,
+    expect: Expect,
+    journal: Option<i64>,
+}
+
+/// The copies staged so far.
+#[derive(Default)]
+pub(super) struct Batch<'p> {
+    copies: Vec<StagedCopy<'p>>,
+    bytes: u64,
+}
+
+impl Batch<'_> {
+    fn is_full(&self) -> bool {
+        self.copies.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
+    }
+}
+
+/// The sides a copy of `item` goes from and to, if it is a plain file copy.
+fn copy_direction(item: &PlanItem) -> Option<(Side, Side)> {
+    match item.action {
+        Action::Run(SyncOperation::CreateCopyOnServer | SyncOperation::SyncToServer) => {
+            Some((Side::Local, Side::Remote))
+        }
+        Action::Run(
+            SyncOperation::CreateCopyOnClient | SyncOperation::SyncToClient | SyncOperation::Pin,
+        ) => Some((Side::Remote, Side::Local)),
+        _ => None,
+    }
+}
+
+impl<'a> Executor<'a> {
+    /// True when `item` is a file copy that can go through a batch: the source is a
+    /// file, the target is absent or a file with other content, and the target side
+    /// can stage.
+    pub(super) fn can_batch(&self, item: &PlanItem) -> bool {
+        let Some((from, to)) = copy_direction(item) else {
+            return false;
+        };
+        let Some(src) = self.scanned(from, &item.path) else {
+            return false;
+        };
+        if src.meta.kind != Kind::File || !self.side(to).can_stage() {
+            return false;
+        }
+        match self.scanned(to, &item.path) {
+            None => true,
+            Some(dst) => dst.meta.kind != Kind::Dir && !dst.meta.same_content(&src.meta),
+        }
+    }
+
+    /// Stages one copy; a failure is reported at once. `Some(reason)`: stop the run.
+    pub(super) fn stage<'p>(
+        &mut self,
+        batch: &mut Batch<'p>,
+        item: &'p PlanItem,
+        journal: Option<i64>,
+        sink: &mut dyn SyncSink,
+        summary: &mut SyncSummary,
+        failed: &mut HashSet<RelPath>,
+    ) -> crate::Result<Option<String>> {
+        sink.item_begin(item);
+        let (from, to) = copy_direction(item).unwrap_or((Side::Local, Side::Remote));
+        let path = &item.path;
+        let expect = self.expect(to, path);
+        let staged = self.scanned(from, path).cloned().ok_or_else(|| {
+            RemoteError::new(offline_remote::ErrorKind::NotFound, path, "it is gone")
+        });
+        let staged = staged.and_then(|src| {
+            let mut reader = self.side(from).open_read(path)?;
+            let staged = self.side(to).stage_file(
+                path,
+                &mut reader,
+                src.meta.mode,
+                src.meta.mtime_ns,
+                src.meta.hash,
+            )?;
+            Ok((src, staged))
+        });
+        match staged {
+            Ok((src, staged)) => {
+                batch.bytes += src.meta.size;
+                batch.copies.push(StagedCopy {
+                    item,
+                    from,
+                    to,
+                    src,
+                    staged,
+                    expect,
+                    journal,
+                });
+                if batch.is_full() {
+                    return self.flush(batch, sink, summary, failed);
+                }
+                Ok(None)
+            }
+            Err(err) => {
+                let report = self.copy_report(item, Err(err), journal);
+                self.finish_copy(report, sink, summary, failed)
+            }
+        }
+    }
+
+    /// Makes the staged copies durable, places them, makes that durable, and reports
+    /// them. `Some(reason)`: stop the run.
+    pub(super) fn flush(
+        &mut self,
+        batch: &mut Batch<'_>,
+        sink: &mut dyn SyncSink,
+        summary: &mut SyncSummary,
+        failed: &mut HashSet<RelPath>,
+    ) -> crate::Result<Option<String>> {
+        let copies = std::mem::take(&mut batch.copies);
+        batch.bytes = 0;
+        if copies.is_empty() {
+            return Ok(None);
+        }
+        let synced = self.sync_sides(&copies);
+        let mut placed = Vec::with_capacity(copies.len());
+        for copy in copies {
+            let result = match &synced {
+                Ok(()) => self.side(copy.to).commit_staged(&copy.staged, &copy.expect),
+                Err(e) => {
+                    let _ = self.side(copy.to).discard_staged(&copy.staged);
+                    Err(e.clone_for(&copy.item.path))
+                }
+            };
+            placed.push((copy, result));
+        }
+        // The renames must be durable before any original says they happened.
+        let renames_synced = self.sync_sides_of(placed.iter().map(|(c, _)| c.to));
+        let mut stop = None;
+        for (copy, result) in placed {
+            let result = match (&renames_synced, result) {
+                (Ok(()), Ok(written)) => {
+                    self.record_copy(copy.from, &copy.src, copy.to, &copy.item.path, written.stat);
+                    Ok(copy.src.meta.size)
+                }
+                (Err(e), Ok(_)) => Err(e.clone_for(&copy.item.path)),
+                (_, Err(e)) => Err(e),
+            };
+            let report = self.copy_report(copy.item, result, copy.journal);
+            if let Some(reason) = self.finish_copy(report, sink, summary, failed)? {
+                stop.get_or_insert(reason);
+            }
+        }
+        Ok(stop)
+    }
+
+    fn sync_sides(&self, copies: &[StagedCopy<'_>]) -> Result<(), RemoteError> {
+        self.sync_sides_of(copies.iter().map(|c| c.to))
+    }
+
+    fn sync_sides_of(&self, sides: impl Iterator<Item = Side>) -> Result<(), RemoteError> {
+        let mut done = Vec::new();
+        for side in sides {
+            if done.contains(&side) {
+                continue;
+            }
+            self.side(side).sync_staged()?;
+            done.push(side);
+        }
+        Ok(())
+    }
+
+    fn copy_report(
+        &mut self,
+        item: &PlanItem,
+        result: Result<u64, RemoteError>,
+        journal: Option<i64>,
+    ) -> ItemReport {
+        if let Some(id) = journal {
+            self.pending.push(StoreChange::EndJournal(id));
+        }
+        let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
+        let (result, done) = match result {
+            Ok(bytes) => (ItemResult::Ok, Done { bytes, note: None }),
+            Err(e) => (
+                ItemResult::Error(Box::new(ItemError::from_remote(op, &e).with_copies(
+                    item.triple.local.as_ref(),
+                    item.triple.remote.as_ref(),
+                    item.triple.original.as_ref(),
+                ))),
+                Done::quiet(),
+            ),
+        };
+        let mut report = ItemReport::for_item(item, result);
+        report.bytes = done.bytes;
+        report
+    }
+
+    /// Reports one copy and checks whether the run must stop.
+    fn finish_copy(
+        &mut self,
+        report: ItemReport,
+        sink: &mut dyn SyncSink,
+        summary: &mut SyncSummary,
+        failed: &mut HashSet<RelPath>,
+    ) -> crate::Result<Option<String>> {
+        let response = sink.item_result(&report);
+        summary.add(&report);
+        if matches!(report.result, ItemResult::Error(_)) {
+            failed.insert(report.path.clone());
+            if !self.share_reachable() {
+                return Ok(Some(
+                    "the share could not be reached any more; the rest waits for the next sync"
+                        .to_string(),
+                ));
+            }
+        }
+        self.maybe_commit()?;
+        if response == Response::Abort {
+            return Ok(Some("stopped on request".to_string()));
+        }
+        Ok(None)
+    }
+}
+
+/// Errors that stand for a whole batch are repeated for each of its items.
+trait CloneFor {
+    fn clone_for(&self, path: &RelPath) -> RemoteError;
+}
+
+impl CloneFor for RemoteError {
+    fn clone_for(&self, path: &RelPath) -> RemoteError {
+        RemoteError::new(self.kind, path, self.message.clone())
+    }
+}
