@@ -226,10 +226,22 @@ pub fn unescape_bytes(text: &str) -> Option<Vec<u8>> {
 }
 
 impl Ord for RelPath {
+    /// Byte order with `/` ranked lowest: the first differing byte decides, found by
+    /// a plain (vectorised) comparison of the common prefix.
     fn cmp(&self, other: &Self) -> Ordering {
-        let a = self.0.iter().map(|&b| if b == b'/' { 0 } else { b });
-        let b = other.0.iter().map(|&b| if b == b'/' { 0 } else { b });
-        a.cmp(b)
+        let (a, b) = (&self.0, &other.0);
+        let common = a.len().min(b.len());
+        let at = a[..common]
+            .iter()
+            .zip(&b[..common])
+            .position(|(x, y)| x != y);
+        match at {
+            Some(i) => {
+                let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+                rank(a[i]).cmp(&rank(b[i]))
+            }
+            None => a.len().cmp(&b.len()),
+        }
     }
 }
 
@@ -268,6 +280,18 @@ mod tests {
         let mut v = vec![p("a.txt"), p("a/b"), p("a"), p("a/b/c"), p("a-b")];
         v.sort();
         assert_eq!(v, vec![p("a"), p("a/b"), p("a/b/c"), p("a-b"), p("a.txt")]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn order_is_bytes_with_slash_lowest(
+            a in proptest::collection::vec(proptest::sample::select(b"ab/.-".to_vec()), 0..8),
+            b in proptest::collection::vec(proptest::sample::select(b"ab/.-".to_vec()), 0..8),
+        ) {
+            let naive = |v: &[u8]| v.iter().map(|&c| if c == b'/' { 0 } else { c }).collect::<Vec<u8>>();
+            let expected = naive(&a).cmp(&naive(&b));
+            proptest::prop_assert_eq!(RelPath(a).cmp(&RelPath(b)), expected);
+        }
     }
 
     #[test]
