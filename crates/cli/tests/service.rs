@@ -459,3 +459,43 @@ fn the_daemon_never_forces_a_mass_deletion() {
     }
     daemon.stop();
 }
+
+#[test]
+fn a_subscriber_that_never_reads_does_not_hold_syncs_up_and_gets_data_lost() {
+    use std::io::{BufRead, BufReader, Write};
+    let fx = Fx::synced(&[("a.txt", "one")]);
+    let daemon = fx.daemon_with_env(&[("OFFLINE_EVENTS_QUEUE", "16")]);
+    fx.wait_daemon_idle();
+    // Subscribes, then reads nothing while a lot happens.
+    let mut stalled = std::os::unix::net::UnixStream::connect(&fx.socket).unwrap();
+    stalled.write_all(b"{\"subscribe\":{}}\n").unwrap();
+    let count = 600;
+    for i in 0..count {
+        fs::write(
+            fx.cache.join(format!("n{i:03}.txt")),
+            format!("{i}\n").repeat(20),
+        )
+        .unwrap();
+    }
+    wait_until(
+        "every file reaches the share",
+        Duration::from_secs(60),
+        || (0..count).all(|i| fx.share.join(format!("n{i:03}.txt")).exists()),
+    );
+    // Now it reads: somewhere in what it gets, the loss is reported.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut lost = None;
+    for line in BufReader::new(stalled).lines() {
+        let Ok(line) = line else { break };
+        let event: Value = serde_json::from_str(&line).unwrap();
+        if id(&event) == 25 {
+            lost = Some(event);
+            break;
+        }
+    }
+    let lost = lost.expect("a data_lost event");
+    assert!(lost["dropped"].as_u64().unwrap() > 0, "{lost}");
+    daemon.stop();
+}
