@@ -134,24 +134,51 @@ for l in sys.stdin:
 # --- run ----------------------------------------------------------------------------------
 mkdir -p "$RESULTS"
 DAY="$(date +%Y-%m-%d)"
+VERSIONS="$( (have unison && unison -version 2>/dev/null | head -1) || true); $( (have rclone && rclone version 2>/dev/null | head -1) || true); $( (have rsync && rsync --version 2>/dev/null | head -1) || true)"
+
+# assemble OUT RAW [NOTE]: header lines + the raw rows peers.sh wrote so far
+assemble() {
+  {
+    echo "# offline-files bench: N=$N reps=$REPS timeout=$TIMEOUT large=$LARGE tools=$TOOLS"
+    echo "# date=$(date -Iseconds) commit=$COMMIT host=$(hostname) cores=$(nproc)"
+    echo "# versions: $VERSIONS"
+    grep -E '^# ' "$2.log" 2>/dev/null | sed 's/^# /# log: /' || true   # tree-gen time, convergence checks, skips
+    [[ -z "${3:-}" ]] || echo "# log: $3"
+    echo "# columns: tool case rep wall_s rss_KiB rc"
+    cat "$2" 2>/dev/null || true
+  } > "$1"
+  rm -f "$2" "$2.log"
+}
+
+# Ctrl-C / kill: stop peers.sh and the tool it is timing, keep what was measured
+peers_pid=""; out=""; raw=""
+on_signal() {
+  trap - INT TERM
+  if [[ -n "$peers_pid" ]]; then
+    pkill -TERM -P "$peers_pid" 2>/dev/null || true   # its `timeout`, which stops the tool
+    kill -TERM "$peers_pid" 2>/dev/null || true
+  fi
+  [[ -z "$out" ]] || { assemble "$out" "$raw" "stopped at $(date -Iseconds) (signal): partial results"; echo "run.sh: stopped; partial results in $out" >&2; }
+  exit 130
+}
+trap on_signal INT TERM
+
 files=()
 for N in "${NS[@]}"; do
   out="$RESULTS/$DAY-$N.tsv"; raw="$out.partial"
   echo "== N=$N REPS=$REPS TIMEOUT=$TIMEOUT TOOLS=\"$TOOLS\" -> $out" >&2
-  OUT="$raw" bash "$PEERS_SH" "$N" 2>&1 | tee "$raw.log"
-  rc=${PIPESTATUS[0]}
-  {
-    echo "# offline-files bench: N=$N reps=$REPS timeout=$TIMEOUT large=$LARGE tools=$TOOLS"
-    echo "# date=$(date -Iseconds) commit=$COMMIT host=$(hostname) cores=$(nproc)"
-    echo "# versions: $( (have unison && unison -version 2>/dev/null | head -1) || true); $( (have rclone && rclone version 2>/dev/null | head -1) || true); $( (have rsync && rsync --version 2>/dev/null | head -1) || true)"
-    grep -E '^# ' "$raw.log" | sed 's/^# /# log: /' || true   # tree-gen time, convergence checks, skips
-    echo "# columns: tool case rep wall_s rss_KiB rc"
-    cat "$raw"
-  } > "$out"
-  rm -f "$raw" "$raw.log"
+  : > "$raw.log"
+  OUT="$raw" bash "$PEERS_SH" "$N" > "$raw.log" 2>&1 &
+  peers_pid=$!
+  tail -n +1 -f --pid="$peers_pid" "$raw.log" &
+  rc=0; wait "$peers_pid" || rc=$?
+  wait $! 2>/dev/null || true    # the tail, which ends with peers.sh
+  peers_pid=""
+  assemble "$out" "$raw"
   [[ $rc -eq 0 ]] || echo "run.sh: peers.sh exited $rc for N=$N (partial results kept in $out)" >&2
   files+=("$out")
 done
+out=""
 
 echo >&2
 if [[ $SMOKE -eq 1 ]]; then
@@ -159,6 +186,9 @@ if [[ $SMOKE -eq 1 ]]; then
   # the smoke run fails if offline failed or did not converge
   if awk -F'\t' '!/^#/ && $1=="offline" && $6!=0 {bad=1} END{exit !bad}' "${files[@]}"; then
     echo "run.sh --smoke: offline exited non-zero (see ${WORK:-/tmp/synbench-1000}/log.txt)" >&2; exit 1
+  fi
+  if grep -q '^# log: offline: A and B DIFFER' "${files[@]}"; then
+    echo "run.sh --smoke: after offline sync, A and B differ" >&2; exit 1
   fi
   awk -F'\t' '!/^#/ && $1=="offline"' "${files[@]}" | grep -q . || { echo "run.sh --smoke: no offline rows" >&2; exit 1; }
   echo "smoke results in $RESULTS" >&2

@@ -314,7 +314,7 @@ fn table(rf: &ResultFile) -> String {
     s.push('\n');
     s.push_str(&targets(rf));
     for l in &rf.log {
-        if l.contains("DIFFER") || l.contains("skipped") {
+        if l.contains("DIFFER") || l.contains("skipped") || l.contains("stopped") {
             let _ = writeln!(s, "\n**Warning:** {l}");
         }
     }
@@ -504,8 +504,13 @@ where
         .configure_mesh()
         .x_desc("files")
         .y_desc(y_desc)
+        .light_line_style(TRANSPARENT)
         .x_label_formatter(&|v| {
-            if *v >= 1e6 {
+            // label 1, 2 and 5 times a power of ten only (log-scale key points crowd otherwise)
+            let lead = *v / 10f64.powf(v.log10().floor());
+            if ![1.0, 2.0, 5.0].iter().any(|l| (lead - l).abs() < 1e-6) {
+                String::new()
+            } else if *v >= 1e6 {
                 format!("{}M", v / 1e6)
             } else if *v >= 1e3 {
                 format!("{}k", v / 1e3)
@@ -513,7 +518,16 @@ where
                 format!("{v}")
             }
         })
-        .y_label_formatter(&|v| if *v < 1.0 { format!("{v}") } else { format!("{v:.0}") })
+        .y_label_formatter(&|v| {
+            let lead = *v / 10f64.powf(v.log10().floor());
+            if ![1.0, 2.0, 5.0].iter().any(|l| (lead - l).abs() < 1e-6) {
+                String::new()
+            } else if *v < 1.0 {
+                format!("{v}")
+            } else {
+                format!("{v:.0}")
+            }
+        })
         .draw()?;
     if let Some((lim, name)) = limit {
         let c = RGBColor(214, 39, 40);
@@ -533,7 +547,7 @@ where
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
         .label_font(("sans-serif", 13))
@@ -596,10 +610,10 @@ fn plot(files: &[ResultFile], out: &Path) -> Res<()> {
         tmin = TIME_FLOOR;
         tmax = 1.0;
     }
-    let ty = ((tmin / 2.0).max(TIME_FLOOR / 2.0), tmax * 3.0);
+    let ty = ((tmin / 5.0).max(TIME_FLOOR / 2.0), tmax * 3.0);
     let (mmin, mmax) = bounds(&mem_series);
     let my = if mmax > 0.0 {
-        ((mmin.min(MEMORY_LIMIT_MIB) / 2.0).max(0.5), mmax.max(MEMORY_LIMIT_MIB) * 1.6)
+        ((mmin.min(MEMORY_LIMIT_MIB) / 8.0).max(0.5), mmax.max(MEMORY_LIMIT_MIB) * 1.6)
     } else {
         (1.0, 100.0)
     };
