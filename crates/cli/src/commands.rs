@@ -131,7 +131,7 @@ fn sync(
     };
     if dry_run {
         let share = cache.open_share()?;
-        let prepared = cache.prepare(&share, control, &options)?;
+        let prepared = cache.prepare(share.as_ref(), control, &options)?;
         print_plan(&prepared.plan, &prepared.problems, as_json);
         let failed = !prepared.problems.is_empty();
         return Ok(if failed { EXIT_INCOMPLETE } else { EXIT_OK });

@@ -204,7 +204,7 @@ impl Cache {
     /// Opens the share, checking that it is there and is the share this cache
     /// belongs to (its root holds the marker). An unmounted share is unreachable,
     /// never "everything deleted".
-    pub fn connect_share(&self) -> Result<DirRemote> {
+    pub fn connect_share(&self) -> Result<Box<dyn Remote>> {
         let unreachable = |reason: String| EngineError::Unreachable {
             share: self.share_location.clone(),
             reason,
@@ -213,7 +213,7 @@ impl Cache {
             .map_err(|e| unreachable(e.to_string()))?;
         let marker = RelPath::new(SHARE_MARKER.to_vec()).map_err(|e| unreachable(e.to_string()))?;
         match share.stat(&marker) {
-            Ok(Some(_)) => Ok(share),
+            Ok(Some(_)) => Ok(Box::new(share)),
             Ok(None) => Err(unreachable(format!(
                 "its root has no {} marker (is the share mounted?)",
                 String::from_utf8_lossy(SHARE_MARKER)

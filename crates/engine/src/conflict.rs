@@ -112,7 +112,10 @@ mod tests {
         let long = format!("{}.txt", "é".repeat(130));
         let name = conflict_name(&p(&long), "pc", 1).expect("a name");
         assert!(name.file_name().len() <= 255, "{}", name.file_name().len());
-        assert!(std::str::from_utf8(name.file_name()).is_ok(), "cut inside a character");
+        assert!(
+            std::str::from_utf8(name.file_name()).is_ok(),
+            "cut inside a character"
+        );
         assert!(name.file_name().ends_with(b" (conflict pc 1).txt"));
     }
 

@@ -351,7 +351,12 @@ impl<'a> Executor<'a> {
         dst_path: &RelPath,
         expect: Expect,
     ) -> std::result::Result<u64, RemoteError> {
-        let src = self.current(from, src_path)?;
+        let mut src = self.current(from, src_path)?;
+        if src.meta.kind == Kind::File && src.meta.hash.is_none() {
+            // Prepare hashes only what it compares; a single copy checks the source
+            // against its hash while writing, so it needs one.
+            src.meta.hash = Some(self.side(from).hash_file(src_path)?.0);
+        }
         let dst = match expect {
             Expect::Absent => None,
             _ => self.scanned(to, dst_path).cloned(),
@@ -633,11 +638,7 @@ impl<'a> Executor<'a> {
             .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
             .map(|i| &i.path)
             .collect();
-        let in_scan = |p: &RelPath| {
-            self.prepared.local.items.contains_key(p)
-                || self.prepared.remote.items.contains_key(p)
-                || self.prepared.plan.items.iter().any(|i| &i.path == p)
-        };
+        let in_scan = |p: &RelPath| self.prepared.covers(p);
         let settled: Vec<RelPath> = self
             .stored_conflicts
             .iter()

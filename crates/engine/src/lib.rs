@@ -16,6 +16,7 @@ mod recovery;
 pub mod repair;
 pub mod scan;
 pub mod sink;
+mod walk;
 
 pub use cache::{Cache, CacheLock, InitOptions};
 pub use error::{EngineError, ItemError, Result};
@@ -29,13 +30,13 @@ pub use sink::{ItemReport, ItemResult, NullSink, Response, SyncSink, SyncSummary
 use cache::keys;
 use execute::Executor;
 use offline_core::{ConnectState, OfflineReason, SyncControl};
-use offline_remote::{DirRemote, Remote};
+use offline_remote::Remote;
 
 impl Cache {
     /// Opens the share for a sync. A share put offline on purpose stays offline; a
     /// share that cannot be reached is marked offline (connection_error) and the
     /// error says so.
-    pub fn open_share(&self) -> Result<DirRemote> {
+    pub fn open_share(&self) -> Result<Box<dyn Remote>> {
         let (state, reason) = self.connect_state()?;
         if state == ConnectState::Offline && reason == OfflineReason::ConnectionForced {
             return Err(EngineError::Disconnected {
@@ -89,9 +90,9 @@ impl Cache {
     ) -> Result<SyncSummary> {
         let _lock = self.lock()?;
         let share = self.open_share()?;
-        let recovery = self.recover(&share)?;
-        let prepared = self.prepare(&share, control, options)?;
-        let mut summary = self.execute(&share, &prepared, sink)?;
+        let recovery = self.recover(share.as_ref())?;
+        let prepared = self.prepare(share.as_ref(), control, options)?;
+        let mut summary = self.execute(share.as_ref(), &prepared, sink)?;
         summary.recovered = recovery.happened().then_some(recovery);
         Ok(summary)
     }

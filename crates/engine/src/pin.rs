@@ -290,6 +290,10 @@ impl Cache {
     /// Evicts clean auto-cached files, least recently used first, until the cache is
     /// within its limits. Pinned and changed items are never evicted.
     pub fn enforce_limits(&mut self) -> Result<EvictReport> {
+        if self.limit(limit_keys::TOTAL)? == 0 && self.limit(limit_keys::AUTO)? == 0 {
+            // No limits: nothing to measure (measuring reads every original).
+            return Ok(EvictReport::default());
+        }
         let space = self.space_use()?;
         let over_total = excess(space.used, space.limit);
         let over_auto = excess(space.auto_used, space.auto_limit);

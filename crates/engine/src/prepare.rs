@@ -1,17 +1,17 @@
-//! Prepare: scan both sides (at the same time), join the scans with the originals,
-//! and plan. Also the guards that stop a sync whose plan looks like a missing share
+//! Prepare: walk both sides with the originals (see `walk`), and plan. Also the guards that stop a sync whose plan looks like a missing share
 //! or a mass deletion.
 
 use crate::cache::Cache;
 use crate::error::{EngineError, Result};
-use crate::scan::{scan_side, stored_identity, Scanned, SideScan};
+use crate::scan::Scanned;
 use crate::sink::{ItemReport, ItemResult};
+use crate::walk::Walker;
 use offline_core::{
-    plan, plan_without_base, Action, Plan, RelPath, Side, SyncControl, SyncOperation, Triple,
+    plan, plan_without_base, Action, Plan, RelPath, Side, SyncControl, SyncOperation,
 };
 use offline_remote::Remote;
-use offline_store::{Original, Pin};
-use std::collections::{BTreeSet, HashMap};
+use offline_store::Original;
+use std::collections::HashMap;
 
 /// A sync that would delete more than this share of a side's items stops unless forced.
 pub const MASS_DELETE_PERCENT: u32 = 50;
@@ -24,19 +24,28 @@ pub struct Prepared {
     pub plan: Plan,
     /// Paths that could not be prepared (each with an error naming `prepare`).
     pub problems: Vec<ItemReport>,
-    pub(crate) local: SideScan,
-    pub(crate) remote: SideScan,
+    pub(crate) local: HashMap<RelPath, Scanned>,
+    pub(crate) remote: HashMap<RelPath, Scanned>,
     /// Unchanged items whose stat fingerprint moved (touched, copied back): their
     /// originals get the new fingerprints so the next scan need not hash them.
     pub(crate) refresh: Vec<(RelPath, Original)>,
+    /// The trees this prepare looked at (empty: everything).
+    pub(crate) scope: Vec<RelPath>,
 }
 
 impl Prepared {
+    /// True when this prepare looked at `path` and could read it: a conflict recorded
+    /// there that the plan does not name again is settled.
+    pub(crate) fn covers(&self, path: &RelPath) -> bool {
+        let in_scope = self.scope.is_empty() || self.scope.iter().any(|s| s.contains(path));
+        in_scope && !self.problems.iter().any(|p| p.path.contains(path))
+    }
+
     /// The scanned copy of `path` on `side`.
     pub(crate) fn scanned(&self, side: Side, path: &RelPath) -> Option<&Scanned> {
         match side {
-            Side::Local => self.local.items.get(path),
-            Side::Remote => self.remote.items.get(path),
+            Side::Local => self.local.get(path),
+            Side::Remote => self.remote.get(path),
         }
     }
 }
@@ -59,89 +68,48 @@ pub struct PrepareOptions {
     pub max_delete_percent: Option<u32>,
 }
 
-fn in_scope(scope: &[RelPath], path: &RelPath) -> bool {
-    scope.is_empty()
-        || scope
-            .iter()
-            .any(|s| s.contains(path) || path.is_ancestor_of(s))
-}
-
-/// Pinned, or a folder above something pinned (partly pinned: it must exist in the
-/// cache to hold its pinned contents).
-fn is_pinned(pins: &[Pin], path: &RelPath) -> bool {
-    pins.iter().any(|p| {
-        &p.path == path
-            || (p.inherit && p.path.is_ancestor_of(path))
-            || path.is_ancestor_of(&p.path)
-    })
-}
-
 impl Cache {
-    /// Scans both sides, compares them with the originals and plans the sync.
+    /// Walks both sides with the originals and plans the sync.
     pub fn prepare(
         &self,
         share: &dyn Remote,
         control: &SyncControl,
         options: &PrepareOptions,
     ) -> Result<Prepared> {
-        let originals: HashMap<RelPath, Original> = if options.without_base {
-            HashMap::new()
-        } else {
-            self.store
-                .originals()?
-                .into_iter()
-                .filter(|(p, _)| in_scope(&options.scope, p))
-                .collect()
-        };
-        let (local, remote) = scan_both(&self.local, share, &options.scope, &originals);
         let pins = self.store.pins()?;
-        let mut paths: BTreeSet<&RelPath> = originals.keys().collect();
-        paths.extend(local.items.keys());
-        paths.extend(remote.items.keys());
-        let entries: Vec<(RelPath, Triple)> = paths
-            .into_iter()
-            .filter(|p| !local.is_unknown(p) && !remote.is_unknown(p))
-            .map(|p| {
-                let original = originals.get(p);
-                let triple = Triple {
-                    original: original.map(|o| o.meta.clone()),
-                    local: local.items.get(p).map(|s| s.meta.clone()),
-                    remote: remote.items.get(p).map(|s| s.meta.clone()),
-                    cached: original.is_none_or(|o| o.cached),
-                    pinned: is_pinned(&pins, p)
-                        || options
-                            .also_pinned
-                            .iter()
-                            .any(|a| a.contains(p) || p.is_ancestor_of(a)),
-                    sparse: false,
-                };
-                (p.clone(), triple)
-            })
-            .collect();
+        let walker = Walker {
+            local: &self.local,
+            share,
+            store: &self.store,
+            pins: &pins,
+            also_pinned: &options.also_pinned,
+            control,
+            base_known: !options.without_base,
+        };
+        let walk = walker.run(&options.scope)?;
         let mut plan = if options.without_base {
-            plan_without_base(entries, control)
+            plan_without_base(walk.entries, control)
         } else {
-            plan(entries, control)
+            plan(walk.entries, control)
         };
         if let Some(op) = options.fill_operation {
             relabel_fills(&mut plan, op);
         }
         if !options.force {
-            check_share_not_empty(self, &remote, &originals)?;
+            let unreadable = !walk.problems.is_empty();
+            check_share_not_empty(self, walk.remote_count, walk.known_remote, unreadable)?;
             let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
-            check_mass_delete(&plan, &local, &remote, percent)?;
+            check_mass_delete(&plan, walk.local_count, walk.remote_count, percent)?;
         }
-        let refresh = fingerprint_refreshes(&plan, &originals, &local, &remote);
-        let problems = local
+        let problems = walk
             .problems
-            .iter()
-            .chain(remote.problems.iter())
+            .into_iter()
             .map(|(path, err)| ItemReport {
-                path: path.clone(),
+                path,
                 state: None,
                 action: None,
                 operation: Some(SyncOperation::Prepare),
-                result: ItemResult::Error(Box::new(err.clone())),
+                result: ItemResult::Error(Box::new(err)),
                 bytes: 0,
                 note: None,
             })
@@ -149,72 +117,23 @@ impl Cache {
         Ok(Prepared {
             plan,
             problems,
-            local,
-            remote,
-            refresh,
+            local: walk.local,
+            remote: walk.remote,
+            refresh: walk.refresh,
+            scope: options.scope.clone(),
         })
     }
 }
 
-/// Scans the two sides at the same time, each over every tree in scope.
-fn scan_both(
-    local: &dyn Remote,
-    share: &dyn Remote,
-    scope: &[RelPath],
-    originals: &HashMap<RelPath, Original>,
-) -> (SideScan, SideScan) {
-    std::thread::scope(|s| {
-        let l = s.spawn(|| scan_scope(local, Side::Local, scope, originals));
-        let r = scan_scope(share, Side::Remote, scope, originals);
-        let l = l.join().unwrap_or_default();
-        (l, r)
-    })
-}
-
-fn scan_scope(
-    remote: &dyn Remote,
-    side: Side,
-    scope: &[RelPath],
-    originals: &HashMap<RelPath, Original>,
-) -> SideScan {
-    if scope.is_empty() {
-        return scan_side(remote, side, &RelPath::root(), originals);
-    }
-    let mut all = SideScan::default();
-    for start in scope {
-        let part = scan_side(remote, side, start, originals);
-        all.items.extend(part.items);
-        all.unknown.extend(part.unknown);
-        all.problems.extend(part.problems);
-        let mut ancestor = start.parent();
-        while let Some(a) = ancestor.filter(|a| !a.is_root()) {
-            if let Ok(Some(stat)) = remote.stat(&a) {
-                all.items.insert(
-                    a.clone(),
-                    Scanned {
-                        meta: stat.meta,
-                        identity: stat.identity,
-                    },
-                );
-            }
-            ancestor = a.parent();
-        }
-    }
-    all
-}
-
-/// A share that lists nothing where the base knows several cached items is taken as
+/// A share that lists nothing where the base knows several items is taken as
 /// unreachable (an empty mount point), never as "everything was deleted".
 fn check_share_not_empty(
     cache: &Cache,
-    remote: &SideScan,
-    originals: &HashMap<RelPath, Original>,
+    found: usize,
+    known: usize,
+    unreadable: bool,
 ) -> Result<()> {
-    let known = originals
-        .values()
-        .filter(|o| o.remote_identity.is_some())
-        .count();
-    if remote.items.is_empty() && remote.unknown.is_empty() && known >= 2 {
+    if found == 0 && !unreadable && known >= 2 {
         return Err(EngineError::Unreachable {
             share: cache.share_location.clone(),
             reason: format!(
@@ -237,7 +156,12 @@ fn relabel_fills(plan: &mut Plan, op: SyncOperation) {
     }
 }
 
-fn check_mass_delete(plan: &Plan, local: &SideScan, remote: &SideScan, percent: u32) -> Result<()> {
+fn check_mass_delete(
+    plan: &Plan,
+    local_items: usize,
+    remote_items: usize,
+    percent: u32,
+) -> Result<()> {
     let count = |op: SyncOperation| {
         plan.items
             .iter()
@@ -245,15 +169,11 @@ fn check_mass_delete(plan: &Plan, local: &SideScan, remote: &SideScan, percent: 
             .count()
     };
     let sides = [
-        (
-            "cache",
-            count(SyncOperation::DeleteClientCopy),
-            local.items.len(),
-        ),
+        ("cache", count(SyncOperation::DeleteClientCopy), local_items),
         (
             "share",
             count(SyncOperation::DeleteServerCopy),
-            remote.items.len(),
+            remote_items,
         ),
     ];
     for (side, count, total) in sides {
@@ -267,37 +187,4 @@ fn check_mass_delete(plan: &Plan, local: &SideScan, remote: &SideScan, percent: 
         }
     }
     Ok(())
-}
-
-fn fingerprint_refreshes(
-    plan: &Plan,
-    originals: &HashMap<RelPath, Original>,
-    local: &SideScan,
-    remote: &SideScan,
-) -> Vec<(RelPath, Original)> {
-    let planned: BTreeSet<&RelPath> = plan.items.iter().map(|i| &i.path).collect();
-    let mut out = Vec::new();
-    for (path, original) in originals {
-        if planned.contains(path) {
-            continue;
-        }
-        let (Some(l), Some(r)) = (local.items.get(path), remote.items.get(path)) else {
-            continue;
-        };
-        // Only copies that still hold the original's item: a change left out of the
-        // plan (by --direction) must not get a fingerprint that hides it next time.
-        if !l.meta.same_item(&original.meta) || !r.meta.same_item(&original.meta) {
-            continue;
-        }
-        if stored_identity(original, Side::Local) == Some(l.identity.as_str())
-            && stored_identity(original, Side::Remote) == Some(r.identity.as_str())
-        {
-            continue;
-        }
-        let mut updated = original.clone();
-        updated.local_identity = Some(l.identity.clone());
-        updated.remote_identity = Some(r.identity.clone());
-        out.push((path.clone(), updated));
-    }
-    out
 }

@@ -114,6 +114,38 @@ impl Store {
         self.run(|conn| query(conn, &sql, [], rows::ORIGINAL_COUNT, rows::original))
     }
 
+    /// The originals of the direct children of `dir` (the root: top-level items), in no
+    /// particular order. Reads the index range of `dir`'s subtree and keeps the rows
+    /// with no further `/`, so a walk of the tree visits each row about once per level.
+    pub fn originals_in(&self, dir: &RelPath) -> Result<Vec<(RelPath, Original)>> {
+        if dir.is_root() {
+            let sql = format!(
+                "SELECT {} FROM originals WHERE instr(path, X'2F') = 0",
+                rows::ORIGINAL_COLUMNS
+            );
+            return self.run(|conn| query(conn, &sql, [], rows::ORIGINAL_COUNT, rows::original));
+        }
+        let mut low = dir.as_bytes().to_vec();
+        low.push(b'/');
+        let mut high = dir.as_bytes().to_vec();
+        high.push(b'/' + 1);
+        let skip = low.len() as i64 + 1;
+        let sql = format!(
+            "SELECT {} FROM originals WHERE path >= ?1 AND path < ?2 \
+             AND instr(substr(path, ?3), X'2F') = 0",
+            rows::ORIGINAL_COLUMNS
+        );
+        self.run(|conn| {
+            query(
+                conn,
+                &sql,
+                params![low, high, skip],
+                rows::ORIGINAL_COUNT,
+                rows::original,
+            )
+        })
+    }
+
     /// How many originals there are.
     pub fn original_count(&self) -> Result<u64> {
         let count = self.run(|conn| {

@@ -508,3 +508,38 @@ fn a_damaged_page_says_corrupt_and_keeps_the_bytes() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     assert_eq!(std::fs::read(&path).expect("read back"), bytes);
 }
+
+#[test]
+fn originals_in_lists_direct_children_only() {
+    let (_dir, _path, mut store) = new_store();
+    let names: [&[u8]; 9] = [
+        b"a", b"a/b", b"a/b/c", b"a/x.txt", b"a-b", b"a.txt", b"ab/c", b"top", b"a/\xff",
+    ];
+    let batch = store.transaction().expect("transaction");
+    for name in names {
+        batch.put_original(&p(name), &file(1)).expect("put");
+    }
+    batch.commit().expect("commit");
+    let children = |dir: &[u8]| {
+        let dir = if dir.is_empty() { RelPath::root() } else { p(dir) };
+        let mut got: Vec<Vec<u8>> = store
+            .originals_in(&dir)
+            .expect("children")
+            .into_iter()
+            .map(|(path, _)| path.as_bytes().to_vec())
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(
+        children(b""),
+        vec![b"a".to_vec(), b"a-b".to_vec(), b"a.txt".to_vec(), b"top".to_vec()]
+    );
+    assert_eq!(
+        children(b"a"),
+        vec![b"a/b".to_vec(), b"a/x.txt".to_vec(), b"a/\xff".to_vec()]
+    );
+    assert_eq!(children(b"a/b"), vec![b"a/b/c".to_vec()]);
+    assert_eq!(children(b"ab"), vec![b"ab/c".to_vec()]);
+    assert!(children(b"top").is_empty());
+}

@@ -92,7 +92,7 @@ impl<'a> Executor<'a> {
         let staged = self.scanned(from, path).cloned().ok_or_else(|| {
             RemoteError::new(offline_remote::ErrorKind::NotFound, path, "it is gone")
         });
-        let staged = staged.and_then(|src| {
+        let staged = staged.and_then(|mut src| {
             let mut reader = self.side(from).open_read(path)?;
             let staged = self.side(to).stage_file(
                 path,
@@ -101,6 +101,12 @@ impl<'a> Executor<'a> {
                 src.meta.mtime_ns,
                 src.meta.hash,
             )?;
+            if src.meta.hash.is_none() {
+                // Prepare did not hash it (nothing to compare with): the source must
+                // not have changed while it was read, or the copy may be torn.
+                self.check_unchanged(from, path, &src, &staged)?;
+                src.meta.hash = Some(staged.hash);
+            }
             Ok((src, staged))
         });
         match staged {
@@ -171,6 +177,28 @@ impl<'a> Executor<'a> {
             }
         }
         Ok(stop)
+    }
+
+    /// Fails (and drops the staged file) when the source's fingerprint moved since
+    /// prepare saw it.
+    fn check_unchanged(
+        &self,
+        from: Side,
+        path: &RelPath,
+        src: &Scanned,
+        staged: &Staged,
+    ) -> Result<(), RemoteError> {
+        let now = self.side(from).stat(path)?;
+        if now.is_some_and(|s| s.identity == src.identity) {
+            return Ok(());
+        }
+        let to = from.other();
+        let _ = self.side(to).discard_staged(staged);
+        Err(RemoteError::new(
+            offline_remote::ErrorKind::Changed,
+            path,
+            "the source changed while it was copied",
+        ))
     }
 
     fn sync_sides(&self, copies: &[StagedCopy<'_>]) -> Result<(), RemoteError> {

@@ -1,0 +1,373 @@
+//! The walk of prepare: both sides and the originals, one folder at a time. Each
+//! folder's two listings (read at the same time) and its originals are joined by name,
+//! files are hashed only where the stat fingerprint says they may have changed and a
+//! comparison needs the hash, and only paths with work to do are kept. Memory grows
+//! with the size of one folder and of the plan, not with the tree.
+
+use crate::error::{ItemError, Result};
+use crate::scan::{stored_identity, Scanned};
+use offline_core::{plan::decide, Kind, RelPath, Side, SyncControl, SyncOperation, Triple};
+use offline_remote::{Entry, ErrorKind, Remote, RemoteError, Stat};
+use offline_store::{Original, Pin, Store};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What the walk found.
+#[derive(Default)]
+pub(crate) struct Walk {
+    /// Paths with work to do, and their three copies.
+    pub entries: Vec<(RelPath, Triple)>,
+    /// The cache copies of those paths.
+    pub local: HashMap<RelPath, Scanned>,
+    /// The share copies of those paths.
+    pub remote: HashMap<RelPath, Scanned>,
+    /// Unchanged items whose fingerprints moved.
+    pub refresh: Vec<(RelPath, Original)>,
+    /// What could not be read, per path (those trees are left out).
+    pub problems: Vec<(RelPath, ItemError)>,
+    /// Items found in the cache.
+    pub local_count: usize,
+    /// Items found on the share.
+    pub remote_count: usize,
+    /// Originals that say the share had the item.
+    pub known_remote: usize,
+}
+
+/// What the walk works with.
+pub(crate) struct Walker<'a> {
+    pub local: &'a dyn Remote,
+    pub share: &'a dyn Remote,
+    pub store: &'a Store,
+    pub pins: &'a [Pin],
+    pub also_pinned: &'a [RelPath],
+    pub control: &'a SyncControl,
+    /// False when rebuilding: the originals are ignored.
+    pub base_known: bool,
+}
+
+/// A folder still to walk, and whether each side has it as a folder.
+struct Pending {
+    dir: RelPath,
+    local: bool,
+    remote: bool,
+}
+
+impl Walker<'_> {
+    /// Walks the trees in `scope` (everything when empty).
+    pub(crate) fn run(&self, scope: &[RelPath]) -> Result<Walk> {
+        let mut walk = Walk::default();
+        let mut pending = Vec::new();
+        if scope.is_empty() {
+            pending.push(Pending {
+                dir: RelPath::root(),
+                local: true,
+                remote: true,
+            });
+        }
+        let mut seen = HashSet::new();
+        for start in scope {
+            let mut chain: Vec<RelPath> = Vec::new();
+            let mut at = start.parent();
+            while let Some(a) = at.filter(|a| !a.is_root()) {
+                at = a.parent();
+                chain.push(a);
+            }
+            for ancestor in chain.into_iter().rev() {
+                if seen.insert(ancestor.clone()) {
+                    self.visit_single(&ancestor, &mut walk, None)?;
+                }
+            }
+            if seen.insert(start.clone()) {
+                self.visit_single(start, &mut walk, Some(&mut pending))?;
+            }
+        }
+        while let Some(next) = pending.pop() {
+            self.walk_folder(next, &mut walk, &mut pending)?;
+        }
+        Ok(walk)
+    }
+
+    /// Visits one path found by stat (a scope root or its ancestors).
+    fn visit_single(
+        &self,
+        path: &RelPath,
+        walk: &mut Walk,
+        pending: Option<&mut Vec<Pending>>,
+    ) -> Result<()> {
+        let (local, remote) = match (self.local.stat(path), self.share.stat(path)) {
+            (Ok(l), Ok(r)) => (l, r),
+            (Err(e), _) | (_, Err(e)) => {
+                problem(walk, path, &e);
+                return Ok(());
+            }
+        };
+        let original = if self.base_known {
+            self.store.original(path)?
+        } else {
+            None
+        };
+        if let Some(next) = self.visit(path.clone(), local, remote, original, walk) {
+            if let Some(pending) = pending {
+                pending.push(next);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists one folder on both sides, joins the listings with the originals and
+    /// visits every child.
+    fn walk_folder(&self, at: Pending, walk: &mut Walk, pending: &mut Vec<Pending>) -> Result<()> {
+        let list =
+            |side: &dyn Remote, present: bool| -> std::result::Result<Vec<Entry>, RemoteError> {
+                if present {
+                    side.list(&at.dir)
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+        let (local, remote) = std::thread::scope(|s| {
+            let remote = s.spawn(|| list(self.share, at.remote));
+            let local = list(self.local, at.local);
+            let remote = remote.join().unwrap_or_else(|_| {
+                Err(RemoteError::new(
+                    ErrorKind::Io,
+                    &at.dir,
+                    "the listing thread failed",
+                ))
+            });
+            (local, remote)
+        });
+        let (local, remote) = match (local, remote) {
+            (Ok(l), Ok(r)) => (l, r),
+            // A folder that cannot be listed on one side: its whole tree is left out
+            // this time, never taken as deleted.
+            (Err(e), _) | (_, Err(e)) => {
+                problem(walk, &at.dir, &e);
+                return Ok(());
+            }
+        };
+        let originals = if self.base_known {
+            self.store.originals_in(&at.dir)?
+        } else {
+            Vec::new()
+        };
+        let mut children: BTreeMap<Vec<u8>, Child> = BTreeMap::new();
+        for e in local {
+            children.entry(e.name).or_default().local = Some(e.stat);
+        }
+        for e in remote {
+            children.entry(e.name).or_default().remote = Some(e.stat);
+        }
+        for (path, o) in originals {
+            children
+                .entry(path.file_name().to_vec())
+                .or_default()
+                .original = Some(o);
+        }
+        for (name, child) in children {
+            let path = match at.dir.join(&name) {
+                Ok(p) => p,
+                Err(e) => {
+                    walk.problems.push((
+                        at.dir.clone(),
+                        ItemError::new(
+                            SyncOperation::Prepare,
+                            ErrorKind::NameNotAllowed,
+                            format!("{}: a name in this folder cannot be used: {e}", at.dir),
+                            "rename the item",
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            if let Some(next) = self.visit(path, child.local, child.remote, child.original, walk) {
+                pending.push(next);
+            }
+        }
+        Ok(())
+    }
+
+    /// Classifies one path; returns the folder to walk next when it is one on any side.
+    fn visit(
+        &self,
+        path: RelPath,
+        local: Option<Stat>,
+        remote: Option<Stat>,
+        original: Option<Original>,
+        walk: &mut Walk,
+    ) -> Option<Pending> {
+        walk.local_count += usize::from(local.is_some());
+        walk.remote_count += usize::from(remote.is_some());
+        walk.known_remote += usize::from(
+            original
+                .as_ref()
+                .is_some_and(|o| o.remote_identity.is_some()),
+        );
+        let remote = remote.map(|s| self.keep_mode(s, original.as_ref()));
+        let other_is_file =
+            |s: &Option<Stat>| s.as_ref().is_some_and(|s| s.meta.kind == Kind::File);
+        let l_needs = original.is_some() || other_is_file(&remote);
+        let r_needs = original.is_some() || other_is_file(&local);
+        let local = match self.complete(
+            self.local,
+            Side::Local,
+            &path,
+            local,
+            original.as_ref(),
+            l_needs,
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                walk.problems.push((path, *e));
+                return None;
+            }
+        };
+        let remote = match self.complete(
+            self.share,
+            Side::Remote,
+            &path,
+            remote,
+            original.as_ref(),
+            r_needs,
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                walk.problems.push((path, *e));
+                return None;
+            }
+        };
+        let next = Pending {
+            dir: path.clone(),
+            local: local.as_ref().is_some_and(|s| s.meta.is_dir()),
+            remote: remote.as_ref().is_some_and(|s| s.meta.is_dir()),
+        };
+        let descend =
+            next.local || next.remote || original.as_ref().is_some_and(|o| o.meta.is_dir());
+        let triple = Triple {
+            original: original.as_ref().map(|o| o.meta.clone()),
+            local: local.as_ref().map(|s| s.meta.clone()),
+            remote: remote.as_ref().map(|s| s.meta.clone()),
+            cached: original.as_ref().is_none_or(|o| o.cached),
+            pinned: self.is_pinned(&path),
+            sparse: false,
+        };
+        if decide(&triple, self.control, self.base_known).is_some() {
+            if let Some(l) = local {
+                walk.local.insert(path.clone(), l);
+            }
+            if let Some(r) = remote {
+                walk.remote.insert(path.clone(), r);
+            }
+            walk.entries.push((path, triple));
+        } else if let (Some(o), Some(l), Some(r)) = (original, local, remote) {
+            refresh_fingerprints(&path, o, &l, &r, walk);
+        }
+        descend.then_some(next)
+    }
+
+    /// A share that keeps no permission bits (WebDAV, S3): the last synced mode
+    /// stands, so it is neither lost nor taken as a change.
+    fn keep_mode(&self, mut stat: Stat, original: Option<&Original>) -> Stat {
+        if !self.share.capabilities().modes && stat.meta.kind != Kind::Symlink {
+            if let Some(o) = original.filter(|o| o.meta.kind == stat.meta.kind) {
+                stat.meta.mode = o.meta.mode;
+            }
+        }
+        stat
+    }
+
+    /// Adds the content hash to a listed file: the original's when the fingerprint
+    /// is unchanged, a fresh one when a comparison needs it, none otherwise (a copy
+    /// to a side that has nothing there hashes while it copies).
+    fn complete(
+        &self,
+        side_remote: &dyn Remote,
+        side: Side,
+        path: &RelPath,
+        stat: Option<Stat>,
+        original: Option<&Original>,
+        needs_hash: bool,
+    ) -> std::result::Result<Option<Scanned>, Box<ItemError>> {
+        let Some(Stat { mut meta, identity }) = stat else {
+            return Ok(None);
+        };
+        if meta.kind == Kind::File {
+            let known = original.filter(|o| {
+                o.meta.kind == Kind::File && stored_identity(o, side) == Some(identity.as_str())
+            });
+            if let Some(o) = known {
+                meta.hash = o.meta.hash;
+            } else if needs_hash {
+                match side_remote.hash_file(path) {
+                    Ok((hash, len)) if len == meta.size => meta.hash = Some(hash),
+                    Ok((_, len)) => {
+                        return Err(Box::new(ItemError::new(
+                            SyncOperation::Prepare,
+                            ErrorKind::Changed,
+                            format!(
+                                "{path}: the file changed while it was read ({} bytes listed, {len} read)",
+                                meta.size
+                            ),
+                            "the next sync looks at it again",
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(Box::new(ItemError::from_remote(SyncOperation::Prepare, &e)))
+                    }
+                }
+            }
+        }
+        Ok(Some(Scanned { meta, identity }))
+    }
+
+    /// Pinned, or a folder above something pinned (partly pinned: it must exist in the
+    /// cache to hold its pinned contents), or in a tree fetched by this sync.
+    fn is_pinned(&self, path: &RelPath) -> bool {
+        self.pins.iter().any(|p| {
+            &p.path == path
+                || (p.inherit && p.path.is_ancestor_of(path))
+                || path.is_ancestor_of(&p.path)
+        }) || self
+            .also_pinned
+            .iter()
+            .any(|a| a.contains(path) || path.is_ancestor_of(a))
+    }
+}
+
+/// One name in a folder, on each side and in the originals.
+#[derive(Default)]
+struct Child {
+    local: Option<Stat>,
+    remote: Option<Stat>,
+    original: Option<Original>,
+}
+
+fn problem(walk: &mut Walk, path: &RelPath, err: &RemoteError) {
+    walk.problems.push((
+        path.clone(),
+        ItemError::from_remote(SyncOperation::Prepare, err),
+    ));
+}
+
+/// An unchanged item whose fingerprints moved gets the new ones, so the next walk need
+/// not hash it; only when both copies still hold the original's item (a change left
+/// out of the plan by `--direction` must not be hidden).
+fn refresh_fingerprints(
+    path: &RelPath,
+    original: Original,
+    l: &Scanned,
+    r: &Scanned,
+    walk: &mut Walk,
+) {
+    if !l.meta.same_item(&original.meta) || !r.meta.same_item(&original.meta) {
+        return;
+    }
+    if stored_identity(&original, Side::Local) == Some(l.identity.as_str())
+        && stored_identity(&original, Side::Remote) == Some(r.identity.as_str())
+    {
+        return;
+    }
+    let mut updated = original;
+    updated.local_identity = Some(l.identity.clone());
+    updated.remote_identity = Some(r.identity.clone());
+    walk.refresh.push((path.clone(), updated));
+}
