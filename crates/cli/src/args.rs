@@ -1,6 +1,7 @@
 //! The command line, as clap parses it.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// A client-side cache of a share that you keep working in when the share is slow or
@@ -19,11 +20,13 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Make CACHE_DIR a new cache of the share SHARE (a folder). Copies nothing: the
-    /// first sync does.
+    /// Make CACHE_DIR a new cache of the share SHARE (a folder or a URL). Copies
+    /// nothing: the first sync does.
     Init {
-        /// The share: a folder (a mounted SMB/NFS/sshfs share, or any folder).
-        share: PathBuf,
+        /// The share: a folder (a mounted SMB/NFS/sshfs share, or any folder), or a
+        /// URL: webdav://host[:port]/path, webdavs://..., sftp://user@host[:port]/path,
+        /// s3://bucket/prefix (see the README's "Remote shares").
+        share: OsString,
         /// The cache folder you will work in (created if missing).
         cache_dir: PathBuf,
         /// Pin nothing: items stay known by name only until pinned or fetched.

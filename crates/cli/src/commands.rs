@@ -79,7 +79,7 @@ fn open_here() -> Result<Cache> {
     Ok(Cache::open(Path::new("."))?)
 }
 
-fn init(share: &Path, cache_dir: &Path, no_pin: bool) -> Result<u8> {
+fn init(share: &std::ffi::OsStr, cache_dir: &Path, no_pin: bool) -> Result<u8> {
     let cache = Cache::init(share, cache_dir, InitOptions { pin_root: !no_pin })?;
     println!(
         "Initialized the cache {} for the share {}{}.",

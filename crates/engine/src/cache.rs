@@ -3,8 +3,9 @@
 
 use crate::error::{EngineError, Result};
 use offline_core::{ConnectState, OfflineReason, RelPath, CACHE_DIR_NAME, SHARE_MARKER};
-use offline_remote::{DirRemote, Remote};
+use offline_remote::{DirRemote, Expect, Remote, ShareOptions, CREDENTIALS_FILE};
 use offline_store::{Pin, PinSource, Store};
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -79,14 +80,21 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
 }
 
 impl Cache {
-    /// Makes `cache_dir` a new cache of the folder share `share`. Copies nothing: the
-    /// first sync does. Writes the share marker if the share has none.
-    pub fn init(share: &Path, cache_dir: &Path, options: InitOptions) -> Result<Cache> {
-        let share_root = share.canonicalize().map_err(|e| EngineError::Unreachable {
-            share: share.display().to_string(),
-            reason: format!("the share folder cannot be opened ({e})"),
-        })?;
-        if !share_root.is_dir() {
+    /// Makes `cache_dir` a new cache of the share `share`: a folder, or the URL of a
+    /// network share (`webdav://`, `webdavs://`, `sftp://`, `s3://`), which is stored
+    /// as given. Copies nothing: the first sync does. Writes the share marker if the
+    /// share has none (through the share's backend).
+    pub fn init(share: &OsStr, cache_dir: &Path, options: InitOptions) -> Result<Cache> {
+        let url = share.to_str().filter(|s| offline_remote::is_url(s));
+        let share = Path::new(share);
+        let share_root = match url {
+            Some(_) => PathBuf::new(),
+            None => share.canonicalize().map_err(|e| EngineError::Unreachable {
+                share: share.display().to_string(),
+                reason: format!("the share folder cannot be opened ({e})"),
+            })?,
+        };
+        if url.is_none() && !share_root.is_dir() {
             return Err(EngineError::Usage(format!(
                 "the share {} is not a folder",
                 share_root.display()
@@ -94,7 +102,7 @@ impl Cache {
         }
         fs::create_dir_all(cache_dir).map_err(io_err(cache_dir))?;
         let root = cache_dir.canonicalize().map_err(io_err(cache_dir))?;
-        if root.starts_with(&share_root) || share_root.starts_with(&root) {
+        if url.is_none() && (root.starts_with(&share_root) || share_root.starts_with(&root)) {
             return Err(EngineError::Usage(format!(
                 "the cache {} and the share {} must not lie inside each other",
                 root.display(),
@@ -105,10 +113,18 @@ impl Cache {
         if meta_dir.join(STATE_DB_NAME).exists() {
             return Err(EngineError::AlreadyACache { dir: root });
         }
+        if let Some(url) = url {
+            write_remote_marker(url, &meta_dir)?;
+        }
         fs::create_dir_all(meta_dir.join(CONFLICTS_DIR_NAME)).map_err(io_err(&meta_dir))?;
-        write_share_marker(&share_root)?;
+        if url.is_none() {
+            write_share_marker(&share_root)?;
+        }
         let mut store = Store::create(&meta_dir.join(STATE_DB_NAME))?;
-        let location = share_root.display().to_string();
+        let location = match url {
+            Some(url) => url.to_string(),
+            None => share_root.display().to_string(),
+        };
         {
             let batch = store.transaction()?;
             batch.set_setting(keys::SHARE, &location)?;
@@ -209,11 +225,16 @@ impl Cache {
             share: self.share_location.clone(),
             reason,
         };
-        let share = DirRemote::open(&self.share_location, &[SHARE_MARKER])
+        let credentials = self.meta_dir().join(CREDENTIALS_FILE);
+        let options = ShareOptions {
+            hidden: &[SHARE_MARKER],
+            credentials: Some(&credentials),
+        };
+        let share = offline_remote::open_share(&self.share_location, &options)
             .map_err(|e| unreachable(e.to_string()))?;
         let marker = RelPath::new(SHARE_MARKER.to_vec()).map_err(|e| unreachable(e.to_string()))?;
         match share.stat(&marker) {
-            Ok(Some(_)) => Ok(Box::new(share)),
+            Ok(Some(_)) => Ok(share),
             Ok(None) => Err(unreachable(format!(
                 "its root has no {} marker (is the share mounted?)",
                 String::from_utf8_lossy(SHARE_MARKER)
@@ -271,6 +292,37 @@ impl Cache {
         Ok(path)
     }
 }
+
+/// Writes the share marker through the backend of the network share `url` if it
+/// has none. Credentials are read from `<cache>/.offline/credentials` if present.
+fn write_remote_marker(url: &str, meta_dir: &Path) -> Result<()> {
+    let unreachable = |reason: String| EngineError::Unreachable {
+        share: url.to_string(),
+        reason,
+    };
+    let credentials = meta_dir.join(CREDENTIALS_FILE);
+    let options = ShareOptions {
+        hidden: &[],
+        credentials: Some(&credentials),
+    };
+    let share =
+        offline_remote::open_share(url, &options).map_err(|e| unreachable(e.to_string()))?;
+    let marker = RelPath::new(SHARE_MARKER.to_vec()).map_err(|e| unreachable(e.to_string()))?;
+    if share
+        .stat(&marker)
+        .map_err(|e| unreachable(e.to_string()))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let mut text: &[u8] = MARKER_TEXT;
+    share
+        .write_file(&marker, &mut text, 0o644, now_ns(), None, &Expect::Absent)
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok(())
+}
+
+const MARKER_TEXT: &[u8] = b"This folder is a share of offline-files. Do not delete this file: without it, caches take the share as unreachable.\n";
 
 fn write_share_marker(share_root: &Path) -> Result<()> {
     let marker = share_root.join(OsStrOf(SHARE_MARKER).path());

@@ -116,6 +116,13 @@ fn add_item(
     scan: &mut SideScan,
 ) -> bool {
     let Stat { mut meta, identity } = stat;
+    if side == Side::Remote && !remote.capabilities().modes && meta.kind != Kind::Symlink {
+        // A share that keeps no permission bits (WebDAV, S3): the last synced mode
+        // stands, so it is neither lost nor taken as a change.
+        if let Some(original) = originals.get(path).filter(|o| o.meta.kind == meta.kind) {
+            meta.mode = original.meta.mode;
+        }
+    }
     if meta.kind == Kind::File {
         let known = originals.get(path).filter(|o| {
             o.meta.kind == Kind::File && stored_identity(o, side) == Some(identity.as_str())

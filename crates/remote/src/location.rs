@@ -305,11 +305,7 @@ fn read_credentials(file: &Path) -> Result<HashMap<String, String>> {
             return Err(RemoteError::new(
                 ErrorKind::Io,
                 &here,
-                format!(
-                    "{} line {}: expected KEY=VALUE",
-                    file.display(),
-                    number + 1
-                ),
+                format!("{} line {}: expected KEY=VALUE", file.display(), number + 1),
             ));
         };
         let value = value.trim();
@@ -399,8 +395,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("credentials");
-        std::fs::write(&file, "# comment\nAWS_REGION=eu-west-1\nOFFLINE_WEBDAV_PASSWORD=\"p w\"\n")
-            .unwrap();
+        std::fs::write(
+            &file,
+            "# comment\nAWS_REGION=eu-west-1\nOFFLINE_WEBDAV_PASSWORD=\"p w\"\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = read_credentials(&file).unwrap_err();
         assert_eq!(err.kind, ErrorKind::PermissionDenied);
@@ -409,7 +408,9 @@ mod tests {
         let values = read_credentials(&file).unwrap();
         assert_eq!(values["AWS_REGION"], "eu-west-1");
         assert_eq!(values["OFFLINE_WEBDAV_PASSWORD"], "p w");
-        assert!(read_credentials(&dir.path().join("missing")).unwrap().is_empty());
+        assert!(read_credentials(&dir.path().join("missing"))
+            .unwrap()
+            .is_empty());
         let settings = Settings::from_pairs([(keys::WEBDAV_PASSWORD, "hunter2")]);
         assert!(!format!("{settings:?}").contains("hunter2"));
     }

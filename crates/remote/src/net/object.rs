@@ -115,13 +115,20 @@ fn config_error(err: opendal::Error) -> RemoteError {
     RemoteError::new(
         ErrorKind::Io,
         &RelPath::root(),
-        format!("the share's settings are not usable: {}", short_message(&err)),
+        format!(
+            "the share's settings are not usable: {}",
+            short_message(&err)
+        ),
     )
 }
 
 fn finish(op: Operator, client: reqwest::Client) -> Operator {
     let op = op
-        .layer(TimeoutLayer::new().with_timeout(IO_TIMEOUT).with_io_timeout(IO_TIMEOUT))
+        .layer(
+            TimeoutLayer::new()
+                .with_timeout(IO_TIMEOUT)
+                .with_io_timeout(IO_TIMEOUT),
+        )
         .layer(
             RetryLayer::new()
                 .with_max_times(2)
@@ -171,7 +178,11 @@ impl ObjectRemote {
     /// Opens an S3 share (nothing is sent yet). Without an access key, requests
     /// are anonymous.
     #[cfg(feature = "s3")]
-    pub(crate) fn s3(config: &S3Config<'_>, location: &str, hidden: &[&[u8]]) -> Result<ObjectRemote> {
+    pub(crate) fn s3(
+        config: &S3Config<'_>,
+        location: &str,
+        hidden: &[&[u8]],
+    ) -> Result<ObjectRemote> {
         let client = http_client()?;
         let root = if config.prefix.is_empty() {
             "/".to_string()
@@ -244,17 +255,11 @@ impl ObjectRemote {
                 let mut lister = self.op.lister_with("/").limit(1).await?;
                 lister.next().await.transpose().map(|_| ())
             })
+        } else if let Flavor::Webdav(dav) = &self.flavor {
+            // OpenDAL answers a stat of the root without asking the server.
+            return self.dav_probe(dav);
         } else {
-            self.rt.block_on(self.op.stat("/")).and_then(|meta| {
-                if meta.is_dir() {
-                    Ok(())
-                } else {
-                    Err(opendal::Error::new(
-                        opendal::ErrorKind::NotADirectory,
-                        "the share's root is a file",
-                    ))
-                }
-            })
+            Ok(())
         };
         match result {
             Ok(()) => Ok(()),
@@ -273,6 +278,56 @@ impl ObjectRemote {
                 }
                 err => err,
             }),
+        }
+    }
+
+    /// `PROPFIND` of the root folder with `Depth: 0`: is it there, as a folder?
+    fn dav_probe(&self, dav: &Dav) -> Result<()> {
+        let root = RelPath::root();
+        let method = reqwest::Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
+        let sent = self.rt.block_on(async {
+            let mut request = dav
+                .client
+                .request(method, &dav.base)
+                .header("Depth", "0")
+                .header(reqwest::header::CONTENT_TYPE, "application/xml")
+                .body(PROPFIND_RESOURCETYPE);
+            if let Some(auth) = &dav.authorization {
+                request = request.header(reqwest::header::AUTHORIZATION, auth);
+            }
+            let response = request.send().await?;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            Ok::<_, reqwest::Error>((status, body))
+        });
+        match sent {
+            Ok((status, body)) if status.as_u16() == 207 => {
+                if body.contains("collection") {
+                    Ok(())
+                } else {
+                    Err(RemoteError::new(
+                        ErrorKind::Unreachable,
+                        &root,
+                        "the share's root on the server is a file, not a folder",
+                    ))
+                }
+            }
+            Ok((status, _)) if status.as_u16() == 404 => Err(RemoteError::new(
+                ErrorKind::Unreachable,
+                &root,
+                "the share's root folder does not exist on the server",
+            )),
+            Ok((status, _)) if matches!(status.as_u16(), 401 | 403) => Err(auth_failed(
+                &root,
+                "reach the share",
+                &format!("the server answered {status}"),
+            )),
+            Ok((status, _)) => Err(RemoteError::new(
+                ErrorKind::Unreachable,
+                &root,
+                format!("the server answered {status} for the share's root"),
+            )),
+            Err(e) => Err(unreachable(&root, "reach the share", &short_message(&e))),
         }
     }
 
@@ -375,7 +430,7 @@ impl ObjectRemote {
                 continue;
             }
             let skipped = name.starts_with(TEMP_PREFIX)
-                || (dir.is_root() && self.hidden.iter().any(|h| *h == name));
+                || (dir.is_root() && self.hidden.contains(&name));
             let stat = self.to_stat(entry.metadata());
             out.push((Entry { name, stat }, skipped));
         }
@@ -443,8 +498,8 @@ impl ObjectRemote {
         expected_hash: Option<Hash>,
         expect: &Expect,
     ) -> Result<Hash> {
-        let mut spool =
-            tempfile::tempfile().map_err(|e| RemoteError::from_io(path, "create a spool file", e))?;
+        let mut spool = tempfile::tempfile()
+            .map_err(|e| RemoteError::from_io(path, "create a spool file", e))?;
         let mut hasher = blake3::Hasher::new();
         let mut buffer = vec![0u8; BUFFER_SIZE];
         loop {
@@ -581,7 +636,11 @@ impl ObjectRemote {
                 path,
                 "something appeared there since it was scanned",
             ),
-            507 => RemoteError::new(ErrorKind::NoSpace, path, format!("cannot {action}: {detail}")),
+            507 => RemoteError::new(
+                ErrorKind::NoSpace,
+                path,
+                format!("cannot {action}: {detail}"),
+            ),
             500..=599 => unreachable(path, action, &detail),
             _ => RemoteError::new(ErrorKind::Io, path, format!("cannot {action}: {detail}")),
         })
@@ -589,7 +648,12 @@ impl ObjectRemote {
 
     /// Checks `expect` against the file at `key` and that no folder is there;
     /// returns what is there.
-    fn check_file_target(&self, path: &RelPath, key: &str, expect: &Expect) -> Result<Option<Stat>> {
+    fn check_file_target(
+        &self,
+        path: &RelPath,
+        key: &str,
+        expect: &Expect,
+    ) -> Result<Option<Stat>> {
         let current = self.stat(path)?;
         check_expect(path, current.as_ref(), expect)?;
         if current.as_ref().is_some_and(|s| s.meta.kind == Kind::Dir) {
@@ -759,9 +823,11 @@ impl Remote for ObjectRemote {
         let key = key(path)?;
         if current.meta.kind == Kind::Dir {
             // Never recursive: a WebDAV DELETE of a folder would take its children.
-            if self.list_all(path)?.iter().any(|(entry, _)| {
-                !entry.name.starts_with(TEMP_PREFIX)
-            }) {
+            if self
+                .list_all(path)?
+                .iter()
+                .any(|(entry, _)| !entry.name.starts_with(TEMP_PREFIX))
+            {
                 return Err(RemoteError::new(
                     ErrorKind::NotEmpty,
                     path,
@@ -892,7 +958,10 @@ fn describe_opendal(err: &opendal::Error) -> (String, Option<u16>) {
             .parse::<u16>()
             .ok()
     });
-    let mut text = match full.find(", context: {").or_else(|| full.find(" context: {")) {
+    let mut text = match full
+        .find(", context: {")
+        .or_else(|| full.find(" context: {"))
+    {
         Some(at) => full[..at].to_string(),
         None => full.clone(),
     };
@@ -906,6 +975,8 @@ fn describe_opendal(err: &opendal::Error) -> (String, Option<u16>) {
     }
     (text, status)
 }
+
+const PROPFIND_RESOURCETYPE: &str = r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>"#;
 
 /// Checks a precondition against what is there now.
 fn check_expect(path: &RelPath, current: Option<&Stat>, expect: &Expect) -> Result<()> {
@@ -951,7 +1022,11 @@ fn base64(data: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -17,8 +17,7 @@
 //! next second), so a new version never takes the identity of the one it replaced.
 
 use super::{
-    auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime,
-    CONNECT_TIMEOUT,
+    auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime, CONNECT_TIMEOUT,
 };
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
@@ -162,13 +161,18 @@ impl SftpRemote {
             None => Err(RemoteError::new(
                 ErrorKind::Unreachable,
                 &here,
-                format!("the share's root folder {} does not exist on the server", config.root),
+                format!(
+                    "the share's root folder {} does not exist on the server",
+                    config.root
+                ),
             )),
         }
     }
 
     fn sftp(&self) -> &Sftp {
-        self.sftp.as_ref().expect("the session is open until dropped")
+        self.sftp
+            .as_ref()
+            .expect("the session is open until dropped")
     }
 
     /// Where an item is on the server.
@@ -205,7 +209,10 @@ impl SftpRemote {
             .map(|t| t.as_duration().as_secs() as i64)
             .unwrap_or(0);
         let mtime_ns = super::secs_to_ns(mtime_s);
-        let mode = meta.permissions().map(|p| p.as_raw().bits() & 0o7777).unwrap_or(0o644);
+        let mode = meta
+            .permissions()
+            .map(|p| p.as_raw().bits() & 0o7777)
+            .unwrap_or(0o644);
         let Some(kind) = meta.file_type() else {
             return Ok(None);
         };
@@ -254,7 +261,10 @@ impl SftpRemote {
                     let mut stream = std::pin::pin!(handle.read_dir());
                     while let Some(entry) = stream.next().await {
                         let entry = entry?;
-                        entries.push((entry.filename().as_os_str().as_bytes().to_vec(), entry.metadata()));
+                        entries.push((
+                            entry.filename().as_os_str().as_bytes().to_vec(),
+                            entry.metadata(),
+                        ));
                     }
                     Ok(entries)
                 },
@@ -271,7 +281,7 @@ impl SftpRemote {
                 continue;
             };
             let skipped = name.starts_with(TEMP_PREFIX)
-                || (dir.is_root() && self.hidden.iter().any(|h| *h == name));
+                || (dir.is_root() && self.hidden.contains(&name));
             let child = full.join(OsStr::from_bytes(&name));
             let Some(stat) = self.to_stat(&item, &child, &meta)? else {
                 continue;
@@ -283,7 +293,11 @@ impl SftpRemote {
 
     fn stat_required(&self, path: &RelPath, what: &str) -> Result<Stat> {
         self.stat(path)?.ok_or_else(|| {
-            RemoteError::new(ErrorKind::Changed, path, format!("it vanished right after {what}"))
+            RemoteError::new(
+                ErrorKind::Changed,
+                path,
+                format!("it vanished right after {what}"),
+            )
         })
     }
 
@@ -449,9 +463,9 @@ impl SftpRemote {
 impl Drop for SftpRemote {
     fn drop(&mut self) {
         if let Some(sftp) = self.sftp.take().and_then(|s| Arc::try_unwrap(s).ok()) {
-            let _ = self
-                .rt
-                .block_on(async { tokio::time::timeout(Duration::from_secs(5), sftp.close()).await });
+            let _ = self.rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), sftp.close()).await
+            });
         }
     }
 }
@@ -687,7 +701,11 @@ impl Remote for SftpRemote {
     ) -> Result<Stat> {
         let full = self.full(path);
         let Some(current) = self.check_expect(path, expect)? else {
-            return Err(RemoteError::new(ErrorKind::NotFound, path, "nothing is there"));
+            return Err(RemoteError::new(
+                ErrorKind::NotFound,
+                path,
+                "nothing is there",
+            ));
         };
         // Times on this share are the server's (see the module notes): only the
         // mode is set.

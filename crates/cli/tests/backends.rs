@@ -1,0 +1,336 @@
+//! The same cases against every network backend, each against a real server on
+//! loopback (see `servers/mod.rs`): changes carried both ways between two caches of
+//! one share, conflicts (logged, and kept-all), wrong credentials, offline mode and
+//! a server killed in the middle of a sync.
+
+mod servers;
+
+use servers::{run, spawn_sync, sync_expect, text, Backend, Server};
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use tempfile::TempDir;
+
+/// What a tree holds (the cache's own `.offline` left out): per path, the kind and
+/// the content or link target.
+fn tree(root: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            if rel == ".offline" {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).unwrap();
+                out.insert(rel, format!("link -> {}", target.display()));
+            } else if meta.is_dir() {
+                out.insert(rel.clone(), "dir".to_string());
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, format!("file {}", fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, text).unwrap();
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Two fresh caches of the server's share, the first one synced with `files`.
+fn two_caches(server: &Server, files: &[(&str, &str)]) -> (TempDir, TempDir) {
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    server.init(a.path());
+    for (path, content) in files {
+        write(&a.path().join(path), content);
+    }
+    sync_expect(server, a.path(), &[], 0);
+    server.init(b.path());
+    sync_expect(server, b.path(), &[], 0);
+    (a, b)
+}
+
+fn status_json(server: &Server, cache: &Path) -> serde_json::Value {
+    let out = run(server, cache, &["status", "--json"]);
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("status --json: {e}\n{}", text(&out)))
+}
+
+/// Create, change and delete on each side, seen by a second cache of the share;
+/// what the share cannot store (symlinks on WebDAV and S3) is reported per item;
+/// a wrong password is a clear error with exit 3.
+fn changes_travel_both_ways(backend: Backend) {
+    let server = Server::start(backend);
+    let (a, b) = two_caches(
+        &server,
+        &[
+            ("hello.txt", "hello\n"),
+            ("docs/report.txt", "report v1\n"),
+            ("docs/deep/notes.md", "notes\n"),
+            ("ünïcode name.txt", "names\n"),
+        ],
+    );
+    fs::create_dir_all(a.path().join("empty")).unwrap();
+    write(&a.path().join("run.sh"), "#!/bin/sh\n");
+    fs::set_permissions(a.path().join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    sync_expect(&server, a.path(), &[], 0);
+    sync_expect(&server, b.path(), &[], 0);
+    assert_eq!(tree(a.path()), tree(b.path()), "{}", backend.name());
+    assert!(
+        tree(b.path()).contains_key("empty"),
+        "the empty folder travels"
+    );
+    // The cache that wrote the executable keeps its mode (no mode change comes back).
+    assert_eq!(mode(&a.path().join("run.sh")), 0o755);
+    if backend == Backend::Sftp {
+        assert_eq!(mode(&b.path().join("run.sh")), 0o755, "SFTP keeps modes");
+    }
+
+    // A second sync with no change moves nothing.
+    let out = sync_expect(&server, a.path(), &["--json"], 0);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("\"path\""),
+        "a no-change sync did something: {}",
+        text(&out)
+    );
+
+    // Changes in the second cache: edit, delete, create, remove a folder.
+    write(&b.path().join("docs/report.txt"), "report v2, longer\n");
+    fs::remove_file(b.path().join("hello.txt")).unwrap();
+    write(&b.path().join("new/inner/file.txt"), "new\n");
+    fs::remove_dir_all(b.path().join("docs/deep")).unwrap();
+    sync_expect(&server, b.path(), &[], 0);
+    sync_expect(&server, a.path(), &[], 0);
+    assert_eq!(tree(a.path()), tree(b.path()), "{}", backend.name());
+    assert!(!a.path().join("hello.txt").exists());
+    assert!(!a.path().join("docs/deep").exists());
+    assert_eq!(
+        fs::read_to_string(a.path().join("docs/report.txt")).unwrap(),
+        "report v2, longer\n"
+    );
+
+    // And back from the first: same-size edit in the same second still travels.
+    write(&a.path().join("new/inner/file.txt"), "NEW\n");
+    sync_expect(&server, a.path(), &[], 0);
+    sync_expect(&server, b.path(), &[], 0);
+    assert_eq!(
+        fs::read_to_string(b.path().join("new/inner/file.txt")).unwrap(),
+        "NEW\n"
+    );
+
+    // Symlinks: kept as links on SFTP; refused per item elsewhere.
+    std::os::unix::fs::symlink("run.sh", a.path().join("link")).unwrap();
+    if backend == Backend::Sftp {
+        sync_expect(&server, a.path(), &[], 0);
+        sync_expect(&server, b.path(), &[], 0);
+        assert_eq!(
+            fs::read_link(b.path().join("link")).unwrap(),
+            Path::new("run.sh")
+        );
+    } else {
+        let out = sync_expect(&server, a.path(), &[], 1);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("cannot store symlinks"),
+            "{}",
+            text(&out)
+        );
+        fs::remove_file(a.path().join("link")).unwrap();
+        sync_expect(&server, a.path(), &[], 0);
+    }
+
+    // Wrong credentials: exit 3, a clear message, no secret printed.
+    let (key, wrong) = match backend {
+        Backend::Webdav => ("OFFLINE_WEBDAV_PASSWORD", "not-the-password".to_string()),
+        Backend::S3 => ("AWS_SECRET_ACCESS_KEY", "not-the-secret".to_string()),
+        Backend::Sftp => (
+            "OFFLINE_SFTP_KEY",
+            server.path("host_key").display().to_string(),
+        ),
+    };
+    let out = server
+        .offline(b.path())
+        .env(key, &wrong)
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused the credentials"),
+        "{}: {}",
+        backend.name(),
+        stderr
+    );
+    for (_, secret) in &server.env {
+        if !secret.starts_with('/') && !secret.starts_with("http") && secret.len() > 8 {
+            assert!(!stderr.contains(secret.as_str()), "a secret was printed");
+        }
+    }
+}
+
+/// Simultaneous edits in two caches become a conflict (logged: both copies
+/// untouched, exit 1), or with keep-all both versions end up in both caches.
+fn simultaneous_edits_are_conflicts(backend: Backend) {
+    let server = Server::start(backend);
+    let (a, b) = two_caches(&server, &[("f.txt", "base\n"), ("g.txt", "base g\n")]);
+    // Same size, same second: the share's identity must still change.
+    write(&a.path().join("f.txt"), "aaaa\n");
+    write(&b.path().join("f.txt"), "bbbb\n");
+    sync_expect(&server, a.path(), &[], 0);
+    let out = sync_expect(&server, b.path(), &[], 1);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("conflict"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(b.path().join("f.txt")).unwrap(),
+        "bbbb\n"
+    );
+    let listed = run(&server, b.path(), &["conflicts"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("f.txt"),
+        "{}",
+        text(&listed)
+    );
+    // The first cache still sees its own version: nothing was overwritten.
+    sync_expect(&server, a.path(), &[], 0);
+    assert_eq!(
+        fs::read_to_string(a.path().join("f.txt")).unwrap(),
+        "aaaa\n"
+    );
+
+    // keep-all: both versions kept on both sides.
+    write(&a.path().join("g.txt"), "from a\n");
+    write(&b.path().join("g.txt"), "from b\n");
+    sync_expect(&server, a.path(), &[], 0);
+    sync_expect(&server, b.path(), &["--policy", "keep-all", "g.txt"], 0);
+    sync_expect(&server, a.path(), &[], 0);
+    for cache in [a.path(), b.path()] {
+        let contents: Vec<String> = tree(cache)
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("g"))
+            .map(|(_, c)| c)
+            .collect();
+        assert_eq!(contents.len(), 2, "{}: {contents:?}", backend.name());
+        assert!(
+            contents.contains(&"file from a\n".to_string()),
+            "{contents:?}"
+        );
+        assert!(
+            contents.contains(&"file from b\n".to_string()),
+            "{contents:?}"
+        );
+    }
+}
+
+/// A stopped server: exit 3, offline (connection_error), the cache keeps working;
+/// restarted: the next sync sends what waited. Killed in the middle of a sync: the
+/// run ends cleanly (exit 3, offline), and the next sync finishes the work.
+fn offline_mode_and_a_server_killed_mid_sync(backend: Backend) {
+    let mut server = Server::start(backend);
+    let (a, b) = two_caches(&server, &[("kept.txt", "kept\n")]);
+
+    server.stop();
+    write(&a.path().join("while-offline.txt"), "written offline\n");
+    let out = sync_expect(&server, a.path(), &[], 3);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unreachable"),
+        "{}",
+        text(&out)
+    );
+    let status = status_json(&server, a.path());
+    assert_eq!(status["connect_state"], "offline", "{status}");
+    assert_eq!(status["offline_reason"], "connection_error", "{status}");
+    assert_eq!(
+        fs::read_to_string(a.path().join("kept.txt")).unwrap(),
+        "kept\n"
+    );
+
+    server.restart();
+    sync_expect(&server, a.path(), &[], 0);
+    let status = status_json(&server, a.path());
+    assert_eq!(status["connect_state"], "online", "{status}");
+    sync_expect(&server, b.path(), &[], 0);
+    assert_eq!(
+        fs::read_to_string(b.path().join("while-offline.txt")).unwrap(),
+        "written offline\n"
+    );
+
+    // Killed mid-sync.
+    const FILES: usize = 240;
+    for i in 0..FILES {
+        write(
+            &a.path().join(format!("bulk/d{}/f{i:04}.txt", i % 8)),
+            &format!("file {i}\n").repeat(200),
+        );
+    }
+    let mut running = spawn_sync(&server, a.path());
+    let seen = running.wait_items(12);
+    assert_eq!(seen, 12, "the sync ended before the server was killed");
+    server.stop();
+    let (code, output) = running.finish();
+    assert_eq!(code, Some(3), "{}: {output}", backend.name());
+    let status = status_json(&server, a.path());
+    assert_eq!(status["connect_state"], "offline", "{status}");
+    assert_eq!(status["offline_reason"], "connection_error", "{status}");
+
+    server.restart();
+    sync_expect(&server, a.path(), &[], 0);
+    sync_expect(&server, b.path(), &[], 0);
+    assert_eq!(tree(a.path()), tree(b.path()), "{}", backend.name());
+    let bulk = tree(b.path())
+        .keys()
+        .filter(|p| p.starts_with("bulk/") && p.ends_with(".txt"))
+        .count();
+    assert_eq!(bulk, FILES);
+}
+
+macro_rules! per_backend {
+    ($($backend:ident => $module:ident),*) => {$(
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn changes_travel_both_ways() {
+                super::changes_travel_both_ways(Backend::$backend);
+            }
+
+            #[test]
+            fn simultaneous_edits_are_conflicts() {
+                super::simultaneous_edits_are_conflicts(Backend::$backend);
+            }
+
+            #[test]
+            fn offline_mode_and_a_server_killed_mid_sync() {
+                super::offline_mode_and_a_server_killed_mid_sync(Backend::$backend);
+            }
+        }
+    )*};
+}
+
+per_backend!(Webdav => webdav, Sftp => sftp, S3 => s3);
+
+#[test]
+fn every_backend_is_covered() {
+    assert_eq!(Backend::ALL.len(), 3);
+}

