@@ -499,3 +499,32 @@ fn a_subscriber_that_never_reads_does_not_hold_syncs_up_and_gets_data_lost() {
     assert!(lost["dropped"].as_u64().unwrap() > 0, "{lost}");
     daemon.stop();
 }
+
+#[test]
+fn a_syncs_own_writes_are_not_taken_for_local_edits() {
+    let fx = Fx::synced(&[("a.txt", "one")]);
+    fx.config(&["--sync-interval", "2s"]);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let events = fx.subscribe(&[]);
+    fs::write(fx.share.join("from-share.txt"), "hello").unwrap();
+    fs::write(fx.share.join("a.txt"), "changed on the share").unwrap();
+    // The scheduled sync brings both in...
+    let got = events.collect_until(
+        |e| id(e) == 12 && e["reason"] == "scheduled",
+        Duration::from_secs(20),
+    );
+    assert!(
+        got.iter()
+            .any(|e| id(e) == 6 && e["path"] == "from-share.txt"),
+        "{got:#?}"
+    );
+    // ...and what it wrote into the cache is no local edit: no item_modified, no push.
+    let more = events.drain_for(Duration::from_millis(1500));
+    let noise: Vec<&Value> = more
+        .iter()
+        .filter(|e| id(e) == 21 || (id(e) == 11 && e["reason"] == "push"))
+        .collect();
+    assert!(noise.is_empty(), "{noise:#?}");
+    daemon.stop();
+}

@@ -172,6 +172,8 @@ pub struct Worker {
     root: PathBuf,
     meta_dir: PathBuf,
     cache: Cache,
+    /// The cache folder, to tell a sync's own writes from a person's.
+    local: Option<offline_remote::DirRemote>,
     bus: Bus,
     stop: Arc<AtomicBool>,
     rx: Receiver<Msg>,
@@ -238,7 +240,9 @@ impl Worker {
         let watcher = watch(&root, tx);
         let settings = Settings::load(&cache);
         let now = Instant::now();
+        let local = offline_remote::DirRemote::open(&root, &[offline_core::CACHE_DIR_NAME]).ok();
         let mut worker = Worker {
+            local,
             root,
             meta_dir,
             connect: cache
@@ -385,10 +389,18 @@ impl Worker {
         };
         match msg {
             Msg::Changed(paths) => {
+                let mut any = false;
                 for p in paths {
-                    changed(self, p);
+                    if !self.is_echo(&p) {
+                        changed(self, p);
+                        any = true;
+                    }
+                }
+                if !any {
+                    return;
                 }
             }
+            Msg::Renamed(from, to) if self.is_echo(&from) && self.is_echo(&to) => return,
             Msg::Renamed(from, to) => {
                 self.unsynced.insert(from.clone());
                 self.unsynced.insert(to.clone());
@@ -412,6 +424,32 @@ impl Worker {
         if self.push_deadline.is_none() {
             let cap = (self.settings.push_delay * 10).max(Duration::from_secs(5));
             self.push_deadline = Some(now + cap);
+        }
+    }
+
+    /// True when the cache copy of `path` is exactly what the state database
+    /// recorded (same stat fingerprint), or neither exists: the change seen was a
+    /// sync's own write (this daemon's, a fetch through the FUSE view...), not a
+    /// person's edit.
+    fn is_echo(&self, path: &RelPath) -> bool {
+        use offline_remote::Remote;
+        let Some(local) = &self.local else {
+            return false;
+        };
+        let original = match self.cache.store().original(path) {
+            Ok(o) => o,
+            Err(_) => return false,
+        };
+        let now = match local.stat(path) {
+            Ok(s) => s,
+            Err(_) => return false,
+        };
+        match (original, now) {
+            (None, None) => true,
+            (Some(o), Some(s)) => {
+                o.cached && o.local_identity.as_deref() == Some(s.identity.as_str())
+            }
+            _ => false,
         }
     }
 

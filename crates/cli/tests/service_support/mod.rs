@@ -452,6 +452,19 @@ impl Events {
         }
     }
 
+    /// Every event that arrives within `span`.
+    pub fn drain_for(&self, span: Duration) -> Vec<Value> {
+        let started = Instant::now();
+        let mut got = Vec::new();
+        while let Some(left) = span.checked_sub(started.elapsed()) {
+            match self.rx.recv_timeout(left) {
+                Ok(e) => got.push(e),
+                Err(_) => break,
+            }
+        }
+        got
+    }
+
     /// Every event up to and including the first that satisfies `last`.
     pub fn collect_until(&self, last: impl Fn(&Value) -> bool, timeout: Duration) -> Vec<Value> {
         let started = Instant::now();
