@@ -528,3 +528,45 @@ fn a_syncs_own_writes_are_not_taken_for_local_edits() {
     assert!(noise.is_empty(), "{noise:#?}");
     daemon.stop();
 }
+
+#[test]
+fn sigterm_stops_between_the_files_of_a_batch() {
+    let fx = Fx::new();
+    let count = 150;
+    let text = |i: usize| format!("batched file {i}\n").repeat(50);
+    for i in 0..count {
+        fx.write_share(&format!("b{i:03}.txt"), &text(i));
+    }
+    fx.init(&[]);
+    let events = fx.subscribe_waiting();
+    // Plain file copies go through one batch, whose results come at its end.
+    let daemon = fx.daemon_with_env(&[("OFFLINE_DAEMON_ITEM_DELAY_MS", "40")]);
+    wait_until("the startup sync runs", Duration::from_secs(30), || {
+        fx.status()["daemon"]["activity"] == "syncing"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let code = daemon.terminate(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "the daemon exits 0 on SIGTERM");
+    let end = events.expect(|e| id(e) == 10, Duration::from_secs(5), "sync_end");
+    assert_eq!(end["result"], "cancelled", "{end}");
+    let mut brought = 0;
+    for i in 0..count {
+        if let Some(got) = read(&fx.cache.join(format!("b{i:03}.txt"))) {
+            assert_eq!(got, text(i), "b{i:03}.txt is whole");
+            brought += 1;
+        }
+    }
+    assert!(
+        brought > 0 && brought < count,
+        "stopped mid-batch: {brought} of {count}"
+    );
+    for entry in fs::read_dir(&fx.cache).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(!name.starts_with(".offline-tmp-"), "temp file left: {name}");
+    }
+    fx.run_ok(&["sync"]);
+    for i in 0..count {
+        assert_eq!(read(&fx.cache.join(format!("b{i:03}.txt"))), Some(text(i)));
+    }
+    fx.assert_nothing_waits();
+}

@@ -114,6 +114,10 @@ impl<'a> Executor<'a> {
         let order: Vec<&PlanItem> = deletions.chain(others).collect();
         let mut staged = batch::Batch::default();
         for (index, item) in order.iter().enumerate() {
+            if sink.query_abort() {
+                summary.stopped = Some("stopped on request".to_string());
+                break;
+            }
             let journal = self.journal_ahead(&order, index)?;
             // Other items need not wait for the batch: none of them reads or writes a
             // staged path, and each records its original only once its own work is

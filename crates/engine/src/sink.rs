@@ -129,6 +129,12 @@ impl SyncSummary {
 pub trait SyncSink {
     /// The plan is ready and the work starts.
     fn begin(&mut self, _plan: &Plan) {}
+    /// Polled before each item (Windows' `QueryAbort`): true stops the run there,
+    /// as `Response::Abort` does after an item; what is done stays done. Lets a
+    /// caller stop between the files of a batch, whose results come at its end.
+    fn query_abort(&mut self) -> bool {
+        false
+    }
     /// Work on an item starts.
     fn item_begin(&mut self, _item: &PlanItem) {}
     /// An item ended (also called for problems found while preparing).

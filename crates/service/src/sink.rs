@@ -153,6 +153,10 @@ impl SyncSink for EventSink {
         );
     }
 
+    fn query_abort(&mut self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
     fn item_begin(&mut self, _item: &PlanItem) {
         if !self.item_delay.is_zero() && !self.stop.load(Ordering::SeqCst) {
             std::thread::sleep(self.item_delay);
