@@ -83,6 +83,12 @@ impl Walker<'_> {
         while let Some(next) = pending.pop() {
             self.walk_folder(next, &mut walk, &mut pending)?;
         }
+        // A folder that could not be listed is left out whole, itself included.
+        if !walk.problems.is_empty() {
+            let bad: Vec<RelPath> = walk.problems.iter().map(|(p, _)| p.clone()).collect();
+            walk.entries
+                .retain(|(path, _)| !bad.iter().any(|b| b.contains(path)));
+        }
         Ok(walk)
     }
 
