@@ -570,3 +570,30 @@ fn sigterm_stops_between_the_files_of_a_batch() {
     }
     fx.assert_nothing_waits();
 }
+
+#[test]
+fn the_periodic_rescan_finds_changes_the_watcher_missed() {
+    let fx = Fx::synced(&[("a.txt", "one")]);
+    fx.config(&["--rescan-interval", "1s"]);
+    // No watcher at all: only the rescan can see the edit.
+    let daemon = fx.daemon_with_env(&[("OFFLINE_DAEMON_NO_WATCH", "1")]);
+    fx.wait_daemon_idle();
+    let events = fx.subscribe(&[]);
+    fs::write(fx.cache.join("a.txt"), "seen by the rescan").unwrap();
+    fs::write(fx.cache.join("new.txt"), "new").unwrap();
+    let begin = events.expect(
+        |e| id(e) == 11,
+        Duration::from_secs(15),
+        "background_sync_begin",
+    );
+    assert_eq!(begin["reason"], "rescan", "{begin}");
+    wait_until(
+        "the rescan pushes the edits",
+        Duration::from_secs(15),
+        || {
+            read(&fx.share.join("a.txt")).as_deref() == Some("seen by the rescan")
+                && read(&fx.share.join("new.txt")).as_deref() == Some("new")
+        },
+    );
+    daemon.stop();
+}

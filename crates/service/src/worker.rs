@@ -237,7 +237,13 @@ impl Worker {
         let cache = Cache::open(root)?;
         let root = cache.root().to_path_buf();
         let meta_dir = cache.meta_dir();
-        let watcher = watch(&root, tx);
+        // A test hook: no watcher, so only the periodic rescan finds local changes
+        // (as after an inotify queue overflow).
+        let watcher = if std::env::var_os("OFFLINE_DAEMON_NO_WATCH").is_some() {
+            None
+        } else {
+            watch(&root, tx)
+        };
         let settings = Settings::load(&cache);
         let now = Instant::now();
         let local = offline_remote::DirRemote::open(&root, &[offline_core::CACHE_DIR_NAME]).ok();
