@@ -15,6 +15,10 @@ use std::time::{Duration, UNIX_EPOCH};
 const EHOSTDOWN: i32 = 112;
 
 fn fuse_missing() -> bool {
+    if !cfg!(feature = "fuse") {
+        eprintln!("skipped: `offline` was built without the `fuse` feature");
+        return true;
+    }
     if Path::new("/dev/fuse").exists() {
         return false;
     }
