@@ -330,7 +330,39 @@ macro_rules! per_backend {
 
 per_backend!(Webdav => webdav, Sftp => sftp, S3 => s3);
 
+/// An S3 server without credentials: anonymous requests work.
 #[test]
-fn every_backend_is_covered() {
-    assert_eq!(Backend::ALL.len(), 3);
+fn s3_anonymous() {
+    let server = Server::start_with(Backend::S3, true);
+    let (a, b) = two_caches(&server, &[("open.txt", "for everyone\n")]);
+    assert_eq!(tree(a.path()), tree(b.path()));
+}
+
+/// Credentials from `.offline/credentials`: refused while others can read it,
+/// used once it is private.
+#[test]
+fn credentials_file_must_be_private() {
+    let server = Server::start(Backend::Webdav);
+    let (a, _b) = two_caches(&server, &[("x.txt", "x\n")]);
+    let file = a.path().join(".offline/credentials");
+    let mut lines = String::from("# test credentials\n");
+    for (k, v) in &server.env {
+        lines.push_str(&format!("{k}={v}\n"));
+    }
+    fs::write(&file, lines).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    let mut no_env = server.offline(a.path());
+    no_env.env_remove("OFFLINE_WEBDAV_PASSWORD");
+    let out = no_env.arg("sync").output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("chmod 600"),
+        "{}",
+        text(&out)
+    );
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+    let mut no_env = server.offline(a.path());
+    no_env.env_remove("OFFLINE_WEBDAV_PASSWORD");
+    let out = no_env.arg("sync").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

@@ -129,6 +129,12 @@ fn descendants(pid: u32) -> Vec<u32> {
 impl Server {
     /// Starts a server of `backend`; panics with its log if it does not come up.
     pub fn start(backend: Backend) -> Server {
+        Server::start_with(backend, false)
+    }
+
+    /// Starts a server; `anonymous` (S3 only): no credentials configured, every
+    /// request is allowed without a signature.
+    pub fn start_with(backend: Backend, anonymous: bool) -> Server {
         let dir = tempfile::Builder::new()
             .prefix(&format!("offline-{}-", backend.name()))
             .tempdir()
@@ -144,7 +150,7 @@ impl Server {
         match backend {
             Backend::Webdav => server.setup_webdav(),
             Backend::Sftp => server.setup_sftp(),
-            Backend::S3 => server.setup_s3(),
+            Backend::S3 => server.setup_s3(anonymous),
         }
         server.launch();
         if backend == Backend::S3 {
@@ -270,7 +276,7 @@ http {{
         ];
     }
 
-    fn setup_s3(&mut self) {
+    fn setup_s3(&mut self, anonymous: bool) {
         require("weed");
         // http and grpc ports of master, volume, filer and s3.
         self.ports = (0..8).map(|_| free_port()).collect();
@@ -286,9 +292,14 @@ http {{
                 format!("http://127.0.0.1:{}", self.ports[6]),
             ),
             ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_ACCESS_KEY_ID".into(), S3_KEY.into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), S3_SECRET.into()),
         ];
+        if anonymous {
+            fs::remove_file(self.path("s3.json")).unwrap();
+        } else {
+            self.env.push(("AWS_ACCESS_KEY_ID".into(), S3_KEY.into()));
+            self.env
+                .push(("AWS_SECRET_ACCESS_KEY".into(), S3_SECRET.into()));
+        }
     }
 
     /// The port clients connect to.
@@ -330,8 +341,10 @@ http {{
                     .arg("-s3.port.iceberg=0")
                     .arg("-s3.port.lance=0")
                     .arg("-master.volumeSizeLimitMB=64")
-                    .arg("-volume.max=4")
-                    .arg(format!("-s3.config={}", self.path("s3.json").display()));
+                    .arg("-volume.max=4");
+                if self.path("s3.json").exists() {
+                    c.arg(format!("-s3.config={}", self.path("s3.json").display()));
+                }
                 c
             }
         }
@@ -450,19 +463,35 @@ http {{
     pub fn offline(&self, cache: &Path) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_offline"));
         c.arg("-C").arg(cache);
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
+        Server::clean_env(&mut c, &self.env);
         c.env_remove("OFFLINE_LOG");
         c
+    }
+
+    /// The environment keys a share reads, all cleared, then the server's own.
+    fn clean_env(c: &mut Command, env: &[(String, String)]) {
+        for key in [
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "OFFLINE_WEBDAV_USER",
+            "OFFLINE_WEBDAV_PASSWORD",
+            "OFFLINE_SFTP_KEY",
+            "OFFLINE_SFTP_KNOWN_HOSTS",
+        ] {
+            c.env_remove(key);
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
     }
 
     /// `offline init URL CACHE` with the server's credentials.
     pub fn init(&self, cache: &Path) {
         let mut c = Command::new(env!("CARGO_BIN_EXE_offline"));
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
+        Server::clean_env(&mut c, &self.env);
         let out = c.arg("init").arg(&self.url).arg(cache).output().unwrap();
         assert_ok(&out, &format!("offline init {}", self.url), self);
     }

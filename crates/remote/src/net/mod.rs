@@ -2,6 +2,12 @@
 //! engine is synchronous), bounded retries with backoff, the mapping of network
 //! failures to [`ErrorKind`], and item names as UTF-8 keys.
 
+// Builds with only some of the backends leave some helpers unused.
+#![cfg_attr(
+    not(all(feature = "webdav", feature = "sftp", feature = "s3")),
+    allow(dead_code)
+)]
+
 #[cfg(any(feature = "webdav", feature = "s3"))]
 pub(crate) mod object;
 #[cfg(feature = "sftp")]

@@ -429,8 +429,8 @@ impl ObjectRemote {
             if name.is_empty() {
                 continue;
             }
-            let skipped = name.starts_with(TEMP_PREFIX)
-                || (dir.is_root() && self.hidden.contains(&name));
+            let skipped =
+                name.starts_with(TEMP_PREFIX) || (dir.is_root() && self.hidden.contains(&name));
             let stat = self.to_stat(entry.metadata());
             out.push((Entry { name, stat }, skipped));
         }
@@ -446,10 +446,18 @@ impl ObjectRemote {
         key: &str,
         content: &mut dyn Read,
         expected_hash: Option<Hash>,
+        condition: S3Condition,
     ) -> Result<Hash> {
         let mut writer = self
             .rt
-            .block_on(async { self.op.writer_with(key).chunk(S3_PART_SIZE).await })
+            .block_on(async {
+                let writer = self.op.writer_with(key).chunk(S3_PART_SIZE);
+                match &condition {
+                    S3Condition::None => writer.await,
+                    S3Condition::Absent => writer.if_not_exists(true).await,
+                    S3Condition::Etag(etag) => writer.if_match(etag).await,
+                }
+            })
             .map_err(|e| self.fail(path, "start the upload", e))?;
         let mut hasher = blake3::Hasher::new();
         let mut buffer = vec![0u8; BUFFER_SIZE];
@@ -758,8 +766,15 @@ impl Remote for ObjectRemote {
         let key = key(path)?;
         let hash = match &self.flavor {
             Flavor::S3 => {
-                self.check_file_target(path, key, expect)?;
-                self.s3_put(path, key, content, expected_hash)?
+                let current = self.check_file_target(path, key, expect)?;
+                // The check again, by the server, as the object is replaced
+                // (If-None-Match: * / If-Match: etag): no writer slips in between.
+                let condition = match (expect, current.as_ref().and_then(etag_of)) {
+                    (Expect::Absent, _) => S3Condition::Absent,
+                    (Expect::Identity(_), Some(etag)) => S3Condition::Etag(format!("\"{etag}\"")),
+                    _ => S3Condition::None,
+                };
+                self.s3_put(path, key, content, expected_hash, condition)?
             }
             Flavor::Webdav(dav) => self.dav_put(dav, path, key, content, expected_hash, expect)?,
         };
@@ -988,6 +1003,20 @@ fn check_expect(path: &RelPath, current: Option<&Stat>, expect: &Expect) -> Resu
         (Expect::Identity(id), Some(stat)) if stat.identity == *id => Ok(()),
         (Expect::Identity(_), Some(_)) => changed("it changed since it was scanned"),
     }
+}
+
+/// The server-side precondition of an S3 upload.
+enum S3Condition {
+    None,
+    Absent,
+    Etag(String),
+}
+
+/// The ETag in an S3 file's identity (`etag:<etag>:size:<n>`).
+fn etag_of(stat: &Stat) -> Option<String> {
+    let rest = stat.identity.strip_prefix("etag:")?;
+    let (etag, _) = rest.rsplit_once(":size:")?;
+    Some(etag.to_string())
 }
 
 /// A streamed download read from synchronous code.

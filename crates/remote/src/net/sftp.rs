@@ -280,8 +280,8 @@ impl SftpRemote {
                 tracing::warn!("{dir}: an entry with an unusable name was skipped");
                 continue;
             };
-            let skipped = name.starts_with(TEMP_PREFIX)
-                || (dir.is_root() && self.hidden.contains(&name));
+            let skipped =
+                name.starts_with(TEMP_PREFIX) || (dir.is_root() && self.hidden.contains(&name));
             let child = full.join(OsStr::from_bytes(&name));
             let Some(stat) = self.to_stat(&item, &child, &meta)? else {
                 continue;
