@@ -264,7 +264,12 @@ fn permission_denied_on_read_is_an_item_error_and_nothing_is_taken_as_deleted() 
     let all = reports(&run);
     // A new file is first read when it is copied (prepare hashes only what it must
     // compare), so the error names the copy.
-    assert_error(&all, "secret.txt", "create_copy_on_server", "PermissionDenied");
+    assert_error(
+        &all,
+        "secret.txt",
+        "create_copy_on_server",
+        "PermissionDenied",
+    );
     assert_error(&all, "locked", "prepare", "PermissionDenied");
     assert_ok(&all, "fine.txt");
     assert_ok(&all, "open.txt");
