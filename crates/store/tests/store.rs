@@ -521,7 +521,11 @@ fn originals_in_lists_direct_children_only() {
     }
     batch.commit().expect("commit");
     let children = |dir: &[u8]| {
-        let dir = if dir.is_empty() { RelPath::root() } else { p(dir) };
+        let dir = if dir.is_empty() {
+            RelPath::root()
+        } else {
+            p(dir)
+        };
         let mut got: Vec<Vec<u8>> = store
             .originals_in(&dir)
             .expect("children")
@@ -533,7 +537,12 @@ fn originals_in_lists_direct_children_only() {
     };
     assert_eq!(
         children(b""),
-        vec![b"a".to_vec(), b"a-b".to_vec(), b"a.txt".to_vec(), b"top".to_vec()]
+        vec![
+            b"a".to_vec(),
+            b"a-b".to_vec(),
+            b"a.txt".to_vec(),
+            b"top".to_vec()
+        ]
     );
     assert_eq!(
         children(b"a"),
