@@ -220,7 +220,11 @@ pub fn spawn_bin_as(
     env: &[(&str, &str)],
     uid: Option<u32>,
 ) -> std::process::Child {
-    let mut cmd = Command::new(bin());
+    let program = match uid {
+        Some(_) => bin_for_everyone(),
+        None => bin(),
+    };
+    let mut cmd = Command::new(program);
     if let Some(uid) = uid {
         use std::os::unix::process::CommandExt;
         cmd.uid(uid).gid(uid);
@@ -239,6 +243,23 @@ pub fn spawn_bin_as(
         cmd.env(k, v);
     }
     cmd.spawn().expect("start the offline binary")
+}
+
+/// A copy of the binary that any user can run: the build folder may lie where other
+/// users cannot reach it (a checkout under /root, say).
+pub fn bin_for_everyone() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("offline-bin-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("a folder for the shared binary");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod the folder");
+        let copy = dir.join("offline");
+        fs::copy(bin(), &copy).expect("copy the binary");
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod the binary");
+        copy
+    })
+    .clone()
 }
 
 /// Waits for a child, killing it after `timeout` (and failing the test). Its output
