@@ -275,22 +275,14 @@ impl Remote for DirRemote {
         expect: &Expect,
     ) -> Result<Written> {
         let (dir, name) = self.locate_child(path, "replaced by a file")?;
-        let (mut temp, fd) = create_temp(dir.as_fd(), path, |temp_name| {
-            sys::create_new(dir.as_fd(), temp_name)
-        })?;
-        let mut file = File::from(fd);
-        let hash = copy_into(content, &mut file, path)?;
-        crashpoint::hit("dir.write_file.temp_written");
-        if expected_hash.is_some_and(|expected| expected != hash) {
-            return Err(RemoteError::new(
-                ErrorKind::Changed,
-                path,
-                "the source changed while it was copied",
-            ));
-        }
-        sys::set_file_attrs(file.as_fd(), mode, mtime_ns).map_err(|err| {
-            RemoteError::from_io(path, "set the mode and time of the temp file", err)
-        })?;
+        let attrs = (mode, mtime_ns, expected_hash);
+        let (mut temp, file, hash) = write_temp(
+            dir.as_fd(),
+            path,
+            content,
+            attrs,
+            "dir.write_file.temp_written",
+        )?;
         sys::fsync_file(file.as_fd())
             .map_err(|err| RemoteError::from_io(path, "flush the temp file to disk", err))?;
         drop(file);
@@ -460,22 +452,14 @@ impl Remote for DirRemote {
         expected_hash: Option<Hash>,
     ) -> Result<Staged> {
         let (dir, _name) = self.locate_child(path, "replaced by a file")?;
-        let (mut temp, fd) = create_temp(dir.as_fd(), path, |temp_name| {
-            sys::create_new(dir.as_fd(), temp_name)
-        })?;
-        let mut file = File::from(fd);
-        let hash = copy_into(content, &mut file, path)?;
-        crashpoint::hit("dir.stage_file.temp_written");
-        if expected_hash.is_some_and(|expected| expected != hash) {
-            return Err(RemoteError::new(
-                ErrorKind::Changed,
-                path,
-                "the source changed while it was copied",
-            ));
-        }
-        sys::set_file_attrs(file.as_fd(), mode, mtime_ns).map_err(|err| {
-            RemoteError::from_io(path, "set the mode and time of the temp file", err)
-        })?;
+        let attrs = (mode, mtime_ns, expected_hash);
+        let (mut temp, _file, hash) = write_temp(
+            dir.as_fd(),
+            path,
+            content,
+            attrs,
+            "dir.stage_file.temp_written",
+        )?;
         // Kept: the caller places it or discards it.
         temp.placed = true;
         Ok(Staged {
@@ -573,6 +557,33 @@ impl Drop for TempItem<'_> {
             tracing::warn!("could not remove the temp file {name}: {err}");
         }
     }
+}
+
+/// Writes `content` to a new temp file in `dir` (hashing it on the way), checks the
+/// hash against the expected one, and sets the mode and mtime of `attrs`
+/// (mode, mtime ns, expected hash). The temp file is removed on failure.
+fn write_temp<'a>(
+    dir: BorrowedFd<'a>,
+    path: &RelPath,
+    content: &mut dyn Read,
+    attrs: (u32, i64, Option<Hash>),
+    point: &str,
+) -> Result<(TempItem<'a>, File, Hash)> {
+    let (mode, mtime_ns, expected_hash) = attrs;
+    let (temp, fd) = create_temp(dir, path, |temp_name| sys::create_new(dir, temp_name))?;
+    let mut file = File::from(fd);
+    let hash = copy_into(content, &mut file, path)?;
+    crashpoint::hit(point);
+    if expected_hash.is_some_and(|expected| expected != hash) {
+        return Err(RemoteError::new(
+            ErrorKind::Changed,
+            path,
+            "the source changed while it was copied",
+        ));
+    }
+    sys::set_file_attrs(file.as_fd(), mode, mtime_ns)
+        .map_err(|err| RemoteError::from_io(path, "set the mode and time of the temp file", err))?;
+    Ok((temp, file, hash))
 }
 
 /// Creates a temp item with a fresh name through `make`, retrying on a name clash.
