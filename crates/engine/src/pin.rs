@@ -61,9 +61,14 @@ pub struct SpaceUse {
     pub auto_limit: u64,
 }
 
+/// True when `pin` covers `path`: the pin is on it, or on a folder above it and
+/// inherited.
+pub(crate) fn pin_covers(pin: &Pin, path: &RelPath) -> bool {
+    &pin.path == path || (pin.inherit && pin.path.is_ancestor_of(path))
+}
+
 fn pinned_by(pins: &[Pin], path: &RelPath) -> bool {
-    pins.iter()
-        .any(|p| &p.path == path || (p.inherit && p.path.is_ancestor_of(path)))
+    pins.iter().any(|p| pin_covers(p, path))
 }
 
 impl Cache {

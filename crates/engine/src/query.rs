@@ -3,7 +3,7 @@
 
 use crate::cache::{keys, Cache};
 use crate::error::Result;
-use crate::pin::SpaceUse;
+use crate::pin::{pin_covers, SpaceUse};
 use crate::scan::{scan_side, Scanned};
 use offline_core::{ConnectState, Kind, Meta, OfflineReason, RelPath, Side};
 use offline_store::{Original, PinSource};
@@ -142,7 +142,7 @@ impl Cache {
                 };
             let mut pinned_by: Vec<PinSource> = pins
                 .iter()
-                .filter(|p| &p.path == path || (p.inherit && p.path.is_ancestor_of(path)))
+                .filter(|p| pin_covers(p, path))
                 .map(|p| p.source)
                 .collect();
             pinned_by.sort_by_key(|s| s.name());

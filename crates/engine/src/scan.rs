@@ -115,46 +115,55 @@ fn add_item(
     originals: &HashMap<RelPath, Original>,
     scan: &mut SideScan,
 ) -> bool {
+    match with_hash(remote, side, path, stat, originals.get(path), true) {
+        Ok(scanned) => {
+            scan.items.insert(path.clone(), scanned);
+            true
+        }
+        Err(err) => {
+            scan.problem(path, *err);
+            false
+        }
+    }
+}
+
+/// Completes a listed item with its content hash (files only): the original's while
+/// the stat fingerprint is unchanged, a fresh one when `needs_hash`, none otherwise.
+pub(crate) fn with_hash(
+    remote: &dyn Remote,
+    side: Side,
+    path: &RelPath,
+    stat: Stat,
+    original: Option<&Original>,
+    needs_hash: bool,
+) -> Result<Scanned, Box<ItemError>> {
     let Stat { mut meta, identity } = stat;
-    if side == Side::Remote && !remote.capabilities().modes && meta.kind != Kind::Symlink {
-        // A share that keeps no permission bits (WebDAV, S3): the last synced mode
-        // stands, so it is neither lost nor taken as a change.
-        if let Some(original) = originals.get(path).filter(|o| o.meta.kind == meta.kind) {
-            meta.mode = original.meta.mode;
+    if meta.kind != Kind::File {
+        return Ok(Scanned { meta, identity });
+    }
+    let known = original.filter(|o| {
+        o.meta.kind == Kind::File && stored_identity(o, side) == Some(identity.as_str())
+    });
+    if let Some(o) = known {
+        meta.hash = o.meta.hash;
+    } else if needs_hash {
+        match remote.hash_file(path) {
+            Ok((hash, len)) if len == meta.size => meta.hash = Some(hash),
+            Ok((_, len)) => {
+                return Err(Box::new(ItemError::new(
+                    SyncOperation::Prepare,
+                    ErrorKind::Changed,
+                    format!(
+                        "{path}: the file changed while it was read ({} bytes listed, {len} read)",
+                        meta.size
+                    ),
+                    "the next sync looks at it again",
+                )));
+            }
+            Err(e) => return Err(Box::new(prepare_error(&e))),
         }
     }
-    if meta.kind == Kind::File {
-        let known = originals.get(path).filter(|o| {
-            o.meta.kind == Kind::File && stored_identity(o, side) == Some(identity.as_str())
-        });
-        match known {
-            Some(original) => meta.hash = original.meta.hash,
-            None => match remote.hash_file(path) {
-                Ok((hash, len)) if len == meta.size => meta.hash = Some(hash),
-                Ok((_, len)) => {
-                    scan.problem(
-                        path,
-                        ItemError::new(
-                            SyncOperation::Prepare,
-                            ErrorKind::Changed,
-                            format!(
-                                "{path}: the file changed while it was read ({} bytes listed, {len} read)",
-                                meta.size
-                            ),
-                            "the next sync looks at it again",
-                        ),
-                    );
-                    return false;
-                }
-                Err(e) => {
-                    scan.problem(path, prepare_error(&e));
-                    return false;
-                }
-            },
-        }
-    }
-    scan.items.insert(path.clone(), Scanned { meta, identity });
-    true
+    Ok(Scanned { meta, identity })
 }
 
 fn prepare_error(err: &RemoteError) -> ItemError {

@@ -5,7 +5,8 @@
 //! with the size of one folder and of the plan, not with the tree.
 
 use crate::error::{ItemError, Result};
-use crate::scan::{stored_identity, Scanned};
+use crate::pin::pin_covers;
+use crate::scan::{stored_identity, with_hash, Scanned};
 use offline_core::{plan::decide, Kind, RelPath, Side, SyncControl, SyncOperation, Triple};
 use offline_remote::{Entry, ErrorKind, Remote, RemoteError, Stat};
 use offline_store::{Original, Pin, Store};
@@ -213,7 +214,7 @@ impl Walker<'_> {
             |s: &Option<Stat>| s.as_ref().is_some_and(|s| s.meta.kind == Kind::File);
         let l_needs = original.is_some() || other_is_file(&remote);
         let r_needs = original.is_some() || other_is_file(&local);
-        let local = match self.complete(
+        let local = match complete(
             self.local,
             Side::Local,
             &path,
@@ -227,7 +228,7 @@ impl Walker<'_> {
                 return None;
             }
         };
-        let remote = match self.complete(
+        let remote = match complete(
             self.share,
             Side::Remote,
             &path,
@@ -281,61 +282,16 @@ impl Walker<'_> {
         stat
     }
 
-    /// Adds the content hash to a listed file: the original's when the fingerprint
-    /// is unchanged, a fresh one when a comparison needs it, none otherwise (a copy
-    /// to a side that has nothing there hashes while it copies).
-    fn complete(
-        &self,
-        side_remote: &dyn Remote,
-        side: Side,
-        path: &RelPath,
-        stat: Option<Stat>,
-        original: Option<&Original>,
-        needs_hash: bool,
-    ) -> std::result::Result<Option<Scanned>, Box<ItemError>> {
-        let Some(Stat { mut meta, identity }) = stat else {
-            return Ok(None);
-        };
-        if meta.kind == Kind::File {
-            let known = original.filter(|o| {
-                o.meta.kind == Kind::File && stored_identity(o, side) == Some(identity.as_str())
-            });
-            if let Some(o) = known {
-                meta.hash = o.meta.hash;
-            } else if needs_hash {
-                match side_remote.hash_file(path) {
-                    Ok((hash, len)) if len == meta.size => meta.hash = Some(hash),
-                    Ok((_, len)) => {
-                        return Err(Box::new(ItemError::new(
-                            SyncOperation::Prepare,
-                            ErrorKind::Changed,
-                            format!(
-                                "{path}: the file changed while it was read ({} bytes listed, {len} read)",
-                                meta.size
-                            ),
-                            "the next sync looks at it again",
-                        )));
-                    }
-                    Err(e) => {
-                        return Err(Box::new(ItemError::from_remote(SyncOperation::Prepare, &e)))
-                    }
-                }
-            }
-        }
-        Ok(Some(Scanned { meta, identity }))
-    }
-
     /// Pinned, or a folder above something pinned (partly pinned: it must exist in the
     /// cache to hold its pinned contents), or in a tree fetched by this sync.
     fn is_pinned(&self, path: &RelPath) -> bool {
-        self.pins.iter().any(|p| {
-            &p.path == path
-                || (p.inherit && p.path.is_ancestor_of(path))
-                || path.is_ancestor_of(&p.path)
-        }) || self
-            .also_pinned
+        self.pins
             .iter()
-            .any(|a| a.contains(path) || path.is_ancestor_of(a))
+            .any(|p| pin_covers(p, path) || path.is_ancestor_of(&p.path))
+            || self
+                .also_pinned
+                .iter()
+                .any(|a| a.contains(path) || path.is_ancestor_of(a))
     }
 }
 
@@ -345,6 +301,19 @@ struct Child {
     local: Option<Stat>,
     remote: Option<Stat>,
     original: Option<Original>,
+}
+
+/// A listed item (if any) with its content hash, as [`with_hash`] decides.
+fn complete(
+    side_remote: &dyn Remote,
+    side: Side,
+    path: &RelPath,
+    stat: Option<Stat>,
+    original: Option<&Original>,
+    needs_hash: bool,
+) -> std::result::Result<Option<Scanned>, Box<ItemError>> {
+    stat.map(|s| with_hash(side_remote, side, path, s, original, needs_hash))
+        .transpose()
 }
 
 fn problem(walk: &mut Walk, path: &RelPath, err: &RemoteError) {
