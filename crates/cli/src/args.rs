@@ -135,7 +135,7 @@ pub enum Command {
     /// Show the whole share as a folder (FUSE): cached items from the cache, ghosts
     /// fetched when opened.
     Mount(crate::service::MountArgs),
-    /// Show or set the cache's space limits.
+    /// Show or set the cache's space limits, copies in flight and daemon schedule.
     Config {
         /// Total size of cached content (e.g. 500M, 2G; 0: no limit).
         #[arg(long, value_parser = parse_size)]
@@ -143,6 +143,9 @@ pub enum Command {
         /// Size of auto-cached (fetched, unpinned) content (0: no limit).
         #[arg(long, value_parser = parse_size)]
         auto_cache_limit: Option<u64>,
+        /// File copies a sync runs at once (1 to 64; default 4).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+        transfers: Option<u16>,
         /// Write JSON.
         #[arg(long)]
         json: bool,

@@ -61,9 +61,10 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Config {
             limit,
             auto_cache_limit,
+            transfers,
             json,
             service,
-        } => config(limit, auto_cache_limit, json, &service),
+        } => config(limit, auto_cache_limit, transfers, json, &service),
         Command::Conflicts { json } => conflicts(json),
         Command::Resolve { path, keep, json } => resolve(&path, keep, json),
         Command::Repair {
@@ -305,17 +306,22 @@ fn reconnect() -> Result<u8> {
 fn config(
     limit: Option<u64>,
     auto_limit: Option<u64>,
+    transfers: Option<u16>,
     as_json: bool,
     service: &crate::service::ConfigArgs,
 ) -> Result<u8> {
     let cache = open_here()?;
     cache.set_limits(limit, auto_limit)?;
+    if let Some(n) = transfers {
+        cache.set_transfers(usize::from(n))?;
+    }
     crate::service::apply_config(&cache, service)?;
     let space = cache.space_use()?;
+    let transfers = cache.transfers()?;
     if as_json {
         println!(
             "{}",
-            json!({"limit": space.limit, "auto_cache_limit": space.auto_limit, "used": space.used, "auto_used": space.auto_used, "daemon": crate::service::config_json(&cache)})
+            json!({"limit": space.limit, "auto_cache_limit": space.auto_limit, "used": space.used, "auto_used": space.auto_used, "transfers": transfers, "daemon": crate::service::config_json(&cache)})
         );
     } else {
         let show = |n: u64| {
@@ -331,6 +337,7 @@ fn config(
             "used:              {} bytes ({} auto-cached)",
             space.used, space.auto_used
         );
+        println!("transfers:         {transfers} at once");
         crate::service::print_config(&cache);
     }
     Ok(EXIT_OK)

@@ -405,6 +405,11 @@ fn no_space_on(full: Side) {
         }
     }
     world.init();
+    // One copy at a time, so the small files are copied after the big one failed and
+    // its temp file was removed. With several copies in flight they may be written
+    // while the big one fills the disk, and fail too (then the next sync copies them).
+    let config = world.run(&["config", "--transfers", "1"], &[]);
+    assert_eq!(config.code, Some(0), "config: {}", config.describe());
     world.sync_ok(&[]);
     world.write(from, "big.bin", &big);
     world.write(from, "small1.txt", "one");

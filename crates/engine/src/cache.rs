@@ -30,6 +30,8 @@ pub mod keys {
     pub const LAST_GOOD_SYNC_NS: &str = "last_good_sync_ns";
     /// Set while a sync runs; found set at start means the last one was interrupted.
     pub const SYNC_RUNNING: &str = "sync_running";
+    /// File copies in flight at most during a sync.
+    pub const TRANSFERS: &str = "transfers";
 }
 
 /// Options of `offline init`.
@@ -185,6 +187,29 @@ impl Cache {
     /// The state database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// How many file copies a sync runs at once (`offline config --transfers`).
+    /// An unreadable setting falls back to the default.
+    pub fn transfers(&self) -> Result<usize> {
+        let set = self.store.setting(keys::TRANSFERS)?;
+        Ok(set
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| (1..=crate::MAX_TRANSFERS).contains(n))
+            .unwrap_or(crate::DEFAULT_TRANSFERS))
+    }
+
+    /// Sets how many file copies a sync runs at once (1 to [`crate::MAX_TRANSFERS`]).
+    pub fn set_transfers(&self, transfers: usize) -> Result<()> {
+        if !(1..=crate::MAX_TRANSFERS).contains(&transfers) {
+            return Err(EngineError::Usage(format!(
+                "--transfers must be between 1 and {} (it was {transfers})",
+                crate::MAX_TRANSFERS
+            )));
+        }
+        self.store
+            .set_setting(keys::TRANSFERS, &transfers.to_string())?;
+        Ok(())
     }
 
     /// The cache's own folder (`.offline/`).

@@ -11,13 +11,19 @@ use crate::scan::Scanned;
 use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
 use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
 use offline_remote::{DirRemote, ErrorKind, Expect, Remote, RemoteError, Stat};
-use offline_store::{ConflictRecord, JournalEntry, Original};
+use offline_store::{ConflictRecord, JournalEntry, Original, Store};
+use parallel::{CopyKind, Job, Outcome, Pool};
+use sides::Sides;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 mod batch;
+mod parallel;
+mod sides;
+
+pub use parallel::{DEFAULT_TRANSFERS, MAX_TRANSFERS};
 
 /// Pending base changes are committed at least this often.
 const COMMIT_EVERY_ITEMS: usize = 512;
@@ -58,9 +64,12 @@ impl Done {
 
 /// Carries out one plan against the two sides.
 pub(crate) struct Executor<'a> {
-    cache: &'a mut Cache,
-    share: &'a dyn Remote,
-    prepared: &'a Prepared,
+    store: &'a mut Store,
+    sides: Sides<'a>,
+    /// The cache's `.offline` folder (for kept losing copies).
+    meta_dir: PathBuf,
+    /// File copies in flight at most.
+    transfers: usize,
     pending: Vec<StoreChange>,
     last_commit: Instant,
     run_started_ns: i64,
@@ -85,10 +94,18 @@ impl<'a> Executor<'a> {
             .into_iter()
             .map(|c| c.path)
             .collect();
+        let transfers = cache.transfers()?;
+        let meta_dir = cache.meta_dir();
+        let Cache { store, local, .. } = cache;
         Ok(Executor {
-            cache,
-            share,
-            prepared,
+            store,
+            sides: Sides {
+                local,
+                share,
+                prepared,
+            },
+            meta_dir,
+            transfers,
             pending: Vec::new(),
             last_commit: Instant::now(),
             run_started_ns: now_ns(),
@@ -100,55 +117,166 @@ impl<'a> Executor<'a> {
     }
 
     /// Runs every item: deletions first, deepest first (so folders are empty when
-    /// their turn comes), then everything else, parents first.
+    /// their turn comes), then everything else, parents first. File copies run on a
+    /// pool of worker threads (at most `transfers` at once) while the other items go
+    /// on here; a file's folder is made before its copy starts, and every started
+    /// copy ends and is recorded before the run ends, also when it stops early.
     pub(crate) fn run(mut self, sink: &mut dyn SyncSink) -> Result<SyncSummary> {
         let mut summary = SyncSummary::default();
-        for report in &self.prepared.problems {
+        let prepared = self.sides.prepared;
+        for report in &prepared.problems {
             summary.add(report);
             sink.item_result(report);
         }
-        let items = &self.prepared.plan.items;
+        let items = &prepared.plan.items;
         let deletions = items.iter().rev().filter(|i| is_deletion(i));
         let others = items.iter().filter(|i| !is_deletion(i));
         let mut failed: HashSet<RelPath> = HashSet::new();
         let order: Vec<&PlanItem> = deletions.chain(others).collect();
-        let mut staged = batch::Batch::default();
-        for (index, item) in order.iter().enumerate() {
-            if sink.query_abort() {
-                summary.stopped = Some("stopped on request".to_string());
-                break;
-            }
-            let journal = self.journal_ahead(&order, index)?;
-            // Other items need not wait for the batch: none of them reads or writes a
-            // staged path, and each records its original only once its own work is
-            // durable.
-            let stop = if self.can_batch(item) {
-                self.stage(&mut staged, item, journal, sink, &mut summary, &mut failed)?
-            } else {
-                self.run_one(item, journal, sink, &mut summary, &mut failed)?
-            };
-            if let Some(reason) = stop {
-                summary.stopped = Some(reason);
-                break;
-            }
-        }
-        if let Some(reason) = self.flush(&mut staged, sink, &mut summary, &mut failed)? {
-            summary.stopped.get_or_insert(reason);
-        }
+        let (sides, transfers) = (self.sides, self.transfers);
+        let stop = std::thread::scope(|scope| {
+            let mut pool = Pool::start(scope, sides, transfers);
+            self.run_items(&order, &mut pool, sink, &mut summary, &mut failed)
+        })?;
+        summary.stopped = stop;
         // Rows written ahead for items a stopped run never started.
         for (_, id) in self.journaled.drain() {
             self.pending.push(StoreChange::EndJournal(id));
         }
-        for report in &self.prepared.problems {
+        for report in &prepared.problems {
             failed.insert(report.path.clone());
         }
         self.drop_settled_conflicts(&failed);
-        for (path, original) in &self.prepared.refresh {
+        for (path, original) in &prepared.refresh {
             self.pending
                 .push(StoreChange::PutOriginal(path.clone(), original.clone()));
         }
         self.commit()?;
         Ok(summary)
+    }
+
+    /// Runs the items in `order`; `Some(reason)` when the run stopped early.
+    fn run_items(
+        &mut self,
+        order: &[&'a PlanItem],
+        pool: &mut Pool<'a>,
+        sink: &mut dyn SyncSink,
+        summary: &mut SyncSummary,
+        failed: &mut HashSet<RelPath>,
+    ) -> Result<Option<String>> {
+        let mut staged = batch::Batch::default();
+        let mut stop = None;
+        for (index, item) in order.iter().enumerate() {
+            if sink.query_abort() {
+                stop = Some("stopped on request".to_string());
+                break;
+            }
+            let journal = self.journal_ahead(order, index)?;
+            let step = match self.copy_kind(item) {
+                Some((kind, from, to)) => {
+                    let job = Job {
+                        item,
+                        kind,
+                        from,
+                        to,
+                        journal,
+                    };
+                    self.start_copy(job, pool, &mut staged, sink, summary, failed)?
+                }
+                None => self.run_one(item, journal, sink, summary, failed)?,
+            };
+            if let Some(reason) = step {
+                stop = Some(reason);
+                break;
+            }
+        }
+        while !pool.is_idle() {
+            if let Some((job, outcome)) = pool.next_done(true) {
+                if let Some(reason) =
+                    self.settle(job, outcome, &mut staged, sink, summary, failed)?
+                {
+                    stop.get_or_insert(reason);
+                }
+            }
+        }
+        if let Some(reason) = self.flush(&mut staged, sink, summary, failed)? {
+            stop.get_or_insert(reason);
+        }
+        Ok(stop)
+    }
+
+    /// How `item` is copied by the pool, and from which side to which, when it is a
+    /// file copy; other items run here, one at a time.
+    fn copy_kind(&self, item: &PlanItem) -> Option<(CopyKind, Side, Side)> {
+        let (from, to) = batch::copy_direction(item)?;
+        let src = self.scanned(from, &item.path)?;
+        if src.meta.kind != Kind::File {
+            return None;
+        }
+        let kind = if self.can_batch(item) {
+            CopyKind::Stage
+        } else {
+            CopyKind::Direct
+        };
+        Some((kind, from, to))
+    }
+
+    /// Hands a copy to the pool once a place is free, and settles the copies that
+    /// ended meanwhile. `Some(reason)`: stop the run (the copy is then not started).
+    #[allow(clippy::too_many_arguments)]
+    fn start_copy(
+        &mut self,
+        job: Job<'a>,
+        pool: &mut Pool<'a>,
+        staged: &mut batch::Batch<'a>,
+        sink: &mut dyn SyncSink,
+        summary: &mut SyncSummary,
+        failed: &mut HashSet<RelPath>,
+    ) -> Result<Option<String>> {
+        while pool.is_full() {
+            let Some((done, outcome)) = pool.next_done(true) else {
+                break;
+            };
+            if let Some(reason) = self.settle(done, outcome, staged, sink, summary, failed)? {
+                if let Some(id) = job.journal {
+                    self.pending.push(StoreChange::EndJournal(id));
+                }
+                return Ok(Some(reason));
+            }
+        }
+        sink.item_begin(job.item);
+        pool.submit(job);
+        while let Some((done, outcome)) = pool.next_done(false) {
+            if let Some(reason) = self.settle(done, outcome, staged, sink, summary, failed)? {
+                return Ok(Some(reason));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records and reports a copy the pool finished (a staged one joins the batch).
+    fn settle(
+        &mut self,
+        job: Job<'a>,
+        outcome: Outcome,
+        staged: &mut batch::Batch<'a>,
+        sink: &mut dyn SyncSink,
+        summary: &mut SyncSummary,
+        failed: &mut HashSet<RelPath>,
+    ) -> Result<Option<String>> {
+        let result = match outcome {
+            Outcome::Staged(Ok(file)) => {
+                return self.add_staged(staged, job, file, sink, summary, failed)
+            }
+            Outcome::Copied(Ok(copied)) => {
+                let path = &job.item.path;
+                self.record_copy(job.from, &copied.src, job.to, path, copied.stat);
+                Ok(copied.bytes)
+            }
+            Outcome::Staged(Err(e)) | Outcome::Copied(Err(e)) => Err(e),
+        };
+        let report = self.copy_report(job.item, result, job.journal);
+        self.finish_copy(report, sink, summary, failed)
     }
 
     /// Runs one item with retries; `Some(reason)` when the whole run must stop.
@@ -210,7 +338,7 @@ impl<'a> Executor<'a> {
             return Ok(Some(id));
         }
         let started_ns = now_ns();
-        let batch = self.cache.store.transaction()?;
+        let batch = self.store.transaction()?;
         let mut written = HashMap::new();
         let ahead = order
             .iter()
@@ -245,32 +373,19 @@ impl<'a> Executor<'a> {
     }
 
     fn share_reachable(&self) -> bool {
-        matches!(self.share.stat(&RelPath::root()), Ok(Some(s)) if s.meta.kind == Kind::Dir)
+        matches!(self.sides.share.stat(&RelPath::root()), Ok(Some(s)) if s.meta.kind == Kind::Dir)
     }
 
-    fn side(&self, side: Side) -> &dyn Remote {
-        match side {
-            Side::Local => &self.cache.local,
-            Side::Remote => self.share,
-        }
+    fn side(&self, side: Side) -> &'a dyn Remote {
+        self.sides.side(side)
     }
 
     fn scanned(&self, side: Side, path: &RelPath) -> Option<&'a Scanned> {
-        self.prepared.scanned(side, path)
+        self.sides.scanned(side, path)
     }
 
     fn expect(&self, side: Side, path: &RelPath) -> Expect {
-        match self.scanned(side, path) {
-            // A folder's own stat changes whenever this run deletes or adds something
-            // in it (deletions run first). It only has to still be a folder: it is
-            // removed only when empty, and otherwise only its mode and time are set.
-            Some(s) if s.meta.kind == Kind::Dir => match self.side(side).stat(path) {
-                Ok(Some(now)) if now.meta.kind == Kind::Dir => Expect::Identity(now.identity),
-                _ => Expect::Identity(s.identity.clone()),
-            },
-            Some(s) => Expect::Identity(s.identity.clone()),
-            None => Expect::Absent,
-        }
+        self.sides.expect(side, path)
     }
 
     /// Does one item's work; the error names the operation it happened in.
@@ -355,20 +470,9 @@ impl<'a> Executor<'a> {
         dst_path: &RelPath,
         expect: Expect,
     ) -> std::result::Result<u64, RemoteError> {
-        let mut src = self.current(from, src_path)?;
-        if src.meta.kind == Kind::File && src.meta.hash.is_none() {
-            // Prepare hashes only what it compares; a single copy checks the source
-            // against its hash while writing, so it needs one.
-            src.meta.hash = Some(self.side(from).hash_file(src_path)?.0);
-        }
-        let dst = match expect {
-            Expect::Absent => None,
-            _ => self.scanned(to, dst_path).cloned(),
-        };
-        let (stat, bytes) =
-            self.put_copy(from, src_path, &src, to, dst_path, dst.as_ref(), expect)?;
-        self.record_copy(from, &src, to, dst_path, stat);
-        Ok(bytes)
+        let copied = self.sides.copy(from, src_path, to, dst_path, expect)?;
+        self.record_copy(from, &copied.src, to, dst_path, copied.stat);
+        Ok(copied.bytes)
     }
 
     /// Queues the original of a finished copy: the source's metadata, and each side's
@@ -386,77 +490,6 @@ impl<'a> Executor<'a> {
         };
         self.pending
             .push(StoreChange::PutOriginal(dst_path.clone(), original));
-    }
-
-    /// The source copy as prepare saw it, or as it is now for paths prepare did not see
-    /// (a copy just renamed to its conflict name).
-    fn current(&self, side: Side, path: &RelPath) -> std::result::Result<Scanned, RemoteError> {
-        if let Some(s) = self.scanned(side, path) {
-            return Ok(s.clone());
-        }
-        let remote = self.side(side);
-        let stat = remote
-            .stat(path)?
-            .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, path, "it is gone"))?;
-        let mut meta = stat.meta;
-        if meta.kind == Kind::File {
-            meta.hash = Some(remote.hash_file(path)?.0);
-        }
-        Ok(Scanned {
-            meta,
-            identity: stat.identity,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn put_copy(
-        &self,
-        from: Side,
-        src_path: &RelPath,
-        src: &Scanned,
-        to: Side,
-        dst_path: &RelPath,
-        dst: Option<&Scanned>,
-        mut expect: Expect,
-    ) -> std::result::Result<(Stat, u64), RemoteError> {
-        let target = self.side(to);
-        let meta = &src.meta;
-        let dst_kind = dst.map(|d| d.meta.kind);
-        if dst.is_some_and(|d| d.meta.kind == meta.kind && d.meta.same_content(meta))
-            && meta.kind != Kind::Symlink
-        {
-            let mtime = (meta.kind == Kind::File).then_some(meta.mtime_ns);
-            let stat = target.set_attrs(dst_path, Some(meta.mode), mtime, &expect)?;
-            return Ok((stat, 0));
-        }
-        if dst_kind.is_some() && (dst_kind == Some(Kind::Dir)) != (meta.kind == Kind::Dir) {
-            // A kind change: the old item goes first (a folder only if empty by now).
-            target.remove(dst_path, &expect)?;
-            expect = Expect::Absent;
-        }
-        match meta.kind {
-            Kind::File => {
-                let mut reader = self.side(from).open_read(src_path)?;
-                let written = target.write_file(
-                    dst_path,
-                    &mut reader,
-                    meta.mode,
-                    meta.mtime_ns,
-                    meta.hash,
-                    &expect,
-                )?;
-                Ok((written.stat, meta.size))
-            }
-            Kind::Dir => {
-                let stat = target.make_dir(dst_path, meta.mode, Some(meta.mtime_ns), &expect)?;
-                Ok((stat, 0))
-            }
-            Kind::Symlink => {
-                let link = meta.target.clone().unwrap_or_default();
-                let stat = target.make_symlink(dst_path, &link, Some(meta.mtime_ns), &expect)?;
-                Ok((stat, 0))
-            }
-        }
     }
 
     /// Both sides hold the same item: it becomes the original.
@@ -535,8 +568,8 @@ impl<'a> Executor<'a> {
             let Some(candidate) = conflict_name(path, &self.host, n) else {
                 break;
             };
-            if self.cache.local.stat(&candidate)?.is_none()
-                && self.share.stat(&candidate)?.is_none()
+            if self.sides.local.stat(&candidate)?.is_none()
+                && self.sides.share.stat(&candidate)?.is_none()
             {
                 return Ok(candidate);
             }
@@ -604,7 +637,7 @@ impl<'a> Executor<'a> {
         side: Side,
         path: &RelPath,
     ) -> std::result::Result<(PathBuf, DirRemote), RemoteError> {
-        let base = self.cache.meta_dir().join(CONFLICTS_DIR_NAME);
+        let base = self.meta_dir.join(CONFLICTS_DIR_NAME);
         let stamp = utc_stamp(self.run_started_ns);
         let io = |e: std::io::Error| RemoteError::io(path, e);
         for n in 1..1000 {
@@ -635,6 +668,7 @@ impl<'a> Executor<'a> {
     /// Conflict records whose paths this run settled (or found settled) are removed.
     fn drop_settled_conflicts(&mut self, failed: &HashSet<RelPath>) {
         let planned: HashSet<&RelPath> = self
+            .sides
             .prepared
             .plan
             .items
@@ -642,7 +676,7 @@ impl<'a> Executor<'a> {
             .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
             .map(|i| &i.path)
             .collect();
-        let in_scan = |p: &RelPath| self.prepared.covers(p);
+        let in_scan = |p: &RelPath| self.sides.prepared.covers(p);
         let settled: Vec<RelPath> = self
             .stored_conflicts
             .iter()
@@ -667,7 +701,7 @@ impl<'a> Executor<'a> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let batch = self.cache.store.transaction()?;
+        let batch = self.store.transaction()?;
         for change in self.pending.drain(..) {
             match change {
                 StoreChange::PutOriginal(path, original) => batch.put_original(&path, &original)?,

@@ -20,6 +20,7 @@ mod walk;
 
 pub use cache::{Cache, CacheLock, InitOptions};
 pub use error::{EngineError, ItemError, Result};
+pub use execute::{DEFAULT_TRANSFERS, MAX_TRANSFERS};
 pub use pin::{EvictReport, SpaceUse, UnpinOutcome};
 pub use prepare::{PrepareOptions, Prepared};
 pub use query::{ItemInfo, Status};

@@ -5,6 +5,8 @@
 //! its old or its complete new content at every instant, and no original is recorded
 //! before its data is durable.
 
+use super::parallel::Job;
+use super::sides::StagedFile;
 use super::{Done, Executor, StoreChange};
 use crate::error::ItemError;
 use crate::scan::Scanned;
@@ -43,7 +45,7 @@ impl Batch<'_> {
 }
 
 /// The sides a copy of `item` goes from and to, if it is a plain file copy.
-fn copy_direction(item: &PlanItem) -> Option<(Side, Side)> {
+pub(super) fn copy_direction(item: &PlanItem) -> Option<(Side, Side)> {
     match item.action {
         Action::Run(SyncOperation::CreateCopyOnServer | SyncOperation::SyncToServer) => {
             Some((Side::Local, Side::Remote))
@@ -75,62 +77,31 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Stages one copy; a failure is reported at once. `Some(reason)`: stop the run.
-    pub(super) fn stage<'p>(
+    /// Adds a copy the pool staged to the batch, and places the batch when it is full.
+    /// `Some(reason)`: stop the run.
+    pub(super) fn add_staged(
         &mut self,
-        batch: &mut Batch<'p>,
-        item: &'p PlanItem,
-        journal: Option<i64>,
+        batch: &mut Batch<'a>,
+        job: Job<'a>,
+        file: StagedFile,
         sink: &mut dyn SyncSink,
         summary: &mut SyncSummary,
         failed: &mut HashSet<RelPath>,
     ) -> crate::Result<Option<String>> {
-        sink.item_begin(item);
-        let (from, to) = copy_direction(item).unwrap_or((Side::Local, Side::Remote));
-        let path = &item.path;
-        let expect = self.expect(to, path);
-        let staged = self.scanned(from, path).cloned().ok_or_else(|| {
-            RemoteError::new(offline_remote::ErrorKind::NotFound, path, "it is gone")
+        batch.bytes += file.src.meta.size;
+        batch.copies.push(StagedCopy {
+            item: job.item,
+            from: job.from,
+            to: job.to,
+            src: file.src,
+            staged: file.staged,
+            expect: file.expect,
+            journal: job.journal,
         });
-        let staged = staged.and_then(|mut src| {
-            let mut reader = self.side(from).open_read(path)?;
-            let staged = self.side(to).stage_file(
-                path,
-                &mut reader,
-                src.meta.mode,
-                src.meta.mtime_ns,
-                src.meta.hash,
-            )?;
-            if src.meta.hash.is_none() {
-                // Prepare did not hash it (nothing to compare with): the source must
-                // not have changed while it was read, or the copy may be torn.
-                self.check_unchanged(from, path, &src, &staged)?;
-                src.meta.hash = Some(staged.hash);
-            }
-            Ok((src, staged))
-        });
-        match staged {
-            Ok((src, staged)) => {
-                batch.bytes += src.meta.size;
-                batch.copies.push(StagedCopy {
-                    item,
-                    from,
-                    to,
-                    src,
-                    staged,
-                    expect,
-                    journal,
-                });
-                if batch.is_full() {
-                    return self.flush(batch, sink, summary, failed);
-                }
-                Ok(None)
-            }
-            Err(err) => {
-                let report = self.copy_report(item, Err(err), journal);
-                self.finish_copy(report, sink, summary, failed)
-            }
+        if batch.is_full() {
+            return self.flush(batch, sink, summary, failed);
         }
+        Ok(None)
     }
 
     /// Makes the staged copies durable, places them, makes that durable, and reports
@@ -179,28 +150,6 @@ impl<'a> Executor<'a> {
         Ok(stop)
     }
 
-    /// Fails (and drops the staged file) when the source's fingerprint moved since
-    /// prepare saw it.
-    fn check_unchanged(
-        &self,
-        from: Side,
-        path: &RelPath,
-        src: &Scanned,
-        staged: &Staged,
-    ) -> Result<(), RemoteError> {
-        let now = self.side(from).stat(path)?;
-        if now.is_some_and(|s| s.identity == src.identity) {
-            return Ok(());
-        }
-        let to = from.other();
-        let _ = self.side(to).discard_staged(staged);
-        Err(RemoteError::new(
-            offline_remote::ErrorKind::Changed,
-            path,
-            "the source changed while it was copied",
-        ))
-    }
-
     fn sync_sides(&self, copies: &[StagedCopy<'_>]) -> Result<(), RemoteError> {
         self.sync_sides_of(copies.iter().map(|c| c.to))
     }
@@ -217,7 +166,7 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    fn copy_report(
+    pub(super) fn copy_report(
         &mut self,
         item: &PlanItem,
         result: Result<u64, RemoteError>,
@@ -244,7 +193,7 @@ impl<'a> Executor<'a> {
     }
 
     /// Reports one copy and checks whether the run must stop.
-    fn finish_copy(
+    pub(super) fn finish_copy(
         &mut self,
         report: ItemReport,
         sink: &mut dyn SyncSink,

@@ -34,11 +34,12 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime with one worker thread (the engine calls one operation at a time,
-    /// plus the scan of the other side in parallel, which needs no network).
+    /// A runtime with two worker threads for the connections' background work.
+    /// Calls come from several threads at once (the engine's copies in flight, each
+    /// blocking its own thread), so every backend's state is shared safely.
     pub(crate) fn new() -> Result<Runtime> {
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("offline-net")
             .enable_all()
             .build()
