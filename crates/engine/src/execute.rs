@@ -51,6 +51,8 @@ enum StoreChange {
 struct Done {
     bytes: u64,
     note: Option<String>,
+    /// Why nothing was done (the item stays as it is, planned again next time).
+    skipped: Option<String>,
 }
 
 impl Done {
@@ -58,6 +60,7 @@ impl Done {
         Done {
             bytes: 0,
             note: None,
+            skipped: None,
         }
     }
 }
@@ -292,6 +295,10 @@ impl<'a> Executor<'a> {
         loop {
             sink.item_begin(item);
             let (result, done) = match self.apply(item) {
+                Ok(Done {
+                    skipped: Some(reason),
+                    ..
+                }) => (ItemResult::Skipped(reason), Done::quiet()),
                 Ok(done) => (self.result_of(item), done),
                 Err(err) => (ItemResult::Error(err), Done::quiet()),
             };
@@ -414,9 +421,27 @@ impl<'a> Executor<'a> {
                 } else {
                     (Side::Remote, Side::Local)
                 };
+                let is_link = self
+                    .scanned(from, path)
+                    .is_some_and(|s| s.meta.kind == Kind::Symlink);
+                if is_link && !self.side(to).capabilities().symlinks {
+                    // Not an error: nothing is wrong with the link, and nothing
+                    // can be done about it on this kind of share.
+                    return Ok(Done {
+                        skipped: Some(format!(
+                            "{} cannot store symlinks; the link stays in the {} only",
+                            self.side(to).describe(),
+                            side_word(from)
+                        )),
+                        ..Done::quiet()
+                    });
+                }
                 let expect = self.expect(to, path);
                 let bytes = self.transfer(from, path, to, path, expect).map_err(fail)?;
-                Ok(Done { bytes, note: None })
+                Ok(Done {
+                    bytes,
+                    ..Done::quiet()
+                })
             }
             Action::RecordOriginal => {
                 self.record_both(path).map_err(fail)?;
@@ -532,7 +557,11 @@ impl<'a> Executor<'a> {
         let bytes = self.transfer(winner, path, loser, path, expect)?;
         let note =
             saved.map(|p| format!("the {} copy was kept in {}", side_word(loser), p.display()));
-        Ok(Done { bytes, note })
+        Ok(Done {
+            bytes,
+            note,
+            skipped: None,
+        })
     }
 
     /// keep-all: the copy on `renamed` moves to a free conflict name, which is then
@@ -555,6 +584,7 @@ impl<'a> Executor<'a> {
         bytes += self.transfer(renamed.other(), path, renamed, path, Expect::Absent)?;
         Ok(Done {
             bytes,
+            skipped: None,
             note: Some(format!(
                 "the {} copy is now {}",
                 side_word(renamed),

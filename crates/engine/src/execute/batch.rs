@@ -177,7 +177,13 @@ impl<'a> Executor<'a> {
         }
         let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
         let (result, done) = match result {
-            Ok(bytes) => (ItemResult::Ok, Done { bytes, note: None }),
+            Ok(bytes) => (
+                ItemResult::Ok,
+                Done {
+                    bytes,
+                    ..Done::quiet()
+                },
+            ),
             Err(e) => (
                 ItemResult::Error(Box::new(ItemError::from_remote(op, &e).with_copies(
                     item.triple.local.as_ref(),
