@@ -1,0 +1,168 @@
+//! Network-share benchmark: the same tree synced to and from a real WebDAV (nginx),
+//! SFTP (sshd) and S3 (SeaweedFS) server on loopback, with 1, 4 and 8 copies in
+//! flight (`offline config --transfers`), then a no-change sync. Prints one table
+//! row per backend and transfer count. Not part of the test suite.
+//!
+//! `cargo bench -p offline-cli --bench backends`; environment:
+//! `OFFLINE_BENCH_FILES` (2000), `OFFLINE_BENCH_TRANSFERS` ("1 4 8"),
+//! `OFFLINE_BENCH_BACKENDS` ("webdav sftp s3"), `OFFLINE_BENCH_DELAY_MS` (0: the
+//! client talks to the server directly; N: through a relay on loopback that holds
+//! every chunk N ms in each direction, a link with a round trip of 2N ms).
+
+#[path = "../tests/servers/mod.rs"]
+mod servers;
+
+use servers::{Backend, Server};
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Starts a relay that forwards connections on a new loopback port to `target`,
+/// holding every chunk `delay` in each direction; returns the new port.
+fn start_relay(target: u16, delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+    let port = listener.local_addr().expect("relay address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let (c2, s2) = (client.try_clone(), server.try_clone());
+            if let (Ok(c2), Ok(s2)) = (c2, s2) {
+                pump(client, s2, delay);
+                pump(server, c2, delay);
+            }
+        }
+    });
+    port
+}
+
+/// Copies `from` to `to`, each chunk sent `delay` after it arrived.
+fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0
+                || tx
+                    .send((Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (due, chunk) in rx {
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
+
+/// Points the client at a relay in front of the server.
+fn through_relay(server: &mut Server, delay: Duration) {
+    let port = server.port();
+    let relay = start_relay(port, delay);
+    let (old, new) = (format!(":{port}"), format!(":{relay}"));
+    server.url = server.url.replace(&old, &new);
+    for (_, value) in server.env.iter_mut() {
+        *value = value.replace(&old, &new);
+    }
+    if server.backend == Backend::Sftp {
+        // The host key, known for the relay's port too.
+        let known = server.path("known_hosts");
+        let text = fs::read_to_string(&known).expect("read known_hosts");
+        let more = text.replace(&format!("]{old} "), &format!("]{new} "));
+        fs::write(&known, format!("{text}{more}")).expect("write known_hosts");
+    }
+}
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_string())
+}
+
+/// `count` files of 1 to 4 KiB in 100 folders.
+fn make_tree(root: &Path, count: usize) {
+    for i in 0..count {
+        let dir = root.join(format!("d{:02}", i % 100));
+        fs::create_dir_all(&dir).expect("create a folder");
+        let line = format!("file {i} of the benchmark tree\n");
+        let body = line.repeat(1024 * (1 + i % 4) / line.len());
+        fs::write(dir.join(format!("f{i:06}.txt")), body).expect("write a file");
+    }
+}
+
+/// Runs `offline ARGS` in `cache`; the wall time in seconds.
+fn timed(server: &Server, cache: &Path, args: &[&str]) -> f64 {
+    let start = Instant::now();
+    let out = server
+        .offline(cache)
+        .args(args)
+        .output()
+        .expect("run offline");
+    let secs = start.elapsed().as_secs_f64();
+    servers::assert_ok(&out, &format!("offline {}", args.join(" ")), server);
+    secs
+}
+
+fn cache_with(server: &Server, at: &Path, transfers: usize) {
+    server.init(at);
+    let out = server
+        .offline(at)
+        .args(["config", "--transfers", &transfers.to_string()])
+        .output()
+        .expect("run offline config");
+    servers::assert_ok(&out, "offline config --transfers", server);
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is taken from the command line.
+    let files: usize = env_or("OFFLINE_BENCH_FILES", "2000")
+        .parse()
+        .expect("OFFLINE_BENCH_FILES: a number");
+    let transfers: Vec<usize> = env_or("OFFLINE_BENCH_TRANSFERS", "1 4 8")
+        .split_whitespace()
+        .map(|t| t.parse().expect("OFFLINE_BENCH_TRANSFERS: numbers"))
+        .collect();
+    let wanted = env_or("OFFLINE_BENCH_BACKENDS", "webdav sftp s3");
+    let delay_ms: u64 = env_or("OFFLINE_BENCH_DELAY_MS", "0")
+        .parse()
+        .expect("OFFLINE_BENCH_DELAY_MS: a number");
+    println!("| backend | files | round trip | transfers | upload s | download s | no-change s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for backend in Backend::ALL {
+        if !wanted.split_whitespace().any(|w| w == backend.name()) {
+            continue;
+        }
+        for &t in &transfers {
+            // A fresh server (an empty share) for every run.
+            let mut server = Server::start(backend);
+            if delay_ms > 0 {
+                through_relay(&mut server, Duration::from_millis(delay_ms));
+            }
+            let work = tempfile::tempdir().expect("a temp folder");
+            let up = work.path().join("up");
+            cache_with(&server, &up, t);
+            make_tree(&up, files);
+            let upload = timed(&server, &up, &["sync"]);
+            let nochange = timed(&server, &up, &["sync"]);
+            let down = work.path().join("down");
+            cache_with(&server, &down, t);
+            let download = timed(&server, &down, &["sync"]);
+            println!(
+                "| {} | {files} | {} ms | {t} | {upload:.2} | {download:.2} | {nochange:.2} |",
+                backend.name(),
+                2 * delay_ms
+            );
+        }
+    }
+}
