@@ -753,20 +753,35 @@ fn to_stat(dir: BorrowedFd<'_>, name: &[u8], raw: &RawStat) -> io::Result<Option
     }))
 }
 
-/// One listed child of `dir`; `None` when it vanished or cannot be synced.
+/// One listed child of `dir`; `None` when it vanished or cannot be synced. The
+/// child's path is built only for an error message (this runs for every item).
 fn entry(dir_fd: BorrowedFd<'_>, dir: &RelPath, name: Vec<u8>) -> Result<Option<Entry>> {
-    let item = child(dir, &name)?;
-    let Some(raw) = lstat(dir_fd, &name, &item)? else {
-        return Ok(None);
+    let raw = match sys::lstat(dir_fd, &name) {
+        Ok(Some(raw)) => raw,
+        Ok(None) => return Ok(None),
+        Err(err) => {
+            return Err(RemoteError::from_io(
+                &child(dir, &name)?,
+                "read its metadata",
+                err,
+            ))
+        }
     };
     match to_stat(dir_fd, &name, &raw) {
         Ok(Some(stat)) => Ok(Some(Entry { name, stat })),
         Ok(None) => {
-            tracing::warn!("{item}: a device, FIFO or socket; not synced");
+            tracing::warn!(
+                "{}: a device, FIFO or socket; not synced",
+                child(dir, &name)?
+            );
             Ok(None)
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(RemoteError::from_io(&item, "read the symlink", err)),
+        Err(err) => Err(RemoteError::from_io(
+            &child(dir, &name)?,
+            "read the symlink",
+            err,
+        )),
     }
 }
 

@@ -5,69 +5,78 @@
 use crate::error::{Result, StoreError};
 use crate::records::{ConflictRecord, JournalEntry, Original, Pin, PinSource};
 use offline_core::{escape_bytes, Hash, Kind, Meta, RelPath, SyncOperation, SyncState};
-use rusqlite::types::Value;
+use rusqlite::types::ValueRef;
 use rusqlite::Row;
 
-/// The raw column values of one row, taken out one by one with checks.
-pub(crate) struct Cols(Vec<Value>);
+/// The column values of one row, read in place one by one with checks (no copy of
+/// the row is made: originals are read for every item of a sync).
+pub(crate) struct Cols<'r> {
+    row: &'r Row<'r>,
+}
 
-impl Cols {
-    /// Reads the first `count` columns of a row without converting them.
-    pub(crate) fn read(row: &Row<'_>, count: usize) -> rusqlite::Result<Cols> {
-        (0..count)
-            .map(|i| row.get::<_, Value>(i))
-            .collect::<rusqlite::Result<Vec<Value>>>()
-            .map(Cols)
+impl<'r> Cols<'r> {
+    /// Checks that the row has at least `count` columns.
+    pub(crate) fn read(row: &'r Row<'r>, count: usize) -> rusqlite::Result<Cols<'r>> {
+        for i in 0..count {
+            row.get_ref(i)?;
+        }
+        Ok(Cols { row })
     }
 
-    /// Takes column `i` out (leaving NULL behind).
-    fn take(&mut self, i: usize) -> Value {
-        self.0
-            .get_mut(i)
-            .map(|v| std::mem::replace(v, Value::Null))
-            .unwrap_or(Value::Null)
+    /// Column `i` (NULL when there is none).
+    fn take(&mut self, i: usize) -> ValueRef<'r> {
+        self.row.get_ref(i).unwrap_or(ValueRef::Null)
     }
 
     /// Column `i` as a path: bytes that form a valid [`RelPath`].
     fn path(&mut self, i: usize, table: &str) -> Result<RelPath> {
         match self.take(i) {
-            Value::Blob(bytes) => RelPath::new(bytes.clone()).map_err(|err| {
-                StoreError::BadRow(format!("{table}: path {:?}: {err}", escape_bytes(&bytes)))
+            ValueRef::Blob(bytes) => RelPath::new(bytes.to_vec()).map_err(|err| {
+                StoreError::BadRow(format!("{table}: path {:?}: {err}", escape_bytes(bytes)))
             }),
             other => Err(StoreError::BadRow(format!(
                 "{table}: a path is stored as {}, not as bytes",
-                type_name(&other)
+                type_name(other)
             ))),
         }
     }
 
     fn int(&mut self, i: usize, name: &str) -> std::result::Result<i64, String> {
         match self.take(i) {
-            Value::Integer(n) => Ok(n),
-            other => Err(wrong_type(name, "an integer", &other)),
+            ValueRef::Integer(n) => Ok(n),
+            other => Err(wrong_type(name, "an integer", other)),
+        }
+    }
+
+    /// Column `i` as text, borrowed from the row.
+    fn str(&mut self, i: usize, name: &str) -> std::result::Result<&'r str, String> {
+        match self.take(i) {
+            ValueRef::Text(bytes) => {
+                std::str::from_utf8(bytes).map_err(|_| format!("{name} is not valid UTF-8"))
+            }
+            other => Err(wrong_type(name, "text", other)),
         }
     }
 
     fn text(&mut self, i: usize, name: &str) -> std::result::Result<String, String> {
-        match self.take(i) {
-            Value::Text(text) => Ok(text),
-            other => Err(wrong_type(name, "text", &other)),
-        }
+        self.str(i, name).map(str::to_string)
     }
 
     fn opt_text(&mut self, i: usize, name: &str) -> std::result::Result<Option<String>, String> {
         match self.take(i) {
-            Value::Null => Ok(None),
-            Value::Text(text) => Ok(Some(text)),
-            other => Err(wrong_type(name, "text or NULL", &other)),
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|_| format!("{name} is not valid UTF-8")),
+            other => Err(wrong_type(name, "text or NULL", other)),
         }
     }
 
-    fn opt_blob(&mut self, i: usize, name: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+    fn opt_blob(&mut self, i: usize, name: &str) -> std::result::Result<Option<&'r [u8]>, String> {
         match self.take(i) {
-            Value::Null => Ok(None),
-            Value::Blob(bytes) => Ok(Some(bytes)),
-            other => Err(wrong_type(name, "bytes or NULL", &other)),
+            ValueRef::Null => Ok(None),
+            ValueRef::Blob(bytes) => Ok(Some(bytes)),
+            other => Err(wrong_type(name, "bytes or NULL", other)),
         }
     }
 
@@ -87,7 +96,7 @@ impl Cols {
     fn hash(&mut self, i: usize) -> std::result::Result<Option<Hash>, String> {
         match self.opt_blob(i, "hash")? {
             None => Ok(None),
-            Some(bytes) => Hash::try_from(bytes.as_slice())
+            Some(bytes) => Hash::try_from(bytes)
                 .map(Some)
                 .map_err(|_| format!("hash has {} bytes, not 32", bytes.len())),
         }
@@ -103,17 +112,17 @@ impl Cols {
     }
 }
 
-fn type_name(value: &Value) -> &'static str {
+fn type_name(value: ValueRef<'_>) -> &'static str {
     match value {
-        Value::Null => "NULL",
-        Value::Integer(_) => "an integer",
-        Value::Real(_) => "a real number",
-        Value::Text(_) => "text",
-        Value::Blob(_) => "bytes",
+        ValueRef::Null => "NULL",
+        ValueRef::Integer(_) => "an integer",
+        ValueRef::Real(_) => "a real number",
+        ValueRef::Text(_) => "text",
+        ValueRef::Blob(_) => "bytes",
     }
 }
 
-fn wrong_type(name: &str, wanted: &str, found: &Value) -> String {
+fn wrong_type(name: &str, wanted: &str, found: ValueRef<'_>) -> String {
     format!("{name} is {}, not {wanted}", type_name(found))
 }
 
@@ -135,7 +144,7 @@ pub(crate) fn original(mut cols: Cols) -> Result<(RelPath, Original)> {
 }
 
 fn original_fields(cols: &mut Cols) -> std::result::Result<Original, String> {
-    let kind_name = cols.text(1, "kind")?;
+    let kind_name = cols.str(1, "kind")?;
     let kind = Kind::from_name(&kind_name).ok_or_else(|| format!("unknown kind {kind_name:?}"))?;
     let meta = Meta {
         kind,
@@ -143,7 +152,7 @@ fn original_fields(cols: &mut Cols) -> std::result::Result<Original, String> {
         mtime_ns: cols.int(3, "mtime_ns")?,
         mode: cols.number(4, "mode")?,
         hash: cols.hash(5)?,
-        target: cols.opt_blob(6, "target")?,
+        target: cols.opt_blob(6, "target")?.map(|t| t.to_vec().into()),
     };
     Ok(Original {
         meta,
