@@ -61,8 +61,9 @@ pub struct Meta {
     pub mode: u32,
     /// Content hash of a file; `None` for folders and symlinks, or when unknown.
     pub hash: Option<Hash>,
-    /// The target of a symlink.
-    pub target: Option<Vec<u8>>,
+    /// The target of a symlink (boxed: a plan keeps several copies of each item's
+    /// metadata, and a boxed slice is a third smaller than a `Vec` when absent).
+    pub target: Option<Box<[u8]>>,
 }
 
 impl Meta {
@@ -98,7 +99,7 @@ impl Meta {
             mtime_ns,
             mode: 0o777,
             hash: None,
-            target: Some(target),
+            target: Some(target.into_boxed_slice()),
         }
     }
 

@@ -271,12 +271,22 @@ fn plan_with_base(
         })
         .collect();
     items.sort_by(|a, b| a.path.cmp(&b.path));
-    keep_folders_that_hold_survivors(&mut items, control.policy);
+    let keep = settle(&mut items, control);
+    let mut kept = keep.iter();
+    items.retain(|_| kept.next().copied().unwrap_or(true));
+    Plan { items }
+}
+
+/// Rules 2 to 4 on items already classified by [`decide`] and sorted by path, done in
+/// place (a caller that keeps data beside each item keeps it aligned). Returns, per
+/// item, whether it stays in the plan: rule 3 drops work the direction does not allow.
+pub fn settle(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
+    keep_folders_that_hold_survivors(items, control.policy);
     // The direction runs first: a clash it turns back into a logged conflict
     // blocks what lies below it as well.
-    apply_direction(&mut items, control);
-    block_below_unresolved_clashes(&mut items);
-    Plan { items }
+    let keep = apply_direction(items, control);
+    block_below_unresolved_clashes(items);
+    keep
 }
 
 /// Classifies one path: its sync state and what to do. `None`: nothing to do.
@@ -599,24 +609,28 @@ fn block_below_unresolved_clashes(items: &mut [PlanItem]) {
     }
 }
 
-/// Rule 3: drops work on a side the sync may not write.
-fn apply_direction(items: &mut Vec<PlanItem>, control: &SyncControl) {
-    items.retain_mut(|item| {
-        let creates_new_file_out = item.action == Action::Run(SyncOperation::CreateCopyOnServer)
-            && item.triple.original.is_none()
-            && !is_dir(item.triple.local.as_ref());
-        if control.no_new_files_out && creates_new_file_out {
-            return false;
-        }
-        let allowed = (control.sync_in || !item.action.writes(Side::Local))
-            && (control.sync_out || !item.action.writes(Side::Remote));
-        if allowed {
-            return true;
-        }
-        if item.action.is_conflict() {
-            item.action = Action::LogConflict;
-            return true;
-        }
-        false
-    });
+/// Rule 3: drops work on a side the sync may not write (the `false` entries).
+fn apply_direction(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
+    items
+        .iter_mut()
+        .map(|item| {
+            let creates_new_file_out = item.action
+                == Action::Run(SyncOperation::CreateCopyOnServer)
+                && item.triple.original.is_none()
+                && !is_dir(item.triple.local.as_ref());
+            if control.no_new_files_out && creates_new_file_out {
+                return false;
+            }
+            let allowed = (control.sync_in || !item.action.writes(Side::Local))
+                && (control.sync_out || !item.action.writes(Side::Remote));
+            if allowed {
+                return true;
+            }
+            if item.action.is_conflict() {
+                item.action = Action::LogConflict;
+                return true;
+            }
+            false
+        })
+        .collect()
 }

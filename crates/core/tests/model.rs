@@ -270,7 +270,12 @@ fn key(meta: &Meta) -> Option<Key> {
     match meta.kind {
         Kind::Dir => None,
         Kind::File => Some((Kind::File, meta.hash, None, meta.mode)),
-        Kind::Symlink => Some((Kind::Symlink, None, meta.target.clone(), 0)),
+        Kind::Symlink => Some((
+            Kind::Symlink,
+            None,
+            meta.target.as_deref().map(<[u8]>::to_vec),
+            0,
+        )),
     }
 }
 

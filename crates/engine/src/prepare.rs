@@ -5,13 +5,10 @@ use crate::cache::Cache;
 use crate::error::{EngineError, Result};
 use crate::scan::Scanned;
 use crate::sink::{ItemReport, ItemResult};
-use crate::walk::Walker;
-use offline_core::{
-    plan, plan_without_base, Action, Plan, RelPath, Side, SyncControl, SyncOperation,
-};
+use crate::walk::{retain_aligned, Walker};
+use offline_core::{plan::settle, Action, Plan, RelPath, Side, SyncControl, SyncOperation};
 use offline_remote::Remote;
 use offline_store::Original;
-use std::collections::HashMap;
 
 /// A sync that would delete more than this share of a side's items stops unless forced.
 pub const MASS_DELETE_PERCENT: u32 = 50;
@@ -19,13 +16,19 @@ pub const MASS_DELETE_PERCENT: u32 = 50;
 pub const MASS_DELETE_MIN: usize = 5;
 
 /// What prepare found: the plan, and what the executor needs to re-check it.
+///
+/// Each planned path is held once (in its plan item); the scanned copies sit in
+/// vectors beside the plan, found by the item's index. At 100k planned files this
+/// keeps prepare near 300 bytes per file.
 pub struct Prepared {
-    /// The work, in path order.
+    /// The work, in path order (kept in that order: [`Prepared::scanned`] searches it).
     pub plan: Plan,
     /// Paths that could not be prepared (each with an error naming `prepare`).
     pub problems: Vec<ItemReport>,
-    pub(crate) local: HashMap<RelPath, Scanned>,
-    pub(crate) remote: HashMap<RelPath, Scanned>,
+    /// The cache copies of planned paths: (index in `plan.items`, copy), by index.
+    pub(crate) local: Vec<(usize, Scanned)>,
+    /// The share copies of planned paths, as `local`.
+    pub(crate) remote: Vec<(usize, Scanned)>,
     /// Unchanged items whose stat fingerprint moved (touched, copied back): their
     /// originals get the new fingerprints so the next scan need not hash them.
     pub(crate) refresh: Vec<(RelPath, Original)>,
@@ -41,12 +44,19 @@ impl Prepared {
         in_scope && !self.problems.iter().any(|p| p.path.contains(path))
     }
 
-    /// The scanned copy of `path` on `side`.
+    /// The scanned copy of `path` on `side` (only planned paths have one).
     pub(crate) fn scanned(&self, side: Side, path: &RelPath) -> Option<&Scanned> {
-        match side {
-            Side::Local => self.local.get(path),
-            Side::Remote => self.remote.get(path),
-        }
+        let at = self
+            .plan
+            .items
+            .binary_search_by(|item| item.path.cmp(path))
+            .ok()?;
+        let copies = match side {
+            Side::Local => &self.local,
+            Side::Remote => &self.remote,
+        };
+        let found = copies.binary_search_by_key(&at, |(i, _)| *i).ok()?;
+        copies.get(found).map(|(_, scanned)| scanned)
     }
 }
 
@@ -86,12 +96,14 @@ impl Cache {
             control,
             base_known: !options.without_base,
         };
-        let walk = walker.run(&options.scope)?;
-        let mut plan = if options.without_base {
-            plan_without_base(walk.entries, control)
-        } else {
-            plan(walk.entries, control)
-        };
+        let mut walk = walker.run(&options.scope)?;
+        // The walk classified every item (with or without the base); the plan's
+        // other rules run here, in place, keeping the scanned copies aligned.
+        let keep = settle(&mut walk.items, control);
+        retain_aligned(&mut walk.items, &mut walk.local, &mut walk.remote, &keep);
+        drop(keep);
+        walk.items.shrink_to_fit();
+        let mut plan = Plan { items: walk.items };
         if let Some(op) = options.fill_operation {
             relabel_fills(&mut plan, op);
         }

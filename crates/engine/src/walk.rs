@@ -2,25 +2,33 @@
 //! folder's two listings (read at the same time) and its originals are joined by name,
 //! files are hashed only where the stat fingerprint says they may have changed and a
 //! comparison needs the hash, and only paths with work to do are kept. Memory grows
-//! with the size of one folder and of the plan, not with the tree.
+//! with the size of one folder and of the plan, not with the tree: each planned path
+//! is kept once, as a [`PlanItem`] already classified, with its scanned copies in
+//! vectors beside it (by index), never in maps keyed by a second copy of the path.
 
 use crate::error::{ItemError, Result};
 use crate::pin::pin_covers;
 use crate::scan::{stored_identity, with_hash, Scanned};
-use offline_core::{plan::decide, Kind, RelPath, Side, SyncControl, SyncOperation, Triple};
+use offline_core::{
+    plan::decide, Kind, PlanItem, RelPath, Side, SyncControl, SyncOperation, Triple,
+};
 use offline_remote::{Entry, ErrorKind, Remote, RemoteError, Stat};
 use offline_store::{Original, Pin, Store};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc;
 
 /// What the walk found.
 #[derive(Default)]
 pub(crate) struct Walk {
-    /// Paths with work to do, and their three copies.
-    pub entries: Vec<(RelPath, Triple)>,
-    /// The cache copies of those paths.
-    pub local: HashMap<RelPath, Scanned>,
-    /// The share copies of those paths.
-    pub remote: HashMap<RelPath, Scanned>,
+    /// Paths with work to do, classified by [`decide`] (not yet settled by the
+    /// plan's folder, direction and blocking rules); in path order once [`Walker::run`]
+    /// returns.
+    pub items: Vec<PlanItem>,
+    /// The cache copies of those paths: (index in `items`, copy), by index.
+    pub local: Vec<(usize, Scanned)>,
+    /// The share copies of those paths, as `local`.
+    pub remote: Vec<(usize, Scanned)>,
     /// Unchanged items whose fingerprints moved.
     pub refresh: Vec<(RelPath, Original)>,
     /// What could not be read, per path (those trees are left out).
@@ -33,6 +41,78 @@ pub(crate) struct Walk {
     pub known_remote: usize,
 }
 
+impl Walk {
+    /// Puts the items in path order, moving their scanned copies' indices along.
+    /// Done in place (a permutation applied by swaps): no second plan is built.
+    fn sort(&mut self) {
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        order.sort_unstable_by(|&a, &b| self.items[a].path.cmp(&self.items[b].path));
+        // dest[i]: where the item now at i goes.
+        let mut dest = vec![0; order.len()];
+        for (to, &from) in order.iter().enumerate() {
+            dest[from] = to;
+        }
+        drop(order);
+        for side in [&mut self.local, &mut self.remote] {
+            for (at, _) in side.iter_mut() {
+                *at = dest[*at];
+            }
+            side.sort_unstable_by_key(|(at, _)| *at);
+        }
+        for i in 0..dest.len() {
+            while dest[i] != i {
+                let j = dest[i];
+                self.items.swap(i, j);
+                dest.swap(i, j);
+            }
+        }
+    }
+
+    /// Keeps the items whose entry in `keep` is true (and their scanned copies).
+    pub(crate) fn retain(&mut self, keep: &[bool]) {
+        retain_aligned(&mut self.items, &mut self.local, &mut self.remote, keep);
+    }
+}
+
+/// Keeps the `items` whose entry in `keep` is true, and the copies beside them
+/// (`(index in items, copy)`, by index) with their indices moved along.
+pub(crate) fn retain_aligned(
+    items: &mut Vec<PlanItem>,
+    local: &mut Vec<(usize, Scanned)>,
+    remote: &mut Vec<(usize, Scanned)>,
+    keep: &[bool],
+) {
+    if keep.iter().all(|&k| k) {
+        return;
+    }
+    // new_at[i]: the index of item i once the dropped ones are gone.
+    let mut next = 0;
+    let new_at: Vec<usize> = keep
+        .iter()
+        .map(|&k| {
+            let at = next;
+            next += usize::from(k);
+            at
+        })
+        .collect();
+    let kept = |i: usize| keep.get(i).copied().unwrap_or(true);
+    for side in [local, remote] {
+        side.retain_mut(|(at, _)| {
+            let stays = kept(*at);
+            if stays {
+                *at = new_at.get(*at).copied().unwrap_or(*at);
+            }
+            stays
+        });
+        side.shrink_to_fit();
+    }
+    let mut i = 0;
+    items.retain(|_| {
+        i += 1;
+        kept(i - 1)
+    });
+}
+
 /// What the walk works with.
 pub(crate) struct Walker<'a> {
     pub local: &'a dyn Remote,
@@ -43,6 +123,12 @@ pub(crate) struct Walker<'a> {
     pub control: &'a SyncControl,
     /// False when rebuilding: the originals are ignored.
     pub base_known: bool,
+}
+
+/// The share's listing thread: folders to list go in, listings come out in order.
+struct Lister {
+    jobs: mpsc::Sender<RelPath>,
+    done: mpsc::Receiver<std::result::Result<Vec<Entry>, RemoteError>>,
 }
 
 /// A folder still to walk, and whether each side has it as a folder.
@@ -81,14 +167,44 @@ impl Walker<'_> {
                 self.visit_single(start, &mut walk, Some(&mut pending))?;
             }
         }
-        while let Some(next) = pending.pop() {
-            self.walk_folder(next, &mut walk, &mut pending)?;
-        }
+        // The share's listings are read by one helper thread for the whole walk (a
+        // thread per folder cost more than a small folder's listing), each at the same
+        // time as the cache's listing of the same folder.
+        std::thread::scope(|s| -> Result<()> {
+            let (jobs, job_rx) = mpsc::channel::<RelPath>();
+            let (done_tx, done) = mpsc::channel();
+            let share = self.share;
+            s.spawn(move || {
+                for dir in job_rx {
+                    let listed = panic::catch_unwind(AssertUnwindSafe(|| share.list(&dir)))
+                        .unwrap_or_else(|_| {
+                            Err(RemoteError::new(
+                                ErrorKind::Io,
+                                &dir,
+                                "the listing thread failed",
+                            ))
+                        });
+                    if done_tx.send(listed).is_err() {
+                        break;
+                    }
+                }
+            });
+            let lister = Lister { jobs, done };
+            while let Some(next) = pending.pop() {
+                self.walk_folder(next, &mut walk, &mut pending, &lister)?;
+            }
+            Ok(())
+        })?;
+        walk.sort();
         // A folder that could not be listed is left out whole, itself included.
         if !walk.problems.is_empty() {
             let bad: Vec<RelPath> = walk.problems.iter().map(|(p, _)| p.clone()).collect();
-            walk.entries
-                .retain(|(path, _)| !bad.iter().any(|b| b.contains(path)));
+            let keep: Vec<bool> = walk
+                .items
+                .iter()
+                .map(|item| !bad.iter().any(|b| b.contains(&item.path)))
+                .collect();
+            walk.retain(&keep);
         }
         Ok(walk)
     }
@@ -122,27 +238,36 @@ impl Walker<'_> {
 
     /// Lists one folder on both sides, joins the listings with the originals and
     /// visits every child.
-    fn walk_folder(&self, at: Pending, walk: &mut Walk, pending: &mut Vec<Pending>) -> Result<()> {
-        let list =
-            |side: &dyn Remote, present: bool| -> std::result::Result<Vec<Entry>, RemoteError> {
-                if present {
-                    side.list(&at.dir)
-                } else {
-                    Ok(Vec::new())
-                }
-            };
-        let (local, remote) = std::thread::scope(|s| {
-            let remote = s.spawn(|| list(self.share, at.remote));
-            let local = list(self.local, at.local);
-            let remote = remote.join().unwrap_or_else(|_| {
+    fn walk_folder(
+        &self,
+        at: Pending,
+        walk: &mut Walk,
+        pending: &mut Vec<Pending>,
+        lister: &Lister,
+    ) -> Result<()> {
+        let asked = at.remote && lister.jobs.send(at.dir.clone()).is_ok();
+        let local = if at.local {
+            self.local.list(&at.dir)
+        } else {
+            Ok(Vec::new())
+        };
+        let remote = if !at.remote {
+            Ok(Vec::new())
+        } else if asked {
+            lister.done.recv().unwrap_or_else(|_| {
                 Err(RemoteError::new(
                     ErrorKind::Io,
                     &at.dir,
                     "the listing thread failed",
                 ))
-            });
-            (local, remote)
-        });
+            })
+        } else {
+            Err(RemoteError::new(
+                ErrorKind::Io,
+                &at.dir,
+                "the listing thread failed",
+            ))
+        };
         let (local, remote) = match (local, remote) {
             (Ok(l), Ok(r)) => (l, r),
             // A folder that cannot be listed on one side: its whole tree is left out
@@ -257,14 +382,20 @@ impl Walker<'_> {
             pinned: self.is_pinned(&path),
             sparse: false,
         };
-        if decide(&triple, self.control, self.base_known).is_some() {
+        if let Some((state, action)) = decide(&triple, self.control, self.base_known) {
+            let at = walk.items.len();
             if let Some(l) = local {
-                walk.local.insert(path.clone(), l);
+                walk.local.push((at, l));
             }
             if let Some(r) = remote {
-                walk.remote.insert(path.clone(), r);
+                walk.remote.push((at, r));
             }
-            walk.entries.push((path, triple));
+            walk.items.push(PlanItem {
+                path,
+                state,
+                action,
+                triple,
+            });
         } else if let (Some(o), Some(l), Some(r)) = (original, local, remote) {
             refresh_fingerprints(&path, o, &l, &r, walk);
         }

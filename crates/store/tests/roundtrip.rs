@@ -34,7 +34,7 @@ fn meta() -> impl Strategy<Value = Meta> {
             mtime_ns,
             mode,
             hash,
-            target,
+            target: target.map(Vec::into_boxed_slice),
         })
 }
 
