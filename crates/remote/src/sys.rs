@@ -330,7 +330,7 @@ pub(crate) fn identity(stat: &RawStat) -> String {
             *d = b'0' + (rest % 10) as u8;
             rest /= 10;
         }
-        out.extend(digits.iter().map(|&d| char::from(d)));
+        push_ascii(&mut out, &digits);
     } else {
         out.push_str(&format!("{nsec:09}"));
     }
@@ -353,7 +353,12 @@ fn push_u64(out: &mut String, mut value: u64) {
             break;
         }
     }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    push_ascii(out, &digits[at..]);
+}
+
+/// Appends ASCII digits.
+fn push_ascii(out: &mut String, digits: &[u8]) {
+    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
 }
 
 /// Appends `value` in decimal, with a `-` when negative.
@@ -411,6 +416,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unnecessary_cast)] // the field types differ between architectures
     fn identity_text_is_the_stored_format() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("f"), b"abc").unwrap();

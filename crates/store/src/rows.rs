@@ -17,8 +17,9 @@ pub(crate) struct Cols<'r> {
 impl<'r> Cols<'r> {
     /// Checks that the row has at least `count` columns.
     pub(crate) fn read(row: &'r Row<'r>, count: usize) -> rusqlite::Result<Cols<'r>> {
-        for i in 0..count {
-            row.get_ref(i)?;
+        let found = row.as_ref().column_count();
+        if found < count {
+            return Err(rusqlite::Error::InvalidColumnIndex(found));
         }
         Ok(Cols { row })
     }
@@ -145,7 +146,7 @@ pub(crate) fn original(mut cols: Cols) -> Result<(RelPath, Original)> {
 
 fn original_fields(cols: &mut Cols) -> std::result::Result<Original, String> {
     let kind_name = cols.str(1, "kind")?;
-    let kind = Kind::from_name(&kind_name).ok_or_else(|| format!("unknown kind {kind_name:?}"))?;
+    let kind = Kind::from_name(kind_name).ok_or_else(|| format!("unknown kind {kind_name:?}"))?;
     let meta = Meta {
         kind,
         size: cols.number(2, "size")?,

@@ -114,35 +114,59 @@ impl Store {
         self.run(|conn| query(conn, &sql, [], rows::ORIGINAL_COUNT, rows::original))
     }
 
-    /// The originals of the direct children of `dir` (the root: top-level items), in no
-    /// particular order. Reads the index range of `dir`'s subtree and keeps the rows
-    /// with no further `/`, so a walk of the tree visits each row about once per level.
+    /// The originals of the direct children of `dir` (the root: top-level items), in
+    /// path-byte order. Walks the index from `dir/` and jumps over each subfolder's
+    /// rows (one seek per subfolder), so a walk of the whole tree reads each row
+    /// about once instead of once per level above it.
     pub fn originals_in(&self, dir: &RelPath) -> Result<Vec<(RelPath, Original)>> {
-        if dir.is_root() {
-            let sql = format!(
-                "SELECT {} FROM originals WHERE instr(path, X'2F') = 0",
-                rows::ORIGINAL_COLUMNS
-            );
-            return self.run(|conn| query(conn, &sql, [], rows::ORIGINAL_COUNT, rows::original));
-        }
         let mut low = dir.as_bytes().to_vec();
-        low.push(b'/');
-        let mut high = dir.as_bytes().to_vec();
-        high.push(b'/' + 1);
-        let skip = low.len() as i64 + 1;
-        let sql = format!(
-            "SELECT {} FROM originals WHERE path >= ?1 AND path < ?2 \
-             AND instr(substr(path, ?3), X'2F') = 0",
-            rows::ORIGINAL_COLUMNS
-        );
+        if !dir.is_root() {
+            low.push(b'/');
+        }
+        let prefix = low.len();
+        // Everything below `dir` sorts before `dir` + ('/' + 1).
+        let high = (!dir.is_root()).then(|| {
+            let mut high = dir.as_bytes().to_vec();
+            high.push(b'/' + 1);
+            high
+        });
+        let sql = match high {
+            Some(_) => format!(
+                "SELECT {} FROM originals WHERE path >= ?1 AND path < ?2 ORDER BY path",
+                rows::ORIGINAL_COLUMNS
+            ),
+            None => format!(
+                "SELECT {} FROM originals WHERE path >= ?1 ORDER BY path",
+                rows::ORIGINAL_COLUMNS
+            ),
+        };
         self.run(|conn| {
-            query(
-                conn,
-                &sql,
-                params![low, high, skip],
-                rows::ORIGINAL_COUNT,
-                rows::original,
-            )
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut out = Vec::new();
+            let mut from = low;
+            loop {
+                let mut rows = match &high {
+                    Some(high) => stmt.query(params![from, high])?,
+                    None => stmt.query(params![from])?,
+                };
+                let mut skip_to = None;
+                while let Some(row) = rows.next()? {
+                    let path = row.get_ref(0)?.as_blob().unwrap_or_default();
+                    let rest = path.get(prefix..).unwrap_or_default();
+                    if let Some(slash) = rest.iter().position(|&b| b == b'/') {
+                        // A row inside the subfolder `rest[..slash]`: go past all of them.
+                        let mut next = path[..prefix + slash].to_vec();
+                        next.push(b'/' + 1);
+                        skip_to = Some(next);
+                        break;
+                    }
+                    out.push(rows::original(Cols::read(row, rows::ORIGINAL_COUNT)?)?);
+                }
+                match skip_to {
+                    Some(next) => from = next,
+                    None => return Ok(out),
+                }
+            }
         })
     }
 
