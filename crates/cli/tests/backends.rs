@@ -379,3 +379,35 @@ fn credentials_file_must_be_private() {
     let out = no_env.arg("sync").output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// `webdavs://`: WebDAV over HTTPS (nginx with a certificate of a private CA). With
+/// the CA trusted (`SSL_CERT_FILE`) changes travel both ways; without it, the
+/// certificate is refused with a clear error and exit 3, and nothing is changed.
+#[test]
+fn webdav_over_https_checks_the_certificate() {
+    let server = Server::start_webdavs();
+    assert!(server.url.starts_with("webdavs://"), "{}", server.url);
+    let (a, b) = two_caches(&server, &[("hello.txt", "hello over TLS\n")]);
+    assert_eq!(
+        fs::read_to_string(b.path().join("hello.txt")).unwrap(),
+        "hello over TLS\n"
+    );
+    write(&b.path().join("docs/back.txt"), "back\n");
+    sync_expect(&server, b.path(), &[], 0);
+    sync_expect(&server, a.path(), &[], 0);
+    assert_eq!(tree(a.path()), tree(b.path()));
+
+    write(&a.path().join("untrusted.txt"), "stays\n");
+    let mut untrusted = server.offline(a.path());
+    untrusted.env_remove("SSL_CERT_FILE");
+    let out = untrusted.arg("sync").output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let message = text(&out).to_lowercase();
+    assert!(
+        message.contains("certificate"),
+        "the error names the certificate: {}",
+        text(&out)
+    );
+    sync_expect(&server, b.path(), &[], 0);
+    assert!(!b.path().join("untrusted.txt").exists(), "nothing was sent");
+}

@@ -135,6 +135,16 @@ impl Server {
     /// Starts a server; `anonymous` (S3 only): no credentials configured, every
     /// request is allowed without a signature.
     pub fn start_with(backend: Backend, anonymous: bool) -> Server {
+        Server::start_full(backend, anonymous, false)
+    }
+
+    /// Starts nginx WebDAV over HTTPS, with a certificate of a private CA that the
+    /// client trusts through `SSL_CERT_FILE` (in [`Server::env`]).
+    pub fn start_webdavs() -> Server {
+        Server::start_full(Backend::Webdav, false, true)
+    }
+
+    fn start_full(backend: Backend, anonymous: bool, tls: bool) -> Server {
         let dir = tempfile::Builder::new()
             .prefix(&format!("offline-{}-", backend.name()))
             .tempdir()
@@ -148,7 +158,12 @@ impl Server {
             env: Vec::new(),
         };
         match backend {
-            Backend::Webdav => server.setup_webdav(),
+            Backend::Webdav => {
+                server.setup_webdav();
+                if tls {
+                    server.add_tls();
+                }
+            }
             Backend::Sftp => server.setup_sftp(),
             Backend::S3 => server.setup_s3(anonymous),
         }
@@ -231,6 +246,86 @@ http {{
         fs::write(self.path("nginx.conf"), conf).unwrap();
         self.url = format!("webdav://{WEBDAV_USER}@127.0.0.1:{port}/share");
         self.env = vec![("OFFLINE_WEBDAV_PASSWORD".into(), WEBDAV_PASSWORD.into())];
+    }
+
+    /// A private CA and a certificate for 127.0.0.1 signed by it; nginx serves
+    /// HTTPS with it and the client trusts the CA (only) through `SSL_CERT_FILE`.
+    fn add_tls(&mut self) {
+        let openssl = require("openssl");
+        let path = |name: &str| self.path(name).display().to_string();
+        fs::write(
+            self.path("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let steps: Vec<Vec<String>> = vec![
+            [
+                &["req", "-x509"][..],
+                &ec[..],
+                &["-days", "2", "-subj", "/CN=offline test CA"],
+            ]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .chain([
+                "-keyout".into(),
+                path("ca.key"),
+                "-out".into(),
+                path("ca.pem"),
+            ])
+            .collect(),
+            [&["req"][..], &ec[..], &["-subj", "/CN=127.0.0.1"]]
+                .concat()
+                .iter()
+                .map(|s| s.to_string())
+                .chain([
+                    "-keyout".into(),
+                    path("server.key"),
+                    "-out".into(),
+                    path("server.csr"),
+                ])
+                .collect(),
+            ["x509", "-req", "-days", "2", "-CAcreateserial", "-in"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([
+                    path("server.csr"),
+                    "-CA".into(),
+                    path("ca.pem"),
+                    "-CAkey".into(),
+                    path("ca.key"),
+                    "-extfile".into(),
+                    path("server.ext"),
+                    "-out".into(),
+                    path("server.pem"),
+                ])
+                .collect(),
+        ];
+        for args in steps {
+            let out = Command::new(&openssl).args(&args).output().unwrap();
+            assert!(out.status.success(), "openssl {args:?} failed: {out:?}");
+        }
+        let port = self.ports[0];
+        let conf = fs::read_to_string(self.path("nginx.conf")).unwrap();
+        let conf = conf.replace(
+            &format!("listen 127.0.0.1:{port};"),
+            &format!(
+                "listen 127.0.0.1:{port} ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};",
+                path("server.pem"),
+                path("server.key")
+            ),
+        );
+        fs::write(self.path("nginx.conf"), conf).unwrap();
+        let ca = path("ca.pem");
+        self.url = self.url.replacen("webdav://", "webdavs://", 1);
+        self.env.push(("SSL_CERT_FILE".into(), ca));
     }
 
     fn setup_sftp(&mut self) {
@@ -480,6 +575,8 @@ http {{
             "OFFLINE_WEBDAV_PASSWORD",
             "OFFLINE_SFTP_KEY",
             "OFFLINE_SFTP_KNOWN_HOSTS",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
         ] {
             c.env_remove(key);
         }
