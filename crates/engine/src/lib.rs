@@ -12,6 +12,7 @@ mod execute;
 pub mod pin;
 pub mod prepare;
 pub mod query;
+mod read_ahead;
 mod recovery;
 pub mod repair;
 pub mod scan;

@@ -8,15 +8,14 @@
 
 use crate::error::{ItemError, Result};
 use crate::pin::pin_covers;
+use crate::read_ahead::ReadAhead;
 use crate::scan::{stored_identity, with_hash, Scanned};
 use offline_core::{
     plan::decide, Kind, PlanItem, RelPath, Side, SyncControl, SyncOperation, Triple,
 };
-use offline_remote::{Entry, ErrorKind, Remote, RemoteError, Stat};
+use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
 use offline_store::{Original, Pin, Store};
 use std::collections::{BTreeMap, HashSet};
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc;
 
 /// What the walk found.
 #[derive(Default)]
@@ -125,10 +124,19 @@ pub(crate) struct Walker<'a> {
     pub base_known: bool,
 }
 
-/// The share's listing thread: folders to list go in, listings come out in order.
-struct Lister {
-    jobs: mpsc::Sender<RelPath>,
-    done: mpsc::Receiver<std::result::Result<Vec<Entry>, RemoteError>>,
+/// Threads listing the share's folders ahead of the walk.
+const LIST_THREADS: usize = 4;
+/// Folders listed ahead (in flight or waiting to be walked) at most.
+const LIST_AHEAD: usize = 16;
+
+/// Listing threads: [`LIST_THREADS`], or `OFFLINE_LIST_THREADS` (a knob for
+/// measuring, like `OFFLINE_JOURNAL_GROUP`).
+fn list_threads() -> usize {
+    std::env::var("OFFLINE_LIST_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| (1..=64).contains(&n))
+        .unwrap_or(LIST_THREADS)
 }
 
 /// A folder still to walk, and whether each side has it as a folder.
@@ -167,31 +175,15 @@ impl Walker<'_> {
                 self.visit_single(start, &mut walk, Some(&mut pending))?;
             }
         }
-        // The share's listings are read by one helper thread for the whole walk (a
-        // thread per folder cost more than a small folder's listing), each at the same
-        // time as the cache's listing of the same folder.
+        // The share's folders are listed by a few threads, ahead of the walk (see
+        // `read_ahead`), each at the same time as the cache's listing.
         std::thread::scope(|s| -> Result<()> {
-            let (jobs, job_rx) = mpsc::channel::<RelPath>();
-            let (done_tx, done) = mpsc::channel();
-            let share = self.share;
-            s.spawn(move || {
-                for dir in job_rx {
-                    let listed = panic::catch_unwind(AssertUnwindSafe(|| share.list(&dir)))
-                        .unwrap_or_else(|_| {
-                            Err(RemoteError::new(
-                                ErrorKind::Io,
-                                &dir,
-                                "the listing thread failed",
-                            ))
-                        });
-                    if done_tx.send(listed).is_err() {
-                        break;
-                    }
-                }
-            });
-            let lister = Lister { jobs, done };
+            let mut lister = ReadAhead::start(s, self.share, list_threads(), LIST_AHEAD);
             while let Some(next) = pending.pop() {
-                self.walk_folder(next, &mut walk, &mut pending, &lister)?;
+                for ahead in pending.iter().rev().filter(|p| p.remote).take(LIST_AHEAD) {
+                    lister.ask(&ahead.dir);
+                }
+                self.walk_folder(next, &mut walk, &mut pending, &mut lister)?;
             }
             Ok(())
         })?;
@@ -243,30 +235,20 @@ impl Walker<'_> {
         at: Pending,
         walk: &mut Walk,
         pending: &mut Vec<Pending>,
-        lister: &Lister,
+        lister: &mut ReadAhead,
     ) -> Result<()> {
-        let asked = at.remote && lister.jobs.send(at.dir.clone()).is_ok();
+        if at.remote {
+            lister.ask(&at.dir);
+        }
         let local = if at.local {
             self.local.list(&at.dir)
         } else {
             Ok(Vec::new())
         };
-        let remote = if !at.remote {
-            Ok(Vec::new())
-        } else if asked {
-            lister.done.recv().unwrap_or_else(|_| {
-                Err(RemoteError::new(
-                    ErrorKind::Io,
-                    &at.dir,
-                    "the listing thread failed",
-                ))
-            })
+        let remote = if at.remote {
+            lister.take(&at.dir)
         } else {
-            Err(RemoteError::new(
-                ErrorKind::Io,
-                &at.dir,
-                "the listing thread failed",
-            ))
+            Ok(Vec::new())
         };
         let (local, remote) = match (local, remote) {
             (Ok(l), Ok(r)) => (l, r),
