@@ -316,57 +316,96 @@ fn nanos(secs: i64, nsecs: i64) -> i64 {
 #[allow(clippy::unnecessary_cast)] // the field types differ between architectures
 pub(crate) fn identity(stat: &RawStat) -> String {
     let nsec = stat.st_ctime_nsec as i64;
-    let mut out = String::with_capacity(64);
-    push_u64(&mut out, stat.st_dev as u64);
-    out.push(':');
-    push_u64(&mut out, stat.st_ino as u64);
-    out.push(':');
-    push_i64(&mut out, stat.st_ctime as i64);
-    out.push('.');
+    let mut out = Digits::default();
+    out.unsigned(stat.st_dev as u64);
+    out.byte(b':');
+    out.unsigned(stat.st_ino as u64);
+    out.byte(b':');
+    out.signed(stat.st_ctime as i64);
+    out.byte(b'.');
     if (0..NANOS_PER_SEC).contains(&nsec) {
-        let mut digits = [b'0'; 9];
-        let mut rest = nsec as u64;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (rest % 10) as u8;
-            rest /= 10;
-        }
-        push_ascii(&mut out, &digits);
+        out.padded(nsec as u64, 9);
     } else {
-        out.push_str(&format!("{nsec:09}"));
+        out.text(format!("{nsec:09}").as_bytes());
     }
-    out.push(':');
-    push_u64(&mut out, size(stat));
-    out.push(':');
-    push_i64(&mut out, mtime_ns(stat));
-    out
+    out.byte(b':');
+    out.unsigned(size(stat));
+    out.byte(b':');
+    out.signed(mtime_ns(stat));
+    out.into_string()
 }
 
-/// Appends the decimal digits of `value`.
-fn push_u64(out: &mut String, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
+/// A short ASCII text built on the stack (an identity is at most 5 numbers of 20
+/// digits and their separators).
+struct Digits {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl Default for Digits {
+    fn default() -> Digits {
+        Digits {
+            buf: [0; 128],
+            len: 0,
         }
     }
-    push_ascii(out, &digits[at..]);
 }
 
-/// Appends ASCII digits.
-fn push_ascii(out: &mut String, digits: &[u8]) {
-    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
-}
-
-/// Appends `value` in decimal, with a `-` when negative.
-fn push_i64(out: &mut String, value: i64) {
-    if value < 0 {
-        out.push('-');
+impl Digits {
+    fn text(&mut self, bytes: &[u8]) {
+        let end = (self.len + bytes.len()).min(self.buf.len());
+        let n = end - self.len;
+        self.buf[self.len..end].copy_from_slice(&bytes[..n]);
+        self.len = end;
     }
-    push_u64(out, value.unsigned_abs());
+
+    fn byte(&mut self, b: u8) {
+        self.text(&[b]);
+    }
+
+    /// `value` in decimal, at least `width` digits (zeros in front). Two digits per
+    /// step: the identity's numbers are long (a time in nanoseconds has 19 digits).
+    fn padded(&mut self, mut value: u64, width: usize) {
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
+        let mut digits = [b'0'; 20];
+        let mut at = digits.len();
+        while value >= 100 {
+            let pair = (value % 100) as usize * 2;
+            value /= 100;
+            at -= 2;
+            digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        if value >= 10 {
+            let pair = value as usize * 2;
+            at -= 2;
+            digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
+            at -= 1;
+            digits[at] = b'0' + value as u8;
+        }
+        let start = at.min(digits.len() - width.min(digits.len()));
+        self.text(&digits[start..]);
+    }
+
+    fn unsigned(&mut self, value: u64) {
+        self.padded(value, 1);
+    }
+
+    fn signed(&mut self, value: i64) {
+        if value < 0 {
+            self.byte(b'-');
+        }
+        self.unsigned(value.unsigned_abs());
+    }
+
+    fn into_string(self) -> String {
+        // Only ASCII digits, '-', ':' and '.' are ever written.
+        String::from_utf8(self.buf[..self.len].to_vec()).unwrap_or_default()
+    }
 }
 
 /// A fresh name for a temp file: `TEMP_PREFIX`, the process id and 64 random bits.
@@ -445,6 +484,20 @@ mod tests {
             stat.st_mtime_nsec = 0;
             stat.st_dev = u64::MAX as _;
             assert_eq!(identity(&stat), old(&stat));
+        }
+    }
+
+    #[test]
+    fn digits_match_the_formatter() {
+        let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, u64::MAX];
+        values.extend((0..20).map(|k| 10u64.pow(k) - 1));
+        values.extend((0..20).map(|k| (10u64.pow(k) / 3).saturating_mul(7)));
+        for v in values {
+            for width in [1, 9] {
+                let mut d = Digits::default();
+                d.padded(v, width);
+                assert_eq!(d.into_string(), format!("{v:0width$}"));
+            }
         }
     }
 
