@@ -124,6 +124,12 @@ pub(crate) struct Walker<'a> {
     pub base_known: bool,
 }
 
+/// The listings read ahead for the walk, one per side.
+struct Listers<'a> {
+    local: &'a mut ReadAhead,
+    share: &'a mut ReadAhead,
+}
+
 /// Threads listing the share's folders ahead of the walk.
 const LIST_THREADS: usize = 4;
 /// Folders listed ahead (in flight or waiting to be walked) at most.
@@ -179,11 +185,22 @@ impl Walker<'_> {
         // `read_ahead`), each at the same time as the cache's listing.
         std::thread::scope(|s| -> Result<()> {
             let mut lister = ReadAhead::start(s, self.share, list_threads(), LIST_AHEAD);
+            // The cache is listed ahead too, on one thread: the walk's own thread then
+            // only reads the originals and compares (a third of a no-change sync's
+            // work each).
+            let mut local_lister = ReadAhead::start(s, self.local, 1, LIST_AHEAD);
             while let Some(next) = pending.pop() {
                 for ahead in pending.iter().rev().filter(|p| p.remote).take(LIST_AHEAD) {
                     lister.ask(&ahead.dir);
                 }
-                self.walk_folder(next, &mut walk, &mut pending, &mut lister)?;
+                for ahead in pending.iter().rev().filter(|p| p.local).take(LIST_AHEAD) {
+                    local_lister.ask(&ahead.dir);
+                }
+                let listers = Listers {
+                    local: &mut local_lister,
+                    share: &mut lister,
+                };
+                self.walk_folder(next, &mut walk, &mut pending, listers)?;
             }
             Ok(())
         })?;
@@ -235,18 +252,18 @@ impl Walker<'_> {
         at: Pending,
         walk: &mut Walk,
         pending: &mut Vec<Pending>,
-        lister: &mut ReadAhead,
+        listers: Listers<'_>,
     ) -> Result<()> {
         if at.remote {
-            lister.ask(&at.dir);
+            listers.share.ask(&at.dir);
         }
         let local = if at.local {
-            self.local.list(&at.dir)
+            listers.local.take(&at.dir)
         } else {
             Ok(Vec::new())
         };
         let remote = if at.remote {
-            lister.take(&at.dir)
+            listers.share.take(&at.dir)
         } else {
             Ok(Vec::new())
         };
