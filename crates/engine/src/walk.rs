@@ -476,3 +476,60 @@ fn refresh_fingerprints(
     updated.remote_identity = Some(r.identity.clone());
     walk.refresh.push((path.clone(), updated));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use offline_core::{Action, Meta, SyncState};
+
+    fn item(path: &str) -> PlanItem {
+        PlanItem {
+            path: RelPath::from_str_lossy(path).unwrap(),
+            state: SyncState::Stable,
+            action: Action::RecordOriginal,
+            triple: Triple::new(None, None, None),
+        }
+    }
+
+    fn scanned(path: &str) -> Scanned {
+        Scanned {
+            meta: Meta::dir(0, 0o755),
+            identity: path.to_string(),
+        }
+    }
+
+    /// Every side copy still names the item it was stored beside.
+    fn assert_aligned(walk: &Walk) {
+        for side in [&walk.local, &walk.remote] {
+            assert!(side.windows(2).all(|w| w[0].0 < w[1].0));
+            for (at, s) in side {
+                assert_eq!(walk.items[*at].path.to_string(), s.identity);
+            }
+        }
+    }
+
+    #[test]
+    fn sorting_and_dropping_items_keep_their_copies_beside_them() {
+        let paths = ["b/x", "a", "c", "b", "a/z", "a.txt", "b/a", "d"];
+        let mut walk = Walk::default();
+        for (i, p) in paths.iter().enumerate() {
+            if i % 2 == 0 {
+                walk.local.push((i, scanned(p)));
+            }
+            if i % 3 != 1 {
+                walk.remote.push((i, scanned(p)));
+            }
+            walk.items.push(item(p));
+        }
+        walk.sort();
+        let sorted: Vec<String> = walk.items.iter().map(|i| i.path.to_string()).collect();
+        assert_eq!(sorted, ["a", "a/z", "a.txt", "b", "b/a", "b/x", "c", "d"]);
+        assert_aligned(&walk);
+        assert_eq!((walk.local.len(), walk.remote.len()), (4, 5));
+        let keep: Vec<bool> = sorted.iter().map(|p| !p.starts_with('b')).collect();
+        walk.retain(&keep);
+        let kept: Vec<String> = walk.items.iter().map(|i| i.path.to_string()).collect();
+        assert_eq!(kept, ["a", "a/z", "a.txt", "c", "d"]);
+        assert_aligned(&walk);
+    }
+}
