@@ -73,9 +73,9 @@ pub fn planned(item: &PlanItem) -> Value {
         "operation": item.action.operation().map(|o| o.name()),
         "action": item.action.name(),
         "result": "planned",
-        "local": meta(item.triple.local.as_ref()),
-        "remote": meta(item.triple.remote.as_ref()),
-        "original": meta(item.triple.original.as_ref()),
+        "local": meta(item.triple.local.as_deref()),
+        "remote": meta(item.triple.remote.as_deref()),
+        "original": meta(item.triple.original.as_deref()),
     })
 }
 

@@ -1165,9 +1165,9 @@ fn all_triples() -> Vec<Triple> {
             for r in &vals {
                 for bits in 0..8u8 {
                     out.push(Triple {
-                        original: o.clone(),
-                        local: l.clone(),
-                        remote: r.clone(),
+                        original: o.clone().map(Box::new),
+                        local: l.clone().map(Box::new),
+                        remote: r.clone().map(Box::new),
                         cached: bits & 1 != 0,
                         pinned: bits & 2 != 0,
                         sparse: bits & 4 != 0,
@@ -1279,7 +1279,11 @@ fn writes(action: Action) -> (bool, bool) {
 
 /// Checks one produced (state, action) against its triple and control.
 fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
-    let (o, l, r) = (tr.original.as_ref(), tr.local.as_ref(), tr.remote.as_ref());
+    let (o, l, r) = (
+        tr.original.as_deref(),
+        tr.local.as_deref(),
+        tr.remote.as_deref(),
+    );
     let (state, action) = (got.state, got.action);
     let ctx = || format!("{tr:?} {control:?} -> {state} {action:?}");
     assert_eq!(&got.triple, tr, "{}", ctx());
@@ -1403,7 +1407,7 @@ fn exhaustive_sweep_never_panics_and_is_consistent() {
             let allowed = (control.sync_in || !wl) && (control.sync_out || !wr);
             let new_file_out = action == Run(CreateCopyOnServer)
                 && tr.original.is_none()
-                && !is_dir(tr.local.as_ref());
+                && !is_dir(tr.local.as_deref());
             let expect = if control.no_new_files_out && new_file_out {
                 None
             } else if allowed {
@@ -1476,7 +1480,7 @@ fn the_eight_unassigned_states_are_never_produced() {
 
 #[test]
 fn mtime_never_changes_a_decision_except_under_keep_latest() {
-    let bump = |m: &Option<Meta>| {
+    let bump = |m: &Option<Box<Meta>>| {
         m.clone().map(|mut m| {
             m.mtime_ns += 12_345;
             m

@@ -7,7 +7,7 @@ use crate::cache::{now_ns, Cache, CONFLICTS_DIR_NAME};
 use crate::conflict::{conflict_name, host_name, utc_stamp};
 use crate::error::{ItemError, Result};
 use crate::prepare::Prepared;
-use crate::scan::Scanned;
+use crate::scan::{Scanned, ScannedRef};
 use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
 use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
 use offline_remote::{DirRemote, ErrorKind, Expect, Remote, RemoteError, Stat};
@@ -387,7 +387,7 @@ impl<'a> Executor<'a> {
         self.sides.side(side)
     }
 
-    fn scanned(&self, side: Side, path: &RelPath) -> Option<&'a Scanned> {
+    fn scanned(&self, side: Side, path: &RelPath) -> Option<ScannedRef<'a>> {
         self.sides.scanned(side, path)
     }
 
@@ -401,9 +401,9 @@ impl<'a> Executor<'a> {
         let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
         let fail = |e: RemoteError| {
             Box::new(ItemError::from_remote(op, &e).with_copies(
-                item.triple.local.as_ref(),
-                item.triple.remote.as_ref(),
-                item.triple.original.as_ref(),
+                item.triple.local.as_deref(),
+                item.triple.remote.as_deref(),
+                item.triple.original.as_deref(),
             ))
         };
         match item.action {
@@ -460,9 +460,9 @@ impl<'a> Executor<'a> {
                     path: path.clone(),
                     state: item.state,
                     detected_ns: now_ns(),
-                    original: item.triple.original.clone(),
-                    local: item.triple.local.clone(),
-                    remote: item.triple.remote.clone(),
+                    original: item.triple.original.as_deref().cloned(),
+                    local: item.triple.local.as_deref().cloned(),
+                    remote: item.triple.remote.as_deref().cloned(),
                 }));
                 Ok(Done::quiet())
             }
@@ -524,8 +524,8 @@ impl<'a> Executor<'a> {
         let remote = self.scanned(Side::Remote, path).ok_or_else(missing)?;
         let original = Original {
             meta: local.meta.clone(),
-            local_identity: Some(local.identity.clone()),
-            remote_identity: Some(remote.identity.clone()),
+            local_identity: Some(local.identity.to_string()),
+            remote_identity: Some(remote.identity.to_string()),
             cached: true,
         };
         self.pending
@@ -540,7 +540,7 @@ impl<'a> Executor<'a> {
         let original = Original {
             meta: remote.meta.clone(),
             local_identity: None,
-            remote_identity: Some(remote.identity.clone()),
+            remote_identity: Some(remote.identity.to_string()),
             cached: false,
         };
         self.pending
@@ -638,7 +638,7 @@ impl<'a> Executor<'a> {
             keeper.make_dir(dir, 0o755, None, &Expect::Any)?;
         }
         crashpoint::hit("engine.save_copy.before");
-        let meta = &scanned.meta;
+        let meta = scanned.meta;
         match meta.kind {
             Kind::Symlink => {
                 let link = meta.target.clone().unwrap_or_default();

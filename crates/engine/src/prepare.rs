@@ -3,7 +3,7 @@
 
 use crate::cache::Cache;
 use crate::error::{EngineError, Result};
-use crate::scan::Scanned;
+use crate::scan::ScannedRef;
 use crate::sink::{ItemReport, ItemResult};
 use crate::walk::{retain_aligned, Walker};
 use offline_core::{plan::settle, Action, Plan, RelPath, Side, SyncControl, SyncOperation};
@@ -17,18 +17,19 @@ pub const MASS_DELETE_MIN: usize = 5;
 
 /// What prepare found: the plan, and what the executor needs to re-check it.
 ///
-/// Each planned path is held once (in its plan item); the scanned copies sit in
-/// vectors beside the plan, found by the item's index. At 100k planned files this
-/// keeps prepare near 300 bytes per file.
+/// Each planned path is held once (in its plan item), with the scanned copies'
+/// metadata in its triple; their identities sit in vectors beside the plan, found by
+/// the item's index.
 pub struct Prepared {
     /// The work, in path order (kept in that order: [`Prepared::scanned`] searches it).
     pub plan: Plan,
     /// Paths that could not be prepared (each with an error naming `prepare`).
     pub problems: Vec<ItemReport>,
-    /// The cache copies of planned paths: (index in `plan.items`, copy), by index.
-    pub(crate) local: Vec<(usize, Scanned)>,
-    /// The share copies of planned paths, as `local`.
-    pub(crate) remote: Vec<(usize, Scanned)>,
+    /// The identities of the cache copies of planned paths: (index in
+    /// `plan.items`, identity), by index.
+    pub(crate) local: Vec<(usize, Box<str>)>,
+    /// The identities of the share copies of planned paths, as `local`.
+    pub(crate) remote: Vec<(usize, Box<str>)>,
     /// Unchanged items whose stat fingerprint moved (touched, copied back): their
     /// originals get the new fingerprints so the next scan need not hash them.
     pub(crate) refresh: Vec<(RelPath, Original)>,
@@ -45,18 +46,23 @@ impl Prepared {
     }
 
     /// The scanned copy of `path` on `side` (only planned paths have one).
-    pub(crate) fn scanned(&self, side: Side, path: &RelPath) -> Option<&Scanned> {
+    pub(crate) fn scanned(&self, side: Side, path: &RelPath) -> Option<ScannedRef<'_>> {
         let at = self
             .plan
             .items
             .binary_search_by(|item| item.path.cmp(path))
             .ok()?;
-        let copies = match side {
-            Side::Local => &self.local,
-            Side::Remote => &self.remote,
+        let triple = &self.plan.items.get(at)?.triple;
+        let (copies, meta) = match side {
+            Side::Local => (&self.local, triple.local.as_deref()),
+            Side::Remote => (&self.remote, triple.remote.as_deref()),
         };
         let found = copies.binary_search_by_key(&at, |(i, _)| *i).ok()?;
-        copies.get(found).map(|(_, scanned)| scanned)
+        let identity = copies.get(found).map(|(_, id)| &**id)?;
+        Some(ScannedRef {
+            meta: meta?,
+            identity,
+        })
     }
 }
 

@@ -17,6 +17,26 @@ pub struct Scanned {
     pub identity: String,
 }
 
+/// A scanned copy held elsewhere: its metadata (in a plan item's triple) and its
+/// identity (beside the plan), borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScannedRef<'a> {
+    /// Its metadata, with the content hash for files.
+    pub meta: &'a Meta,
+    /// Its stat fingerprint on this side.
+    pub identity: &'a str,
+}
+
+impl ScannedRef<'_> {
+    /// An owned copy.
+    pub fn to_owned(self) -> Scanned {
+        Scanned {
+            meta: self.meta.clone(),
+            identity: self.identity.to_string(),
+        }
+    }
+}
+
 /// A side's scan.
 #[derive(Debug, Default)]
 pub struct SideScan {

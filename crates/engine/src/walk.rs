@@ -24,10 +24,11 @@ pub(crate) struct Walk {
     /// plan's folder, direction and blocking rules); in path order once [`Walker::run`]
     /// returns.
     pub items: Vec<PlanItem>,
-    /// The cache copies of those paths: (index in `items`, copy), by index.
-    pub local: Vec<(usize, Scanned)>,
-    /// The share copies of those paths, as `local`.
-    pub remote: Vec<(usize, Scanned)>,
+    /// The identities of the cache copies of those paths: (index in `items`,
+    /// identity), by index. Their metadata is in the item's triple.
+    pub local: Vec<(usize, Box<str>)>,
+    /// The identities of the share copies of those paths, as `local`.
+    pub remote: Vec<(usize, Box<str>)>,
     /// Unchanged items whose fingerprints moved.
     pub refresh: Vec<(RelPath, Original)>,
     /// What could not be read, per path (those trees are left out).
@@ -75,10 +76,10 @@ impl Walk {
 
 /// Keeps the `items` whose entry in `keep` is true, and the copies beside them
 /// (`(index in items, copy)`, by index) with their indices moved along.
-pub(crate) fn retain_aligned(
+pub(crate) fn retain_aligned<T>(
     items: &mut Vec<PlanItem>,
-    local: &mut Vec<(usize, Scanned)>,
-    remote: &mut Vec<(usize, Scanned)>,
+    local: &mut Vec<(usize, T)>,
+    remote: &mut Vec<(usize, T)>,
     keep: &[bool],
 ) {
     if keep.iter().all(|&k| k) {
@@ -374,9 +375,9 @@ impl Walker<'_> {
         let descend =
             next.local || next.remote || original.as_ref().is_some_and(|o| o.meta.is_dir());
         let triple = Triple {
-            original: original.as_ref().map(|o| o.meta.clone()),
-            local: local.as_ref().map(|s| s.meta.clone()),
-            remote: remote.as_ref().map(|s| s.meta.clone()),
+            original: original.as_ref().map(|o| Box::new(o.meta.clone())),
+            local: local.as_ref().map(|s| Box::new(s.meta.clone())),
+            remote: remote.as_ref().map(|s| Box::new(s.meta.clone())),
             cached: original.as_ref().is_none_or(|o| o.cached),
             pinned: self.is_pinned(&path),
             sparse: false,
@@ -384,10 +385,10 @@ impl Walker<'_> {
         if let Some((state, action)) = decide(&triple, self.control, self.base_known) {
             let at = walk.items.len();
             if let Some(l) = local {
-                walk.local.push((at, l));
+                walk.local.push((at, l.identity.into_boxed_str()));
             }
             if let Some(r) = remote {
-                walk.remote.push((at, r));
+                walk.remote.push((at, r.identity.into_boxed_str()));
             }
             walk.items.push(PlanItem {
                 path,
@@ -480,7 +481,7 @@ fn refresh_fingerprints(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use offline_core::{Action, Meta, SyncState};
+    use offline_core::{Action, SyncState};
 
     fn item(path: &str) -> PlanItem {
         PlanItem {
@@ -491,11 +492,8 @@ mod tests {
         }
     }
 
-    fn scanned(path: &str) -> Scanned {
-        Scanned {
-            meta: Meta::dir(0, 0o755),
-            identity: path.to_string(),
-        }
+    fn scanned(path: &str) -> Box<str> {
+        path.into()
     }
 
     /// Every side copy still names the item it was stored beside.
@@ -503,7 +501,7 @@ mod tests {
         for side in [&walk.local, &walk.remote] {
             assert!(side.windows(2).all(|w| w[0].0 < w[1].0));
             for (at, s) in side {
-                assert_eq!(walk.items[*at].path.to_string(), s.identity);
+                assert_eq!(walk.items[*at].path.to_string(), &**s);
             }
         }
     }

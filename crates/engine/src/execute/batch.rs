@@ -73,7 +73,7 @@ impl<'a> Executor<'a> {
         }
         match self.scanned(to, &item.path) {
             None => true,
-            Some(dst) => dst.meta.kind != Kind::Dir && !dst.meta.same_content(&src.meta),
+            Some(dst) => dst.meta.kind != Kind::Dir && !dst.meta.same_content(src.meta),
         }
     }
 
@@ -186,9 +186,9 @@ impl<'a> Executor<'a> {
             ),
             Err(e) => (
                 ItemResult::Error(Box::new(ItemError::from_remote(op, &e).with_copies(
-                    item.triple.local.as_ref(),
-                    item.triple.remote.as_ref(),
-                    item.triple.original.as_ref(),
+                    item.triple.local.as_deref(),
+                    item.triple.remote.as_deref(),
+                    item.triple.original.as_deref(),
                 ))),
                 Done::quiet(),
             ),

@@ -4,7 +4,7 @@
 //! they did.
 
 use crate::prepare::Prepared;
-use crate::scan::Scanned;
+use crate::scan::{Scanned, ScannedRef};
 use offline_core::{Kind, RelPath, Side};
 use offline_remote::{DirRemote, ErrorKind, Expect, Remote, RemoteError, Staged, Stat};
 
@@ -39,7 +39,7 @@ impl<'a> Sides<'a> {
         }
     }
 
-    pub(super) fn scanned(&self, side: Side, path: &RelPath) -> Option<&'a Scanned> {
+    pub(super) fn scanned(&self, side: Side, path: &RelPath) -> Option<ScannedRef<'a>> {
         self.prepared.scanned(side, path)
     }
 
@@ -51,9 +51,9 @@ impl<'a> Sides<'a> {
             // removed only when empty, and otherwise only its mode and time are set.
             Some(s) if s.meta.kind == Kind::Dir => match self.side(side).stat(path) {
                 Ok(Some(now)) if now.meta.kind == Kind::Dir => Expect::Identity(now.identity),
-                _ => Expect::Identity(s.identity.clone()),
+                _ => Expect::Identity(s.identity.to_string()),
             },
-            Some(s) => Expect::Identity(s.identity.clone()),
+            Some(s) => Expect::Identity(s.identity.to_string()),
             None => Expect::Absent,
         }
     }
@@ -62,7 +62,7 @@ impl<'a> Sides<'a> {
     /// (a copy just renamed to its conflict name).
     pub(super) fn current(&self, side: Side, path: &RelPath) -> Result<Scanned, RemoteError> {
         if let Some(s) = self.scanned(side, path) {
-            return Ok(s.clone());
+            return Ok(s.to_owned());
         }
         let remote = self.side(side);
         let stat = remote
@@ -110,7 +110,7 @@ impl<'a> Sides<'a> {
         src: &Scanned,
         to: Side,
         dst_path: &RelPath,
-        dst: Option<&Scanned>,
+        dst: Option<ScannedRef<'_>>,
         mut expect: Expect,
     ) -> Result<(Stat, u64), RemoteError> {
         let target = self.side(to);
@@ -164,7 +164,7 @@ impl<'a> Sides<'a> {
         let expect = self.expect(to, path);
         let mut src = self
             .scanned(from, path)
-            .cloned()
+            .map(ScannedRef::to_owned)
             .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, path, "it is gone"))?;
         let mut reader = self.side(from).open_read(path)?;
         let staged = self.side(to).stage_file(
