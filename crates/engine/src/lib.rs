@@ -64,20 +64,33 @@ impl Cache {
         sink: &mut dyn SyncSink,
     ) -> Result<SyncSummary> {
         sink.begin(&prepared.plan);
-        self.store.set_setting(keys::SYNC_RUNNING, "1")?;
+        // Only a run with items can leave work half done on a side; a run without
+        // any (a no-change sync) writes the state database once, at the end.
+        let has_items = !prepared.plan.is_empty();
+        if has_items {
+            self.store.set_setting(keys::SYNC_RUNNING, "1")?;
+        }
         let summary = Executor::new(self, share, prepared)?.run(sink)?;
-        if summary.stopped.is_some() && !share_root_ok(share) {
+        let lost = summary.stopped.is_some() && !share_root_ok(share);
+        let (state, reason) = if lost {
             // The run stays marked as interrupted: temp files a lost connection left
             // on the share are removed by the recovery of the next sync that reaches it.
-            self.set_connect_state(ConnectState::Offline, OfflineReason::ConnectionError)?;
+            (ConnectState::Offline, OfflineReason::ConnectionError)
         } else {
-            self.store.set_setting(keys::SYNC_RUNNING, "0")?;
-            self.set_connect_state(ConnectState::Online, OfflineReason::NotApplicable)?;
+            (ConnectState::Online, OfflineReason::NotApplicable)
+        };
+        let now = cache::now_ns().to_string();
+        let mut settings = vec![
+            (keys::CONNECT_STATE, state.name()),
+            (keys::OFFLINE_REASON, reason.name()),
+        ];
+        if has_items && !lost {
+            settings.push((keys::SYNC_RUNNING, "0"));
         }
         if summary.errors == 0 && summary.stopped.is_none() {
-            self.store
-                .set_setting(keys::LAST_GOOD_SYNC_NS, &cache::now_ns().to_string())?;
+            settings.push((keys::LAST_GOOD_SYNC_NS, &now));
         }
+        self.store.set_settings(&settings)?;
         sink.end(&summary);
         Ok(summary)
     }

@@ -90,6 +90,18 @@ impl Store {
         self.run(|conn| batch::set_setting(conn, key, value))
     }
 
+    /// Sets several settings in one transaction (one flush instead of one each).
+    pub fn set_settings(&self, pairs: &[(&str, &str)]) -> Result<()> {
+        self.run(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            for (key, value) in pairs {
+                batch::set_setting(&tx, key, value)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     /// The original of one path, if it has one.
     pub fn original(&self, path: &RelPath) -> Result<Option<Original>> {
         let sql = format!(
