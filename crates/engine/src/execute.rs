@@ -35,6 +35,9 @@ const COMMIT_EVERY: Duration = Duration::from_secs(2);
 const JOURNAL_GROUP: usize = 64;
 /// How often a sink may ask to retry one item.
 const MAX_RETRIES: u32 = 3;
+/// Why a run stops when the share went away during it.
+const SHARE_LOST: &str =
+    "the share could not be reached any more; the rest waits for the next sync";
 
 /// A change to the state database, queued until the next commit.
 enum StoreChange {
@@ -115,7 +118,8 @@ impl<'a> Executor<'a> {
             host: host_name(),
             stored_conflicts,
             journaled: HashMap::new(),
-            journal_group: journal_group(),
+            // A knob for measuring the cost, see docs/SAFETY.md.
+            journal_group: crate::env_count("OFFLINE_JOURNAL_GROUP", usize::MAX, JOURNAL_GROUP),
         })
     }
 
@@ -216,7 +220,7 @@ impl<'a> Executor<'a> {
         if src.meta.kind != Kind::File {
             return None;
         }
-        let kind = if self.can_batch(item) {
+        let kind = if self.can_batch(to, &item.path, src.meta) {
             CopyKind::Stage
         } else {
             CopyKind::Direct
@@ -319,10 +323,7 @@ impl<'a> Executor<'a> {
                 failed.insert(item.path.clone());
                 if !self.share_reachable() {
                     summary.add(&report);
-                    return Ok(Some(
-                        "the share could not be reached any more; the rest waits for the next sync"
-                            .to_string(),
-                    ));
+                    return Ok(Some(SHARE_LOST.to_string()));
                 }
             }
             summary.add(&report);
@@ -380,7 +381,7 @@ impl<'a> Executor<'a> {
     }
 
     fn share_reachable(&self) -> bool {
-        matches!(self.sides.share.stat(&RelPath::root()), Ok(Some(s)) if s.meta.kind == Kind::Dir)
+        crate::share_root_ok(self.sides.share)
     }
 
     fn side(&self, side: Side) -> &'a dyn Remote {
@@ -398,14 +399,7 @@ impl<'a> Executor<'a> {
     /// Does one item's work; the error names the operation it happened in.
     fn apply(&mut self, item: &PlanItem) -> std::result::Result<Done, Box<ItemError>> {
         let path = &item.path;
-        let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
-        let fail = |e: RemoteError| {
-            Box::new(ItemError::from_remote(op, &e).with_copies(
-                item.triple.local.as_deref(),
-                item.triple.remote.as_deref(),
-                item.triple.original.as_deref(),
-            ))
-        };
+        let fail = |e: RemoteError| item_error(item, &e);
         match item.action {
             Action::Run(SyncOperation::DeleteClientCopy) => {
                 self.delete(Side::Local, path).map_err(fail)?;
@@ -751,6 +745,16 @@ impl<'a> Executor<'a> {
     }
 }
 
+/// The error of `item`, in the operation of its action, with the copies prepare saw.
+fn item_error(item: &PlanItem, err: &RemoteError) -> Box<ItemError> {
+    let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
+    Box::new(ItemError::from_remote(op, err).with_copies(
+        item.triple.local.as_deref(),
+        item.triple.remote.as_deref(),
+        item.triple.original.as_deref(),
+    ))
+}
+
 /// True for the work that changes the cache folder or the share (and so gets a
 /// journal row); bookkeeping and logged conflicts only touch the state database.
 fn changes_a_side(item: &PlanItem) -> bool {
@@ -758,16 +762,6 @@ fn changes_a_side(item: &PlanItem) -> bool {
         item.action,
         Action::Run(_) | Action::KeepOne { .. } | Action::KeepBoth { .. }
     )
-}
-
-/// Side-changing items per journal transaction: [`JOURNAL_GROUP`], or the value of
-/// `OFFLINE_JOURNAL_GROUP` (a knob for measuring the cost, see docs/SAFETY.md).
-fn journal_group() -> usize {
-    std::env::var("OFFLINE_JOURNAL_GROUP")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(JOURNAL_GROUP)
 }
 
 fn is_deletion(item: &PlanItem) -> bool {

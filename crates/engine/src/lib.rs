@@ -18,6 +18,7 @@ pub mod repair;
 pub mod scan;
 pub mod sink;
 mod walk;
+mod workers;
 
 pub use cache::{Cache, CacheLock, InitOptions};
 pub use error::{EngineError, ItemError, Result};
@@ -111,6 +112,16 @@ impl Cache {
         summary.recovered = recovery.happened().then_some(recovery);
         Ok(summary)
     }
+}
+
+/// A count set by the environment variable `key` (1 to `max`), or `default` when it
+/// is unset or not such a number. For the knobs used to measure costs.
+fn env_count(key: &str, max: usize, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| (1..=max).contains(&n))
+        .unwrap_or(default)
 }
 
 fn share_root_ok(share: &dyn Remote) -> bool {

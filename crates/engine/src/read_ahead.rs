@@ -1,21 +1,20 @@
-//! Share listings read ahead for the walk: the walk names the folders it will visit
-//! next, and a few threads list them on the share meanwhile. A network share answers
+//! Listings read ahead for the walk: the walk names the folders it will visit next,
+//! and a few threads list them on a side (the share, or the cache) meanwhile. A network share answers
 //! each listing after a round trip or more; with several in flight the walk waits for
 //! about one of them per batch instead of one per folder. Listings read ahead are
 //! held until the walk takes them, and at most `limit` folders are asked for or held
 //! at once, so memory stays bounded.
 
+use crate::workers;
 use offline_core::RelPath;
 use offline_remote::{Entry, ErrorKind, Remote, RemoteError};
 use std::collections::{HashMap, HashSet};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, Sender};
 use std::thread::Scope;
 
 type Listing = Result<Vec<Entry>, RemoteError>;
 
-/// Listing threads for one walk of the share.
+/// Listing threads for one walk of a side.
 pub(crate) struct ReadAhead {
     jobs: Sender<RelPath>,
     done: Receiver<(RelPath, Listing)>,
@@ -30,31 +29,16 @@ impl ReadAhead {
     /// flight or held at once.
     pub(crate) fn start<'scope, 'env>(
         scope: &'scope Scope<'scope, 'env>,
-        share: &'env dyn Remote,
+        side: &'env dyn Remote,
         threads: usize,
         limit: usize,
     ) -> ReadAhead {
-        let (jobs, job_rx) = channel::<RelPath>();
-        let (done_tx, done) = channel();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        for _ in 0..threads.max(1) {
-            let job_rx = Arc::clone(&job_rx);
-            let done_tx = done_tx.clone();
-            scope.spawn(move || loop {
-                let next = match job_rx.lock() {
-                    Ok(rx) => rx.recv(),
-                    Err(poisoned) => poisoned.into_inner().recv(),
-                };
-                let Ok(dir) = next else {
-                    return;
-                };
-                let listed = catch_unwind(AssertUnwindSafe(|| share.list(&dir)))
-                    .unwrap_or_else(|_| Err(thread_failed(&dir)));
-                if done_tx.send((dir, listed)).is_err() {
-                    return;
-                }
-            });
-        }
+        let (jobs, done) = workers::start(
+            scope,
+            threads,
+            move |dir| side.list(dir),
+            |dir| Err(thread_failed(dir)),
+        );
         ReadAhead {
             jobs,
             done,

@@ -136,16 +136,6 @@ const LIST_THREADS: usize = 4;
 /// Folders listed ahead (in flight or waiting to be walked) at most.
 const LIST_AHEAD: usize = 16;
 
-/// Listing threads: [`LIST_THREADS`], or `OFFLINE_LIST_THREADS` (a knob for
-/// measuring, like `OFFLINE_JOURNAL_GROUP`).
-fn list_threads() -> usize {
-    std::env::var("OFFLINE_LIST_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| (1..=64).contains(&n))
-        .unwrap_or(LIST_THREADS)
-}
-
 /// A folder still to walk, and whether each side has it as a folder.
 struct Pending {
     dir: RelPath,
@@ -185,7 +175,9 @@ impl Walker<'_> {
         // The share's folders are listed by a few threads, ahead of the walk (see
         // `read_ahead`), each at the same time as the cache's listing.
         std::thread::scope(|s| -> Result<()> {
-            let mut lister = ReadAhead::start(s, self.share, list_threads(), LIST_AHEAD);
+            // `OFFLINE_LIST_THREADS`: a knob for measuring.
+            let threads = crate::env_count("OFFLINE_LIST_THREADS", 64, LIST_THREADS);
+            let mut lister = ReadAhead::start(s, self.share, threads, LIST_AHEAD);
             // The cache is listed ahead too, on one thread: the walk's own thread then
             // only reads the originals and compares (a third of a no-change sync's
             // work each).

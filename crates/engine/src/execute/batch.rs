@@ -7,12 +7,10 @@
 
 use super::parallel::Job;
 use super::sides::StagedFile;
-use super::{Done, Executor, StoreChange};
-use crate::error::ItemError;
-use crate::scan::Scanned;
+use super::{item_error, Executor, StoreChange};
 use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
-use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
-use offline_remote::{Expect, RemoteError, Staged};
+use offline_core::{Action, Kind, Meta, PlanItem, RelPath, Side, SyncOperation};
+use offline_remote::RemoteError;
 use std::collections::HashSet;
 
 /// Files per batch.
@@ -22,13 +20,8 @@ const BATCH_BYTES: u64 = 256 << 20;
 
 /// One staged copy waiting for its batch to be placed.
 pub(super) struct StagedCopy<'p> {
-    item: &'p PlanItem,
-    from: Side,
-    to: Side,
-    src: Scanned,
-    staged: Staged,
-    expect: Expect,
-    journal: Option<i64>,
+    job: Job<'p>,
+    file: StagedFile,
 }
 
 /// The copies staged so far.
@@ -58,22 +51,15 @@ pub(super) fn copy_direction(item: &PlanItem) -> Option<(Side, Side)> {
 }
 
 impl<'a> Executor<'a> {
-    /// True when `item` is a file copy that can go through a batch: the source is a
-    /// file, the target is absent or a file with other content, and the target side
-    /// can stage.
-    pub(super) fn can_batch(&self, item: &PlanItem) -> bool {
-        let Some((from, to)) = copy_direction(item) else {
-            return false;
-        };
-        let Some(src) = self.scanned(from, &item.path) else {
-            return false;
-        };
-        if src.meta.kind != Kind::File || !self.side(to).can_stage() {
+    /// True when a file copy of `src` to `path` on `to` can go through a batch: the
+    /// target side can stage, and the target is absent or a file with other content.
+    pub(super) fn can_batch(&self, to: Side, path: &RelPath, src: &Meta) -> bool {
+        if !self.side(to).can_stage() {
             return false;
         }
-        match self.scanned(to, &item.path) {
+        match self.scanned(to, path) {
             None => true,
-            Some(dst) => dst.meta.kind != Kind::Dir && !dst.meta.same_content(src.meta),
+            Some(dst) => dst.meta.kind != Kind::Dir && !dst.meta.same_content(src),
         }
     }
 
@@ -89,15 +75,7 @@ impl<'a> Executor<'a> {
         failed: &mut HashSet<RelPath>,
     ) -> crate::Result<Option<String>> {
         batch.bytes += file.src.meta.size;
-        batch.copies.push(StagedCopy {
-            item: job.item,
-            from: job.from,
-            to: job.to,
-            src: file.src,
-            staged: file.staged,
-            expect: file.expect,
-            journal: job.journal,
-        });
+        batch.copies.push(StagedCopy { job, file });
         if batch.is_full() {
             return self.flush(batch, sink, summary, failed);
         }
@@ -120,29 +98,30 @@ impl<'a> Executor<'a> {
         }
         let synced = self.sync_sides(&copies);
         let mut placed = Vec::with_capacity(copies.len());
-        for copy in copies {
+        for StagedCopy { job, file } in copies {
+            let target = self.side(job.to);
             let result = match &synced {
-                Ok(()) => self.side(copy.to).commit_staged(&copy.staged, &copy.expect),
+                Ok(()) => target.commit_staged(&file.staged, &file.expect),
                 Err(e) => {
-                    let _ = self.side(copy.to).discard_staged(&copy.staged);
-                    Err(e.clone_for(&copy.item.path))
+                    let _ = target.discard_staged(&file.staged);
+                    Err(e.clone_for(&job.item.path))
                 }
             };
-            placed.push((copy, result));
+            placed.push((job, file.src, result));
         }
         // The renames must be durable before any original says they happened.
-        let renames_synced = self.sync_sides_of(placed.iter().map(|(c, _)| c.to));
+        let renames_synced = self.sync_sides_of(placed.iter().map(|(job, _, _)| job.to));
         let mut stop = None;
-        for (copy, result) in placed {
+        for (job, src, result) in placed {
             let result = match (&renames_synced, result) {
                 (Ok(()), Ok(written)) => {
-                    self.record_copy(copy.from, &copy.src, copy.to, &copy.item.path, written.stat);
-                    Ok(copy.src.meta.size)
+                    self.record_copy(job.from, &src, job.to, &job.item.path, written.stat);
+                    Ok(src.meta.size)
                 }
-                (Err(e), Ok(_)) => Err(e.clone_for(&copy.item.path)),
+                (Err(e), Ok(_)) => Err(e.clone_for(&job.item.path)),
                 (_, Err(e)) => Err(e),
             };
-            let report = self.copy_report(copy.item, result, copy.journal);
+            let report = self.copy_report(job.item, result, job.journal);
             if let Some(reason) = self.finish_copy(report, sink, summary, failed)? {
                 stop.get_or_insert(reason);
             }
@@ -151,7 +130,7 @@ impl<'a> Executor<'a> {
     }
 
     fn sync_sides(&self, copies: &[StagedCopy<'_>]) -> Result<(), RemoteError> {
-        self.sync_sides_of(copies.iter().map(|c| c.to))
+        self.sync_sides_of(copies.iter().map(|c| c.job.to))
     }
 
     fn sync_sides_of(&self, sides: impl Iterator<Item = Side>) -> Result<(), RemoteError> {
@@ -175,26 +154,12 @@ impl<'a> Executor<'a> {
         if let Some(id) = journal {
             self.pending.push(StoreChange::EndJournal(id));
         }
-        let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
-        let (result, done) = match result {
-            Ok(bytes) => (
-                ItemResult::Ok,
-                Done {
-                    bytes,
-                    ..Done::quiet()
-                },
-            ),
-            Err(e) => (
-                ItemResult::Error(Box::new(ItemError::from_remote(op, &e).with_copies(
-                    item.triple.local.as_deref(),
-                    item.triple.remote.as_deref(),
-                    item.triple.original.as_deref(),
-                ))),
-                Done::quiet(),
-            ),
+        let (result, bytes) = match result {
+            Ok(bytes) => (ItemResult::Ok, bytes),
+            Err(e) => (ItemResult::Error(item_error(item, &e)), 0),
         };
         let mut report = ItemReport::for_item(item, result);
-        report.bytes = done.bytes;
+        report.bytes = bytes;
         report
     }
 
@@ -211,10 +176,7 @@ impl<'a> Executor<'a> {
         if matches!(report.result, ItemResult::Error(_)) {
             failed.insert(report.path.clone());
             if !self.share_reachable() {
-                return Ok(Some(
-                    "the share could not be reached any more; the rest waits for the next sync"
-                        .to_string(),
-                ));
+                return Ok(Some(super::SHARE_LOST.to_string()));
             }
         }
         self.maybe_commit()?;

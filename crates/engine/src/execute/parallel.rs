@@ -4,12 +4,11 @@
 //! copies were started, so the executor records and reports them in plan order.
 
 use super::sides::{Copied, Sides, StagedFile};
+use crate::workers;
 use offline_core::{PlanItem, Side};
 use offline_remote::{ErrorKind, RemoteError};
 use std::collections::{HashMap, VecDeque};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, Sender};
 use std::thread::Scope;
 
 /// Copies in flight by default (`offline config --transfers`).
@@ -30,6 +29,7 @@ pub(super) enum CopyKind {
 }
 
 /// One copy to run.
+#[derive(Clone, Copy)]
 pub(super) struct Job<'p> {
     pub(super) item: &'p PlanItem,
     pub(super) kind: CopyKind,
@@ -46,8 +46,8 @@ pub(super) enum Outcome {
 
 /// The pool of one run.
 pub(super) struct Pool<'p> {
-    jobs: Option<Sender<(usize, Job<'p>)>>,
-    done: Receiver<(usize, Outcome)>,
+    jobs: Sender<(usize, Job<'p>)>,
+    done: Receiver<((usize, Job<'p>), Outcome)>,
     /// Started copies not handed back yet, oldest first.
     waiting: VecDeque<(usize, Job<'p>)>,
     finished: HashMap<usize, Outcome>,
@@ -58,26 +58,24 @@ pub(super) struct Pool<'p> {
 
 impl<'p> Pool<'p> {
     /// Starts `limit` workers in `scope`.
-    pub(super) fn start<'scope, 'env: 'scope>(
-        scope: &'scope Scope<'scope, 'env>,
-        sides: Sides<'env>,
+    pub(super) fn start<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        sides: Sides<'p>,
         limit: usize,
     ) -> Pool<'p>
     where
-        'p: 'env,
+        'p: 'scope,
     {
         let limit = limit.clamp(1, MAX_TRANSFERS);
-        let (job_tx, job_rx) = channel::<(usize, Job<'p>)>();
-        let (done_tx, done_rx) = channel();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        for _ in 0..limit {
-            let job_rx = Arc::clone(&job_rx);
-            let done_tx = done_tx.clone();
-            scope.spawn(move || work(sides, &job_rx, &done_tx));
-        }
+        let (jobs, done) = workers::start(
+            scope,
+            limit,
+            move |(_, job): &(usize, Job<'p>)| run(sides, job),
+            |(_, job)| worker_gone(job),
+        );
         Pool {
-            jobs: Some(job_tx),
-            done: done_rx,
+            jobs,
+            done,
             waiting: VecDeque::new(),
             finished: HashMap::new(),
             next: 0,
@@ -100,23 +98,20 @@ impl<'p> Pool<'p> {
     pub(super) fn submit(&mut self, job: Job<'p>) {
         let id = self.next;
         self.next += 1;
-        let message = (id, job_copy(&job));
         self.waiting.push_back((id, job));
-        self.running += 1;
-        let sent = self.jobs.as_ref().map(|tx| tx.send(message));
-        if !matches!(sent, Some(Ok(()))) {
+        if self.jobs.send((id, job)).is_ok() {
+            self.running += 1;
+        } else {
             // Every worker is gone (it cannot happen while the pool lives): the
             // copy ends as an error instead of waiting forever.
-            self.running -= 1;
-            self.finished
-                .insert(id, worker_gone(&self.waiting[self.waiting.len() - 1].1));
+            self.finished.insert(id, worker_gone(&job));
         }
     }
 
     /// The oldest started copy, with its outcome, once it has ended; waits for it
     /// when `wait` is true.
     pub(super) fn next_done(&mut self, wait: bool) -> Option<(Job<'p>, Outcome)> {
-        let front = self.waiting.front()?.0;
+        let (front, front_job) = *self.waiting.front()?;
         while !self.finished.contains_key(&front) {
             let received = if wait {
                 self.done.recv().ok()
@@ -124,33 +119,21 @@ impl<'p> Pool<'p> {
                 self.done.try_recv().ok()
             };
             match received {
-                Some((id, outcome)) => {
+                Some(((id, _), outcome)) => {
                     self.running -= 1;
                     self.finished.insert(id, outcome);
                 }
                 None if wait => {
                     // No worker left to answer: end the copy as an error.
-                    let outcome = worker_gone(&self.waiting.front()?.1);
                     self.running = self.running.saturating_sub(1);
-                    self.finished.insert(front, outcome);
+                    self.finished.insert(front, worker_gone(&front_job));
                 }
                 None => return None,
             }
         }
         let outcome = self.finished.remove(&front)?;
-        let (_, job) = self.waiting.pop_front()?;
-        Some((job, outcome))
-    }
-}
-
-/// The part of a job a worker needs (the pool keeps the job itself).
-fn job_copy<'p>(job: &Job<'p>) -> Job<'p> {
-    Job {
-        item: job.item,
-        kind: job.kind,
-        from: job.from,
-        to: job.to,
-        journal: job.journal,
+        self.waiting.pop_front();
+        Some((front_job, outcome))
     }
 }
 
@@ -163,28 +146,6 @@ fn worker_gone(job: &Job<'_>) -> Outcome {
     match job.kind {
         CopyKind::Stage => Outcome::Staged(Err(err)),
         CopyKind::Direct => Outcome::Copied(Err(err)),
-    }
-}
-
-/// A worker: runs copies until the pool closes.
-fn work<'p>(
-    sides: Sides<'_>,
-    jobs: &Mutex<Receiver<(usize, Job<'p>)>>,
-    done: &Sender<(usize, Outcome)>,
-) {
-    loop {
-        let next = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(poisoned) => poisoned.into_inner().recv(),
-        };
-        let Ok((id, job)) = next else {
-            return;
-        };
-        let outcome = catch_unwind(AssertUnwindSafe(|| run(sides, &job)))
-            .unwrap_or_else(|_| worker_gone(&job));
-        if done.send((id, outcome)).is_err() {
-            return;
-        }
     }
 }
 
