@@ -71,6 +71,24 @@ fn wait_for_port(port: u16, timeout: Duration) -> bool {
     false
 }
 
+/// The body of a plain HTTP GET on loopback, if the server answered 200.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200")
+        .then(|| body.to_string())
+        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
+}
+
 fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -489,6 +507,27 @@ http {{
                 );
             }
         }
+        if self.backend == Backend::S3 {
+            self.wait_for_volume_server(timeout);
+        }
+    }
+
+    /// SeaweedFS answers on its ports before its volume server has told the master
+    /// which volumes it holds; until then reads of stored objects fail ("volume not
+    /// found"). Waits until the master lists the volume server.
+    fn wait_for_volume_server(&self, timeout: Duration) {
+        let volume = format!("127.0.0.1:{}", self.ports[2]);
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if http_get(self.ports[0], "/dir/status").is_some_and(|body| body.contains(&volume)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "the SeaweedFS master never listed its volume server {volume}\n{}",
+            self.log()
+        );
     }
 
     fn create_bucket(&self) {
