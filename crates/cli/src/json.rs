@@ -1,6 +1,6 @@
 //! JSON shapes of the model's values, shared by every `--json` printer.
 
-use offline_core::{Meta, PlanItem};
+use offline_core::{Meta, PlanItem, Side};
 use offline_engine::{ItemError, ItemReport, ItemResult, SyncSummary};
 use serde_json::{json, Map, Value};
 
@@ -73,9 +73,9 @@ pub fn planned(item: &PlanItem) -> Value {
         "operation": item.action.operation().map(|o| o.name()),
         "action": item.action.name(),
         "result": "planned",
-        "local": meta(item.triple.local.as_deref()),
-        "remote": meta(item.triple.remote.as_deref()),
-        "original": meta(item.triple.original.as_deref()),
+        "local": meta(item.triple.meta(Side::Local)),
+        "remote": meta(item.triple.meta(Side::Remote)),
+        "original": meta(item.triple.original_meta()),
     })
 }
 

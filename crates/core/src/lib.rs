@@ -4,7 +4,8 @@
 //! - the enumerations, with Windows Offline Files' numeric values:
 //!   [`SyncOperation`], [`SyncState`], [`ConflictResolution`], the sync control
 //!   flags ([`SyncControl`]), [`ConnectState`] and [`OfflineReason`];
-//! - item paths ([`RelPath`], raw bytes) and metadata ([`Meta`]);
+//! - item paths ([`RelPath`], raw bytes), metadata ([`Meta`]) and the copies a sync
+//!   compares: each side's [`Scanned`] copy and the [`Original`] (the base);
 //! - the planner ([`plan`]): a pure function from the original, local and remote
 //!   copies of every path to a [`Plan`] of work.
 //!
@@ -18,18 +19,22 @@
 
 pub mod connect;
 pub mod control;
+pub mod copies;
 pub mod meta;
 pub mod operation;
 pub mod path;
 pub mod plan;
+pub mod side;
 pub mod state;
 
 pub use connect::{ConnectState, OfflineReason};
 pub use control::{ConflictPolicy, ConflictResolution, SyncControl};
+pub use copies::{Expect, Original, Scanned};
 pub use meta::{Hash, Kind, Meta};
 pub use operation::SyncOperation;
 pub use path::{escape_bytes, unescape_bytes, PathError, RelPath};
-pub use plan::{plan, plan_without_base, Action, Plan, PlanItem, Side, Triple};
+pub use plan::{plan, plan_without_base, Action, Plan, PlanItem, Triple};
+pub use side::Side;
 pub use state::SyncState;
 
 /// The name prefix of temporary files the engine writes on either side; scans skip them.

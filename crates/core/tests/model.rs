@@ -364,8 +364,8 @@ fn execute(plan: &Plan, world: &mut World) -> Result<(), String> {
     for item in deletions.chain(others) {
         let p = &item.path;
         // What prepare saw is still there: no other item touched this path.
-        assert_eq!(world.local.get(p), item.triple.local.as_deref(), "{p:?}");
-        assert_eq!(world.remote.get(p), item.triple.remote.as_deref(), "{p:?}");
+        assert_eq!(world.local.get(p), item.triple.meta(Side::Local), "{p:?}");
+        assert_eq!(world.remote.get(p), item.triple.meta(Side::Remote), "{p:?}");
         match item.action {
             Action::Run(op) => match op {
                 SyncOperation::CreateCopyOnServer | SyncOperation::SyncToServer => {
@@ -592,8 +592,8 @@ fn sync_and_check(
             let ok = match i.action {
                 Action::LogConflict => {
                     control.policy == ConflictPolicy::KeepAll
-                        && i.triple.local.as_deref().is_some_and(Meta::is_dir)
-                        && i.triple.remote.as_deref().is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Local).is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Remote).is_some_and(Meta::is_dir)
                 }
                 Action::Blocked => false,
                 _ => true,
@@ -669,7 +669,7 @@ fn sync_and_check(
             }
             let new_file_out = i.action == Action::Run(SyncOperation::CreateCopyOnServer)
                 && i.triple.original.is_none()
-                && !i.triple.local.as_deref().is_some_and(Meta::is_dir);
+                && !i.triple.meta(Side::Local).is_some_and(Meta::is_dir);
             if control.no_new_files_out && new_file_out {
                 continue;
             }

@@ -1165,12 +1165,10 @@ fn all_triples() -> Vec<Triple> {
             for r in &vals {
                 for bits in 0..8u8 {
                     out.push(Triple {
-                        original: o.clone().map(Box::new),
-                        local: l.clone().map(Box::new),
-                        remote: r.clone().map(Box::new),
                         cached: bits & 1 != 0,
                         pinned: bits & 2 != 0,
                         sparse: bits & 4 != 0,
+                        ..Triple::new(o.clone(), l.clone(), r.clone())
                     });
                 }
             }
@@ -1280,9 +1278,9 @@ fn writes(action: Action) -> (bool, bool) {
 /// Checks one produced (state, action) against its triple and control.
 fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
     let (o, l, r) = (
-        tr.original.as_deref(),
-        tr.local.as_deref(),
-        tr.remote.as_deref(),
+        tr.original_meta(),
+        tr.meta(Side::Local),
+        tr.meta(Side::Remote),
     );
     let (state, action) = (got.state, got.action);
     let ctx = || format!("{tr:?} {control:?} -> {state} {action:?}");
@@ -1407,7 +1405,7 @@ fn exhaustive_sweep_never_panics_and_is_consistent() {
             let allowed = (control.sync_in || !wl) && (control.sync_out || !wr);
             let new_file_out = action == Run(CreateCopyOnServer)
                 && tr.original.is_none()
-                && !is_dir(tr.local.as_deref());
+                && !is_dir(tr.meta(Side::Local));
             let expect = if control.no_new_files_out && new_file_out {
                 None
             } else if allowed {
@@ -1480,11 +1478,18 @@ fn the_eight_unassigned_states_are_never_produced() {
 
 #[test]
 fn mtime_never_changes_a_decision_except_under_keep_latest() {
-    let bump = |m: &Option<Box<Meta>>| {
-        m.clone().map(|mut m| {
+    let bump = |m: Option<&Meta>| {
+        m.cloned().map(|mut m| {
             m.mtime_ns += 12_345;
             m
         })
+    };
+    let metas = |t: &Triple| {
+        (
+            t.original_meta().cloned(),
+            t.meta(Side::Local).cloned(),
+            t.meta(Side::Remote).cloned(),
+        )
     };
     for tr in all_triples() {
         for policy in POLICIES {
@@ -1494,19 +1499,17 @@ fn mtime_never_changes_a_decision_except_under_keep_latest() {
             for base_known in [true, false] {
                 let control = ctl(policy);
                 let before = decide(&tr, &control, base_known);
+                let (o, l, r) = metas(&tr);
+                let with = |o, l, r| Triple {
+                    cached: tr.cached,
+                    pinned: tr.pinned,
+                    sparse: tr.sparse,
+                    ..Triple::new(o, l, r)
+                };
                 for touched in [
-                    Triple {
-                        local: bump(&tr.local),
-                        ..tr.clone()
-                    },
-                    Triple {
-                        remote: bump(&tr.remote),
-                        ..tr.clone()
-                    },
-                    Triple {
-                        original: bump(&tr.original),
-                        ..tr.clone()
-                    },
+                    with(o.clone(), bump(l.as_ref()), r.clone()),
+                    with(o.clone(), l.clone(), bump(r.as_ref())),
+                    with(bump(o.as_ref()), l.clone(), r.clone()),
                 ] {
                     assert_eq!(decide(&touched, &control, base_known), before, "{tr:?}");
                 }

@@ -7,13 +7,12 @@ use crate::cache::{now_ns, Cache, CONFLICTS_DIR_NAME};
 use crate::conflict::{conflict_name, host_name, utc_stamp};
 use crate::error::{ItemError, Result};
 use crate::prepare::Prepared;
-use crate::scan::{Scanned, ScannedRef};
 use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
-use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
+use offline_core::{Action, Kind, PlanItem, RelPath, Scanned, Side, SyncOperation};
 use offline_remote::{DirRemote, ErrorKind, Expect, Remote, RemoteError, Stat};
 use offline_store::{ConflictRecord, JournalEntry, Original, Store};
 use parallel::{CopyKind, Job, Outcome, Pool};
-use sides::Sides;
+use sides::{Seen, Sides};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::PathBuf;
@@ -72,6 +71,7 @@ impl Done {
 pub(crate) struct Executor<'a> {
     store: &'a mut Store,
     sides: Sides<'a>,
+    prepared: &'a Prepared,
     /// The cache's `.offline` folder (for kept losing copies).
     meta_dir: PathBuf,
     /// File copies in flight at most.
@@ -105,11 +105,8 @@ impl<'a> Executor<'a> {
         let Cache { store, local, .. } = cache;
         Ok(Executor {
             store,
-            sides: Sides {
-                local,
-                share,
-                prepared,
-            },
+            sides: Sides { local, share },
+            prepared,
             meta_dir,
             transfers,
             pending: Vec::new(),
@@ -130,7 +127,7 @@ impl<'a> Executor<'a> {
     /// copy ends and is recorded before the run ends, also when it stops early.
     pub(crate) fn run(mut self, sink: &mut dyn SyncSink) -> Result<SyncSummary> {
         let mut summary = SyncSummary::default();
-        let prepared = self.sides.prepared;
+        let prepared = self.prepared;
         for report in &prepared.problems {
             summary.add(report);
             sink.item_result(report);
@@ -216,11 +213,11 @@ impl<'a> Executor<'a> {
     /// file copy; other items run here, one at a time.
     fn copy_kind(&self, item: &PlanItem) -> Option<(CopyKind, Side, Side)> {
         let (from, to) = batch::copy_direction(item)?;
-        let src = self.scanned(from, &item.path)?;
-        if src.meta.kind != Kind::File {
+        let src = item.triple.meta(from)?;
+        if src.kind != Kind::File {
             return None;
         }
-        let kind = if self.can_batch(to, &item.path, src.meta) {
+        let kind = if self.can_batch(to, item, src) {
             CopyKind::Stage
         } else {
             CopyKind::Direct
@@ -388,12 +385,9 @@ impl<'a> Executor<'a> {
         self.sides.side(side)
     }
 
-    fn scanned(&self, side: Side, path: &RelPath) -> Option<ScannedRef<'a>> {
-        self.sides.scanned(side, path)
-    }
-
-    fn expect(&self, side: Side, path: &RelPath) -> Expect {
-        self.sides.expect(side, path)
+    /// The precondition of changing `item` on `side`: what prepare saw there.
+    fn expect(&self, item: &PlanItem, side: Side) -> Expect {
+        self.sides.expect(side, &item.path, item.triple.copy(side))
     }
 
     /// Does one item's work; the error names the operation it happened in.
@@ -402,11 +396,11 @@ impl<'a> Executor<'a> {
         let fail = |e: RemoteError| item_error(item, &e);
         match item.action {
             Action::Run(SyncOperation::DeleteClientCopy) => {
-                self.delete(Side::Local, path).map_err(fail)?;
+                self.delete(item, Side::Local).map_err(fail)?;
                 Ok(Done::quiet())
             }
             Action::Run(SyncOperation::DeleteServerCopy) => {
-                self.delete(Side::Remote, path).map_err(fail)?;
+                self.delete(item, Side::Remote).map_err(fail)?;
                 Ok(Done::quiet())
             }
             Action::Run(op) => {
@@ -415,9 +409,10 @@ impl<'a> Executor<'a> {
                 } else {
                     (Side::Remote, Side::Local)
                 };
-                let is_link = self
-                    .scanned(from, path)
-                    .is_some_and(|s| s.meta.kind == Kind::Symlink);
+                let is_link = item
+                    .triple
+                    .meta(from)
+                    .is_some_and(|m| m.kind == Kind::Symlink);
                 if is_link && !self.side(to).capabilities().symlinks {
                     // Not an error: nothing is wrong with the link, and nothing
                     // can be done about it on this kind of share.
@@ -430,15 +425,16 @@ impl<'a> Executor<'a> {
                         ..Done::quiet()
                     });
                 }
-                let expect = self.expect(to, path);
-                let bytes = self.transfer(from, path, to, path, expect).map_err(fail)?;
+                let expect = self.expect(item, to);
+                let seen = Seen::of(item, from, to);
+                let bytes = self.transfer(from, to, path, seen, expect).map_err(fail)?;
                 Ok(Done {
                     bytes,
                     ..Done::quiet()
                 })
             }
             Action::RecordOriginal => {
-                self.record_both(path).map_err(fail)?;
+                self.record_both(item).map_err(fail)?;
                 Ok(Done::quiet())
             }
             Action::ForgetOriginal => {
@@ -446,7 +442,7 @@ impl<'a> Executor<'a> {
                 Ok(Done::quiet())
             }
             Action::RecordGhost => {
-                self.record_ghost(path).map_err(fail)?;
+                self.record_ghost(item).map_err(fail)?;
                 Ok(Done::quiet())
             }
             Action::LogConflict => {
@@ -454,22 +450,23 @@ impl<'a> Executor<'a> {
                     path: path.clone(),
                     state: item.state,
                     detected_ns: now_ns(),
-                    original: item.triple.original.as_deref().cloned(),
-                    local: item.triple.local.as_deref().cloned(),
-                    remote: item.triple.remote.as_deref().cloned(),
+                    original: item.triple.original_meta().cloned(),
+                    local: item.triple.meta(Side::Local).cloned(),
+                    remote: item.triple.meta(Side::Remote).cloned(),
                 }));
                 Ok(Done::quiet())
             }
-            Action::KeepOne { winner } => self.keep_one(path, winner).map_err(fail),
-            Action::KeepBoth { renamed } => self.keep_both(path, renamed).map_err(fail),
+            Action::KeepOne { winner } => self.keep_one(item, winner).map_err(fail),
+            Action::KeepBoth { renamed } => self.keep_both(item, renamed).map_err(fail),
             Action::Blocked => Ok(Done::quiet()),
         }
     }
 
     /// Deletes the copy on `side` if it still is what prepare saw. A folder must be
     /// empty by now (its contents were deleted first): it is never removed recursively.
-    fn delete(&mut self, side: Side, path: &RelPath) -> std::result::Result<(), RemoteError> {
-        let expect = self.expect(side, path);
+    fn delete(&mut self, item: &PlanItem, side: Side) -> std::result::Result<(), RemoteError> {
+        let path = &item.path;
+        let expect = self.expect(item, side);
         match self.side(side).remove(path, &expect) {
             Ok(()) => {}
             Err(e) if e.kind == ErrorKind::NotFound => {}
@@ -479,18 +476,18 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    /// Copies the item at `src_path` on `from` to `dst_path` on `to`, replacing what
-    /// is there only if it matches `expect`, and queues the new original.
+    /// Copies the item at `path` on `from` to `path` on `to`, replacing what is there
+    /// only if it matches `expect`, and queues the new original.
     fn transfer(
         &mut self,
         from: Side,
-        src_path: &RelPath,
         to: Side,
-        dst_path: &RelPath,
+        path: &RelPath,
+        seen: Seen<'_>,
         expect: Expect,
     ) -> std::result::Result<u64, RemoteError> {
-        let copied = self.sides.copy(from, src_path, to, dst_path, expect)?;
-        self.record_copy(from, &copied.src, to, dst_path, copied.stat);
+        let copied = self.sides.copy(from, to, path, seen, expect)?;
+        self.record_copy(from, &copied.src, to, path, copied.stat);
         Ok(copied.bytes)
     }
 
@@ -498,8 +495,8 @@ impl<'a> Executor<'a> {
     /// fingerprint (the target's as it is after the copy).
     fn record_copy(&mut self, from: Side, src: &Scanned, to: Side, dst_path: &RelPath, stat: Stat) {
         let (local_id, remote_id) = match (from, to) {
-            (_, Side::Remote) => (src.identity.clone(), stat.identity),
-            (_, Side::Local) => (stat.identity, src.identity.clone()),
+            (_, Side::Remote) => (src.identity.to_string(), stat.identity),
+            (_, Side::Local) => (stat.identity, src.identity.to_string()),
         };
         let original = Original {
             meta: src.meta.clone(),
@@ -512,10 +509,11 @@ impl<'a> Executor<'a> {
     }
 
     /// Both sides hold the same item: it becomes the original.
-    fn record_both(&mut self, path: &RelPath) -> std::result::Result<(), RemoteError> {
+    fn record_both(&mut self, item: &PlanItem) -> std::result::Result<(), RemoteError> {
+        let path = &item.path;
         let missing = || RemoteError::new(ErrorKind::NotFound, path, "it is gone");
-        let local = self.scanned(Side::Local, path).ok_or_else(missing)?;
-        let remote = self.scanned(Side::Remote, path).ok_or_else(missing)?;
+        let local = item.triple.copy(Side::Local).ok_or_else(missing)?;
+        let remote = item.triple.copy(Side::Remote).ok_or_else(missing)?;
         let original = Original {
             meta: local.meta.clone(),
             local_identity: Some(local.identity.to_string()),
@@ -527,9 +525,11 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    fn record_ghost(&mut self, path: &RelPath) -> std::result::Result<(), RemoteError> {
-        let remote = self
-            .scanned(Side::Remote, path)
+    fn record_ghost(&mut self, item: &PlanItem) -> std::result::Result<(), RemoteError> {
+        let path = &item.path;
+        let remote = item
+            .triple
+            .copy(Side::Remote)
             .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, path, "it is gone"))?;
         let original = Original {
             meta: remote.meta.clone(),
@@ -544,11 +544,16 @@ impl<'a> Executor<'a> {
 
     /// keep-local / keep-remote / keep-latest: the loser's bytes are copied into the
     /// conflicts folder, then the winner replaces it.
-    fn keep_one(&mut self, path: &RelPath, winner: Side) -> std::result::Result<Done, RemoteError> {
+    fn keep_one(
+        &mut self,
+        item: &PlanItem,
+        winner: Side,
+    ) -> std::result::Result<Done, RemoteError> {
         let loser = winner.other();
-        let saved = self.save_copy(loser, path)?;
-        let expect = self.expect(loser, path);
-        let bytes = self.transfer(winner, path, loser, path, expect)?;
+        let saved = self.save_copy(item, loser)?;
+        let expect = self.expect(item, loser);
+        let seen = Seen::of(item, winner, loser);
+        let bytes = self.transfer(winner, loser, &item.path, seen, expect)?;
         let note =
             saved.map(|p| format!("the {} copy was kept in {}", side_word(loser), p.display()));
         Ok(Done {
@@ -562,20 +567,19 @@ impl<'a> Executor<'a> {
     /// copied to the other side; the other copy takes the path on both sides.
     fn keep_both(
         &mut self,
-        path: &RelPath,
+        item: &PlanItem,
         renamed: Side,
     ) -> std::result::Result<Done, RemoteError> {
+        let path = &item.path;
         let new_path = self.free_conflict_name(path)?;
         let mover = self.side(renamed);
         mover.rename(path, &new_path)?;
-        let mut bytes = self.transfer(
-            renamed,
-            &new_path,
-            renamed.other(),
-            &new_path,
-            Expect::Absent,
-        )?;
-        bytes += self.transfer(renamed.other(), path, renamed, path, Expect::Absent)?;
+        let other = renamed.other();
+        // The moved copy was not seen under its new name: it is read as it is now.
+        let unseen = Seen::default();
+        let mut bytes = self.transfer(renamed, other, &new_path, unseen, Expect::Absent)?;
+        let seen = Seen::of(item, other, renamed);
+        bytes += self.transfer(other, renamed, path, seen, Expect::Absent)?;
         Ok(Done {
             bytes,
             skipped: None,
@@ -612,10 +616,11 @@ impl<'a> Executor<'a> {
     /// replaces the loser. Folders have no bytes to keep (`None`).
     fn save_copy(
         &self,
+        item: &PlanItem,
         side: Side,
-        path: &RelPath,
     ) -> std::result::Result<Option<PathBuf>, RemoteError> {
-        let Some(scanned) = self.scanned(side, path) else {
+        let path = &item.path;
+        let Some(scanned) = item.triple.copy(side) else {
             return Ok(None);
         };
         if scanned.meta.kind == Kind::Dir {
@@ -632,7 +637,7 @@ impl<'a> Executor<'a> {
             keeper.make_dir(dir, 0o755, None, &Expect::Any)?;
         }
         crashpoint::hit("engine.save_copy.before");
-        let meta = scanned.meta;
+        let meta = &scanned.meta;
         match meta.kind {
             Kind::Symlink => {
                 let link = meta.target.clone().unwrap_or_default();
@@ -692,7 +697,6 @@ impl<'a> Executor<'a> {
     /// Conflict records whose paths this run settled (or found settled) are removed.
     fn drop_settled_conflicts(&mut self, failed: &HashSet<RelPath>) {
         let planned: HashSet<&RelPath> = self
-            .sides
             .prepared
             .plan
             .items
@@ -700,7 +704,7 @@ impl<'a> Executor<'a> {
             .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
             .map(|i| &i.path)
             .collect();
-        let in_scan = |p: &RelPath| self.sides.prepared.covers(p);
+        let in_scan = |p: &RelPath| self.prepared.covers(p);
         let settled: Vec<RelPath> = self
             .stored_conflicts
             .iter()
@@ -749,9 +753,9 @@ impl<'a> Executor<'a> {
 fn item_error(item: &PlanItem, err: &RemoteError) -> Box<ItemError> {
     let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
     Box::new(ItemError::from_remote(op, err).with_copies(
-        item.triple.local.as_deref(),
-        item.triple.remote.as_deref(),
-        item.triple.original.as_deref(),
+        item.triple.meta(Side::Local),
+        item.triple.meta(Side::Remote),
+        item.triple.original_meta(),
     ))
 }
 

@@ -3,10 +3,9 @@
 
 use crate::cache::Cache;
 use crate::error::{EngineError, Result};
-use crate::scan::ScannedRef;
 use crate::sink::{ItemReport, ItemResult};
-use crate::walk::{retain_aligned, Walker};
-use offline_core::{plan::settle, Action, Plan, RelPath, Side, SyncControl, SyncOperation};
+use crate::walk::Walker;
+use offline_core::{plan::settle, Action, Plan, RelPath, SyncControl, SyncOperation};
 use offline_remote::Remote;
 use offline_store::Original;
 
@@ -17,19 +16,13 @@ pub const MASS_DELETE_MIN: usize = 5;
 
 /// What prepare found: the plan, and what the executor needs to re-check it.
 ///
-/// Each planned path is held once (in its plan item), with the scanned copies'
-/// metadata in its triple; their identities sit in vectors beside the plan, found by
-/// the item's index.
+/// Each planned path is held once, in its plan item, whose triple holds the scanned
+/// copies with their identities: everything the executor re-checks.
 pub struct Prepared {
-    /// The work, in path order (kept in that order: [`Prepared::scanned`] searches it).
+    /// The work, in path order.
     pub plan: Plan,
     /// Paths that could not be prepared (each with an error naming `prepare`).
     pub problems: Vec<ItemReport>,
-    /// The identities of the cache copies of planned paths: (index in
-    /// `plan.items`, identity), by index.
-    pub(crate) local: Vec<(usize, Box<str>)>,
-    /// The identities of the share copies of planned paths, as `local`.
-    pub(crate) remote: Vec<(usize, Box<str>)>,
     /// Unchanged items whose stat fingerprint moved (touched, copied back): their
     /// originals get the new fingerprints so the next scan need not hash them.
     pub(crate) refresh: Vec<(RelPath, Original)>,
@@ -43,26 +36,6 @@ impl Prepared {
     pub(crate) fn covers(&self, path: &RelPath) -> bool {
         let in_scope = self.scope.is_empty() || self.scope.iter().any(|s| s.contains(path));
         in_scope && !self.problems.iter().any(|p| p.path.contains(path))
-    }
-
-    /// The scanned copy of `path` on `side` (only planned paths have one).
-    pub(crate) fn scanned(&self, side: Side, path: &RelPath) -> Option<ScannedRef<'_>> {
-        let at = self
-            .plan
-            .items
-            .binary_search_by(|item| item.path.cmp(path))
-            .ok()?;
-        let triple = &self.plan.items.get(at)?.triple;
-        let (copies, meta) = match side {
-            Side::Local => (&self.local, triple.local.as_deref()),
-            Side::Remote => (&self.remote, triple.remote.as_deref()),
-        };
-        let found = copies.binary_search_by_key(&at, |(i, _)| *i).ok()?;
-        let identity = copies.get(found).map(|(_, id)| &**id)?;
-        Some(ScannedRef {
-            meta: meta?,
-            identity,
-        })
     }
 }
 
@@ -104,9 +77,10 @@ impl Cache {
         };
         let mut walk = walker.run(&options.scope)?;
         // The walk classified every item (with or without the base); the plan's
-        // other rules run here, in place, keeping the scanned copies aligned.
+        // other rules run here, in place.
         let keep = settle(&mut walk.items, control);
-        retain_aligned(&mut walk.items, &mut walk.local, &mut walk.remote, &keep);
+        let mut kept = keep.iter();
+        walk.items.retain(|_| kept.next().copied().unwrap_or(true));
         drop(keep);
         walk.items.shrink_to_fit();
         let mut plan = Plan { items: walk.items };
@@ -135,8 +109,6 @@ impl Cache {
         Ok(Prepared {
             plan,
             problems,
-            local: walk.local,
-            remote: walk.remote,
             refresh: walk.refresh,
             scope: options.scope.clone(),
         })

@@ -3,15 +3,15 @@
 //! files are hashed only where the stat fingerprint says they may have changed and a
 //! comparison needs the hash, and only paths with work to do are kept. Memory grows
 //! with the size of one folder and of the plan, not with the tree: each planned path
-//! is kept once, as a [`PlanItem`] already classified, with its scanned copies in
-//! vectors beside it (by index), never in maps keyed by a second copy of the path.
+//! is kept once, as a [`PlanItem`] already classified, its scanned copies (with their
+//! identities) boxed in its triple, never in maps keyed by a second copy of the path.
 
 use crate::error::{ItemError, Result};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
-use crate::scan::{stored_identity, with_hash, Scanned};
+use crate::scan::with_hash;
 use offline_core::{
-    plan::decide, Kind, PlanItem, RelPath, Side, SyncControl, SyncOperation, Triple,
+    plan::decide, Kind, PlanItem, RelPath, Scanned, Side, SyncControl, SyncOperation, Triple,
 };
 use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
 use offline_store::{Original, Pin, Store};
@@ -24,11 +24,6 @@ pub(crate) struct Walk {
     /// plan's folder, direction and blocking rules); in path order once [`Walker::run`]
     /// returns.
     pub items: Vec<PlanItem>,
-    /// The identities of the cache copies of those paths: (index in `items`,
-    /// identity), by index. Their metadata is in the item's triple.
-    pub local: Vec<(usize, Box<str>)>,
-    /// The identities of the share copies of those paths, as `local`.
-    pub remote: Vec<(usize, Box<str>)>,
     /// Unchanged items whose fingerprints moved.
     pub refresh: Vec<(RelPath, Original)>,
     /// What could not be read, per path (those trees are left out).
@@ -39,78 +34,6 @@ pub(crate) struct Walk {
     pub remote_count: usize,
     /// Originals that say the share had the item.
     pub known_remote: usize,
-}
-
-impl Walk {
-    /// Puts the items in path order, moving their scanned copies' indices along.
-    /// Done in place (a permutation applied by swaps): no second plan is built.
-    fn sort(&mut self) {
-        let mut order: Vec<usize> = (0..self.items.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.items[a].path.cmp(&self.items[b].path));
-        // dest[i]: where the item now at i goes.
-        let mut dest = vec![0; order.len()];
-        for (to, &from) in order.iter().enumerate() {
-            dest[from] = to;
-        }
-        drop(order);
-        for side in [&mut self.local, &mut self.remote] {
-            for (at, _) in side.iter_mut() {
-                *at = dest[*at];
-            }
-            side.sort_unstable_by_key(|(at, _)| *at);
-        }
-        for i in 0..dest.len() {
-            while dest[i] != i {
-                let j = dest[i];
-                self.items.swap(i, j);
-                dest.swap(i, j);
-            }
-        }
-    }
-
-    /// Keeps the items whose entry in `keep` is true (and their scanned copies).
-    pub(crate) fn retain(&mut self, keep: &[bool]) {
-        retain_aligned(&mut self.items, &mut self.local, &mut self.remote, keep);
-    }
-}
-
-/// Keeps the `items` whose entry in `keep` is true, and the copies beside them
-/// (`(index in items, copy)`, by index) with their indices moved along.
-pub(crate) fn retain_aligned<T>(
-    items: &mut Vec<PlanItem>,
-    local: &mut Vec<(usize, T)>,
-    remote: &mut Vec<(usize, T)>,
-    keep: &[bool],
-) {
-    if keep.iter().all(|&k| k) {
-        return;
-    }
-    // new_at[i]: the index of item i once the dropped ones are gone.
-    let mut next = 0;
-    let new_at: Vec<usize> = keep
-        .iter()
-        .map(|&k| {
-            let at = next;
-            next += usize::from(k);
-            at
-        })
-        .collect();
-    let kept = |i: usize| keep.get(i).copied().unwrap_or(true);
-    for side in [local, remote] {
-        side.retain_mut(|(at, _)| {
-            let stays = kept(*at);
-            if stays {
-                *at = new_at.get(*at).copied().unwrap_or(*at);
-            }
-            stays
-        });
-        side.shrink_to_fit();
-    }
-    let mut i = 0;
-    items.retain(|_| {
-        i += 1;
-        kept(i - 1)
-    });
 }
 
 /// What the walk works with.
@@ -197,16 +120,12 @@ impl Walker<'_> {
             }
             Ok(())
         })?;
-        walk.sort();
+        walk.items.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         // A folder that could not be listed is left out whole, itself included.
         if !walk.problems.is_empty() {
             let bad: Vec<RelPath> = walk.problems.iter().map(|(p, _)| p.clone()).collect();
-            let keep: Vec<bool> = walk
-                .items
-                .iter()
-                .map(|item| !bad.iter().any(|b| b.contains(&item.path)))
-                .collect();
-            walk.retain(&keep);
+            walk.items
+                .retain(|item| !bad.iter().any(|b| b.contains(&item.path)));
         }
         Ok(walk)
     }
@@ -367,29 +286,22 @@ impl Walker<'_> {
         let descend =
             next.local || next.remote || original.as_ref().is_some_and(|o| o.meta.is_dir());
         let triple = Triple {
-            original: original.as_ref().map(|o| Box::new(o.meta.clone())),
-            local: local.as_ref().map(|s| Box::new(s.meta.clone())),
-            remote: remote.as_ref().map(|s| Box::new(s.meta.clone())),
             cached: original.as_ref().is_none_or(|o| o.cached),
+            original: original.map(Box::new),
+            local: local.map(Box::new),
+            remote: remote.map(Box::new),
             pinned: self.is_pinned(&path),
             sparse: false,
         };
         if let Some((state, action)) = decide(&triple, self.control, self.base_known) {
-            let at = walk.items.len();
-            if let Some(l) = local {
-                walk.local.push((at, l.identity.into_boxed_str()));
-            }
-            if let Some(r) = remote {
-                walk.remote.push((at, r.identity.into_boxed_str()));
-            }
             walk.items.push(PlanItem {
                 path,
                 state,
                 action,
                 triple,
             });
-        } else if let (Some(o), Some(l), Some(r)) = (original, local, remote) {
-            refresh_fingerprints(&path, o, &l, &r, walk);
+        } else if let (Some(o), Some(l), Some(r)) = (triple.original, triple.local, triple.remote) {
+            refresh_fingerprints(&path, *o, &l, &r, walk);
         }
         descend.then_some(next)
     }
@@ -459,67 +371,13 @@ fn refresh_fingerprints(
     if !l.meta.same_item(&original.meta) || !r.meta.same_item(&original.meta) {
         return;
     }
-    if stored_identity(&original, Side::Local) == Some(l.identity.as_str())
-        && stored_identity(&original, Side::Remote) == Some(r.identity.as_str())
+    if original.identity(Side::Local) == Some(&*l.identity)
+        && original.identity(Side::Remote) == Some(&*r.identity)
     {
         return;
     }
     let mut updated = original;
-    updated.local_identity = Some(l.identity.clone());
-    updated.remote_identity = Some(r.identity.clone());
+    updated.local_identity = Some(l.identity.to_string());
+    updated.remote_identity = Some(r.identity.to_string());
     walk.refresh.push((path.clone(), updated));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use offline_core::{Action, SyncState};
-
-    fn item(path: &str) -> PlanItem {
-        PlanItem {
-            path: RelPath::from_str_lossy(path).unwrap(),
-            state: SyncState::Stable,
-            action: Action::RecordOriginal,
-            triple: Triple::new(None, None, None),
-        }
-    }
-
-    fn scanned(path: &str) -> Box<str> {
-        path.into()
-    }
-
-    /// Every side copy still names the item it was stored beside.
-    fn assert_aligned(walk: &Walk) {
-        for side in [&walk.local, &walk.remote] {
-            assert!(side.windows(2).all(|w| w[0].0 < w[1].0));
-            for (at, s) in side {
-                assert_eq!(walk.items[*at].path.to_string(), &**s);
-            }
-        }
-    }
-
-    #[test]
-    fn sorting_and_dropping_items_keep_their_copies_beside_them() {
-        let paths = ["b/x", "a", "c", "b", "a/z", "a.txt", "b/a", "d"];
-        let mut walk = Walk::default();
-        for (i, p) in paths.iter().enumerate() {
-            if i % 2 == 0 {
-                walk.local.push((i, scanned(p)));
-            }
-            if i % 3 != 1 {
-                walk.remote.push((i, scanned(p)));
-            }
-            walk.items.push(item(p));
-        }
-        walk.sort();
-        let sorted: Vec<String> = walk.items.iter().map(|i| i.path.to_string()).collect();
-        assert_eq!(sorted, ["a", "a/z", "a.txt", "b", "b/a", "b/x", "c", "d"]);
-        assert_aligned(&walk);
-        assert_eq!((walk.local.len(), walk.remote.len()), (4, 5));
-        let keep: Vec<bool> = sorted.iter().map(|p| !p.starts_with('b')).collect();
-        walk.retain(&keep);
-        let kept: Vec<String> = walk.items.iter().map(|i| i.path.to_string()).collect();
-        assert_eq!(kept, ["a", "a/z", "a.txt", "c", "d"]);
-        assert_aligned(&walk);
-    }
 }

@@ -53,11 +53,11 @@ pub(super) fn copy_direction(item: &PlanItem) -> Option<(Side, Side)> {
 impl<'a> Executor<'a> {
     /// True when a file copy of `src` to `path` on `to` can go through a batch: the
     /// target side can stage, and the target is absent or a file with other content.
-    pub(super) fn can_batch(&self, to: Side, path: &RelPath, src: &Meta) -> bool {
+    pub(super) fn can_batch(&self, to: Side, item: &PlanItem, src: &Meta) -> bool {
         if !self.side(to).can_stage() {
             return false;
         }
-        match self.scanned(to, path) {
+        match item.triple.copy(to) {
             None => true,
             Some(dst) => dst.meta.kind != Kind::Dir && !dst.meta.same_content(src),
         }

@@ -3,7 +3,7 @@
 //! `limit` copies are in flight; their outcomes are handed back in the order the
 //! copies were started, so the executor records and reports them in plan order.
 
-use super::sides::{Copied, Sides, StagedFile};
+use super::sides::{Copied, Seen, Sides, StagedFile};
 use crate::workers;
 use offline_core::{PlanItem, Side};
 use offline_remote::{ErrorKind, RemoteError};
@@ -151,11 +151,12 @@ fn worker_gone(job: &Job<'_>) -> Outcome {
 
 fn run(sides: Sides<'_>, job: &Job<'_>) -> Outcome {
     let path = &job.item.path;
+    let seen = Seen::of(job.item, job.from, job.to);
     match job.kind {
-        CopyKind::Stage => Outcome::Staged(sides.stage(job.from, job.to, path)),
+        CopyKind::Stage => Outcome::Staged(sides.stage(job.from, job.to, path, seen)),
         CopyKind::Direct => {
-            let expect = sides.expect(job.to, path);
-            Outcome::Copied(sides.copy(job.from, path, job.to, path, expect))
+            let expect = sides.expect(job.to, path, seen.dst);
+            Outcome::Copied(sides.copy(job.from, job.to, path, seen, expect))
         }
     }
 }
