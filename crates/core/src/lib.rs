@@ -16,6 +16,10 @@
 //! ([`plan_without_base`]); the four *Renamed* states and the four
 //! *FileReplacedAndDeletedOnClient* states (50–53, undocumented) are never assigned:
 //! a rename is a deletion plus a creation, a replaced-then-deleted file a deletion.
+//! Nor are the six *Sparse* states (16–19, 38, 41): a cache copy is never partly
+//! present here (every fill is written to a temp file and renamed into place whole,
+//! and recovery removes the temp files of an interrupted one), and a pinned item not
+//! filled yet is a ghost, assigned the *NoClientCopy* states and filled by `pin`.
 
 pub mod connect;
 pub mod control;

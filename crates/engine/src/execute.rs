@@ -151,7 +151,7 @@ impl<'a> Executor<'a> {
             failed.insert(report.path.clone());
         }
         self.drop_settled_conflicts(&failed);
-        for (path, original) in &prepared.refresh {
+        for (path, original) in &prepared.plan.refresh {
             self.pending
                 .push(StoreChange::PutOriginal(path.clone(), original.clone()));
         }

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod conflict;
 pub mod error;
 mod execute;
+mod guards;
 pub mod pin;
 pub mod prepare;
 pub mod query;

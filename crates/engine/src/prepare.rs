@@ -1,18 +1,17 @@
-//! Prepare: walk both sides with the originals (see `walk`), and plan. Also the guards that stop a sync whose plan looks like a missing share
-//! or a mass deletion.
+//! Prepare: the walk hands every path of both sides, with its original, to the
+//! planner (`offline_core::plan::Planner`), and the guards check the plan (see
+//! `walk`, `guards`).
 
 use crate::cache::Cache;
-use crate::error::{EngineError, Result};
+use crate::error::Result;
+use crate::guards;
 use crate::sink::{ItemReport, ItemResult};
 use crate::walk::Walker;
-use offline_core::{plan::settle, Action, Plan, RelPath, SyncControl, SyncOperation};
+use offline_core::plan::Planner;
+use offline_core::{Plan, RelPath, SyncControl, SyncOperation};
 use offline_remote::Remote;
-use offline_store::Original;
 
-/// A sync that would delete more than this share of a side's items stops unless forced.
-pub const MASS_DELETE_PERCENT: u32 = 50;
-/// Trees with at most this many deletions are never stopped by the mass-delete guard.
-pub const MASS_DELETE_MIN: usize = 5;
+pub use crate::guards::{MASS_DELETE_MIN, MASS_DELETE_PERCENT};
 
 /// What prepare found: the plan, and what the executor needs to re-check it.
 ///
@@ -23,9 +22,6 @@ pub struct Prepared {
     pub plan: Plan,
     /// Paths that could not be prepared (each with an error naming `prepare`).
     pub problems: Vec<ItemReport>,
-    /// Unchanged items whose stat fingerprint moved (touched, copied back): their
-    /// originals get the new fingerprints so the next scan need not hash them.
-    pub(crate) refresh: Vec<(RelPath, Original)>,
     /// The trees this prepare looked at (empty: everything).
     pub(crate) scope: Vec<RelPath>,
 }
@@ -72,29 +68,18 @@ impl Cache {
             store: &self.store,
             pins: &pins,
             also_pinned: &options.also_pinned,
-            control,
-            base_known: !options.without_base,
         };
-        let mut walk = walker.run(&options.scope)?;
-        // The walk classified every item (with or without the base); the plan's
-        // other rules run here, in place.
-        let keep = settle(&mut walk.items, control);
-        let mut kept = keep.iter();
-        walk.items.retain(|_| kept.next().copied().unwrap_or(true));
-        drop(keep);
-        walk.items.shrink_to_fit();
-        let mut plan = Plan { items: walk.items };
-        if let Some(op) = options.fill_operation {
-            relabel_fills(&mut plan, op);
+        let mut planner = Planner::new(control).fills_as(options.fill_operation);
+        if options.without_base {
+            planner = planner.without_base();
         }
+        let problems = walker.run(&options.scope, &mut planner)?;
+        let plan = planner.finish();
         if !options.force {
-            let unreadable = !walk.problems.is_empty();
-            check_share_not_empty(self, walk.remote_count, walk.known_remote, unreadable)?;
             let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
-            check_mass_delete(&plan, walk.local_count, walk.remote_count, percent)?;
+            guards::check(self, &plan, !problems.is_empty(), percent)?;
         }
-        let problems = walk
-            .problems
+        let problems = problems
             .into_iter()
             .map(|(path, err)| ItemReport {
                 path,
@@ -109,72 +94,7 @@ impl Cache {
         Ok(Prepared {
             plan,
             problems,
-            refresh: walk.refresh,
             scope: options.scope.clone(),
         })
     }
-}
-
-/// A share that lists nothing where the base knows several items is taken as
-/// unreachable (an empty mount point), never as "everything was deleted".
-fn check_share_not_empty(
-    cache: &Cache,
-    found: usize,
-    known: usize,
-    unreadable: bool,
-) -> Result<()> {
-    if found == 0 && !unreadable && known >= 2 {
-        return Err(EngineError::Unreachable {
-            share: cache.share_location.clone(),
-            reason: format!(
-                "it lists no items where {known} were known; if everything really was deleted on the share, run again with --force"
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Reports the work that brings share content into the cache under `op`.
-fn relabel_fills(plan: &mut Plan, op: SyncOperation) {
-    for item in &mut plan.items {
-        if matches!(
-            item.action,
-            Action::Run(SyncOperation::Pin) | Action::Run(SyncOperation::CreateCopyOnClient)
-        ) {
-            item.action = Action::Run(op);
-        }
-    }
-}
-
-fn check_mass_delete(
-    plan: &Plan,
-    local_items: usize,
-    remote_items: usize,
-    percent: u32,
-) -> Result<()> {
-    let count = |op: SyncOperation| {
-        plan.items
-            .iter()
-            .filter(|i| i.action == Action::Run(op))
-            .count()
-    };
-    let sides = [
-        ("cache", count(SyncOperation::DeleteClientCopy), local_items),
-        (
-            "share",
-            count(SyncOperation::DeleteServerCopy),
-            remote_items,
-        ),
-    ];
-    for (side, count, total) in sides {
-        if count > MASS_DELETE_MIN && count * 100 > total * percent as usize {
-            return Err(EngineError::MassDelete {
-                side,
-                count,
-                total,
-                percent,
-            });
-        }
-    }
-    Ok(())
 }

@@ -1,39 +1,36 @@
 //! The walk of prepare: both sides and the originals, one folder at a time. Each
 //! folder's two listings (read at the same time) and its originals are joined by name,
 //! files are hashed only where the stat fingerprint says they may have changed and a
-//! comparison needs the hash, and only paths with work to do are kept. Memory grows
-//! with the size of one folder and of the plan, not with the tree: each planned path
-//! is kept once, as a [`PlanItem`] already classified, its scanned copies (with their
-//! identities) boxed in its triple, never in maps keyed by a second copy of the path.
+//! comparison needs the hash, and every path goes to the planner as a
+//! `(path, Triple)` (each scanned copy with its identity) the moment it is complete.
+//! The planner keeps only paths with work, so memory grows with the size of one
+//! folder and of the plan, not with the tree. The walk decides nothing about the sync.
 
 use crate::error::{ItemError, Result};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
 use crate::scan::with_hash;
-use offline_core::{
-    plan::decide, Kind, PlanItem, RelPath, Scanned, Side, SyncControl, SyncOperation, Triple,
-};
+use offline_core::plan::Planner;
+use offline_core::{Kind, RelPath, Scanned, Side, SyncOperation, Triple};
 use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
 use offline_store::{Original, Pin, Store};
 use std::collections::{BTreeMap, HashSet};
 
-/// What the walk found.
-#[derive(Default)]
-pub(crate) struct Walk {
-    /// Paths with work to do, classified by [`decide`] (not yet settled by the
-    /// plan's folder, direction and blocking rules); in path order once [`Walker::run`]
-    /// returns.
-    pub items: Vec<PlanItem>,
-    /// Unchanged items whose fingerprints moved.
-    pub refresh: Vec<(RelPath, Original)>,
+/// What the walk hands on: every path to the planner, and what could not be read.
+pub(crate) struct Walk<'p, 'c> {
+    /// Takes each path found (with its three copies), and leaves out the trees that
+    /// could not be read.
+    planner: &'p mut Planner<'c>,
     /// What could not be read, per path (those trees are left out).
-    pub problems: Vec<(RelPath, ItemError)>,
-    /// Items found in the cache.
-    pub local_count: usize,
-    /// Items found on the share.
-    pub remote_count: usize,
-    /// Originals that say the share had the item.
-    pub known_remote: usize,
+    problems: Vec<(RelPath, ItemError)>,
+}
+
+impl Walk<'_, '_> {
+    /// `path` (and everything below it) could not be read: it is left out.
+    fn problem(&mut self, path: RelPath, err: ItemError) {
+        self.planner.leave_out(path.clone());
+        self.problems.push((path, err));
+    }
 }
 
 /// What the walk works with.
@@ -43,9 +40,6 @@ pub(crate) struct Walker<'a> {
     pub store: &'a Store,
     pub pins: &'a [Pin],
     pub also_pinned: &'a [RelPath],
-    pub control: &'a SyncControl,
-    /// False when rebuilding: the originals are ignored.
-    pub base_known: bool,
 }
 
 /// The listings read ahead for the walk, one per side.
@@ -67,9 +61,18 @@ struct Pending {
 }
 
 impl Walker<'_> {
-    /// Walks the trees in `scope` (everything when empty).
-    pub(crate) fn run(&self, scope: &[RelPath]) -> Result<Walk> {
-        let mut walk = Walk::default();
+    /// Walks the trees in `scope` (everything when empty), handing every path to
+    /// `planner`; returns what could not be read. The originals are read only when
+    /// the planner compares with them.
+    pub(crate) fn run(
+        &self,
+        scope: &[RelPath],
+        planner: &mut Planner<'_>,
+    ) -> Result<Vec<(RelPath, ItemError)>> {
+        let mut walk = Walk {
+            planner,
+            problems: Vec::new(),
+        };
         let mut pending = Vec::new();
         if scope.is_empty() {
             pending.push(Pending {
@@ -120,21 +123,14 @@ impl Walker<'_> {
             }
             Ok(())
         })?;
-        walk.items.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        // A folder that could not be listed is left out whole, itself included.
-        if !walk.problems.is_empty() {
-            let bad: Vec<RelPath> = walk.problems.iter().map(|(p, _)| p.clone()).collect();
-            walk.items
-                .retain(|item| !bad.iter().any(|b| b.contains(&item.path)));
-        }
-        Ok(walk)
+        Ok(walk.problems)
     }
 
     /// Visits one path found by stat (a scope root or its ancestors).
     fn visit_single(
         &self,
         path: &RelPath,
-        walk: &mut Walk,
+        walk: &mut Walk<'_, '_>,
         pending: Option<&mut Vec<Pending>>,
     ) -> Result<()> {
         let (local, remote) = match (self.local.stat(path), self.share.stat(path)) {
@@ -144,7 +140,7 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
-        let original = if self.base_known {
+        let original = if walk.planner.base_known() {
             self.store.original(path)?
         } else {
             None
@@ -162,7 +158,7 @@ impl Walker<'_> {
     fn walk_folder(
         &self,
         at: Pending,
-        walk: &mut Walk,
+        walk: &mut Walk<'_, '_>,
         pending: &mut Vec<Pending>,
         listers: Listers<'_>,
     ) -> Result<()> {
@@ -188,7 +184,7 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
-        let originals = if self.base_known {
+        let originals = if walk.planner.base_known() {
             self.store.originals_in(&at.dir)?
         } else {
             Vec::new()
@@ -210,7 +206,7 @@ impl Walker<'_> {
             let path = match at.dir.join(&name) {
                 Ok(p) => p,
                 Err(e) => {
-                    walk.problems.push((
+                    walk.problem(
                         at.dir.clone(),
                         ItemError::new(
                             SyncOperation::Prepare,
@@ -218,7 +214,7 @@ impl Walker<'_> {
                             format!("{}: a name in this folder cannot be used: {e}", at.dir),
                             "rename the item",
                         ),
-                    ));
+                    );
                     continue;
                 }
             };
@@ -236,15 +232,8 @@ impl Walker<'_> {
         local: Option<Stat>,
         remote: Option<Stat>,
         original: Option<Original>,
-        walk: &mut Walk,
+        walk: &mut Walk<'_, '_>,
     ) -> Option<Pending> {
-        walk.local_count += usize::from(local.is_some());
-        walk.remote_count += usize::from(remote.is_some());
-        walk.known_remote += usize::from(
-            original
-                .as_ref()
-                .is_some_and(|o| o.remote_identity.is_some()),
-        );
         let remote = remote.map(|s| self.keep_mode(s, original.as_ref()));
         let other_is_file =
             |s: &Option<Stat>| s.as_ref().is_some_and(|s| s.meta.kind == Kind::File);
@@ -260,7 +249,7 @@ impl Walker<'_> {
         ) {
             Ok(s) => s,
             Err(e) => {
-                walk.problems.push((path, *e));
+                walk.problem(path, *e);
                 return None;
             }
         };
@@ -274,7 +263,7 @@ impl Walker<'_> {
         ) {
             Ok(s) => s,
             Err(e) => {
-                walk.problems.push((path, *e));
+                walk.problem(path, *e);
                 return None;
             }
         };
@@ -291,18 +280,8 @@ impl Walker<'_> {
             local: local.map(Box::new),
             remote: remote.map(Box::new),
             pinned: self.is_pinned(&path),
-            sparse: false,
         };
-        if let Some((state, action)) = decide(&triple, self.control, self.base_known) {
-            walk.items.push(PlanItem {
-                path,
-                state,
-                action,
-                triple,
-            });
-        } else if let (Some(o), Some(l), Some(r)) = (triple.original, triple.local, triple.remote) {
-            refresh_fingerprints(&path, *o, &l, &r, walk);
-        }
+        walk.planner.add(path, triple);
         descend.then_some(next)
     }
 
@@ -351,33 +330,9 @@ fn complete(
         .transpose()
 }
 
-fn problem(walk: &mut Walk, path: &RelPath, err: &RemoteError) {
-    walk.problems.push((
+fn problem(walk: &mut Walk<'_, '_>, path: &RelPath, err: &RemoteError) {
+    walk.problem(
         path.clone(),
         ItemError::from_remote(SyncOperation::Prepare, err),
-    ));
-}
-
-/// An unchanged item whose fingerprints moved gets the new ones, so the next walk need
-/// not hash it; only when both copies still hold the original's item (a change left
-/// out of the plan by `--direction` must not be hidden).
-fn refresh_fingerprints(
-    path: &RelPath,
-    original: Original,
-    l: &Scanned,
-    r: &Scanned,
-    walk: &mut Walk,
-) {
-    if !l.meta.same_item(&original.meta) || !r.meta.same_item(&original.meta) {
-        return;
-    }
-    if original.identity(Side::Local) == Some(&*l.identity)
-        && original.identity(Side::Remote) == Some(&*r.identity)
-    {
-        return;
-    }
-    let mut updated = original;
-    updated.local_identity = Some(l.identity.to_string());
-    updated.remote_identity = Some(r.identity.to_string());
-    walk.refresh.push((path.clone(), updated));
+    );
 }

@@ -48,9 +48,6 @@ pub fn decide(t: &Triple, control: &SyncControl, base_known: bool) -> Option<(Sy
     };
     let rc = change(o, r);
 
-    if t.sparse && l.is_some() {
-        return decide_sparse(o, l, r, rc);
-    }
     if let (Some(lm), Some(rm)) = (l, r) {
         if lm.same_item(rm) {
             if lc == Change::Unchanged && rc == Change::Unchanged {
@@ -85,34 +82,6 @@ pub fn decide(t: &Triple, control: &SyncControl, base_known: bool) -> Option<(Sy
         }
         // Combinations the definitions above cannot produce: nothing to do.
         _ => return None,
-    };
-    Some((state, action))
-}
-
-fn decide_sparse(
-    o: Option<&Meta>,
-    l: Option<&Meta>,
-    r: Option<&Meta>,
-    rc: Change,
-) -> Option<(SyncState, Action)> {
-    let local_dir = is_dir(l);
-    let state = match (rc, local_dir, is_dir(r)) {
-        // No share copy (deleted, or gone before the first fill finished).
-        (Change::Deleted | Change::Absent, false, _) => {
-            SyncState::FileSparseOnClientDeletedOnServer
-        }
-        (Change::Deleted | Change::Absent, true, _) => SyncState::DirDeletedOnServer,
-        (_, true, true) => SyncState::DirSparseOnClient,
-        (_, true, false) => SyncState::DirOnClientFileChangedOnServer,
-        (Change::Unchanged, false, false) => SyncState::FileSparseOnClient,
-        (Change::Unchanged, false, true) => SyncState::FileSparseOnClientDirOnServer,
-        (_, false, true) => SyncState::FileSparseOnClientDirChangedOnServer,
-        (_, false, false) => SyncState::FileSparseOnClientChangedOnServer,
-    };
-    let action = match (rc, r) {
-        (Change::Deleted, _) | (_, None) => Action::Run(SyncOperation::DeleteClientCopy),
-        _ if o.is_none() => Action::Run(SyncOperation::SyncToClient),
-        _ => Action::Run(SyncOperation::Pin),
     };
     Some((state, action))
 }

@@ -22,10 +22,14 @@ use crate::side::Side;
 use crate::state::SyncState;
 
 mod decide;
+mod item;
+mod planner;
 mod settle;
 
 pub use decide::decide;
-pub use settle::settle;
+pub use item::BaseUpdate;
+pub use planner::Planner;
+use settle::settle;
 
 /// The three copies of one path, plus its cache state. The copies are boxed: most
 /// planned paths have one or two of the three, and a plan holds one triple per path
@@ -44,8 +48,6 @@ pub struct Triple {
     pub cached: bool,
     /// The path lies in a pinned tree: its content belongs in the cache.
     pub pinned: bool,
-    /// The cache copy is incomplete (an interrupted fill): it holds no change of the person's.
-    pub sparse: bool,
 }
 
 impl Triple {
@@ -58,7 +60,6 @@ impl Triple {
             remote: remote.map(scanned),
             cached: true,
             pinned: true,
-            sparse: false,
         }
     }
 
@@ -193,6 +194,47 @@ pub struct PlanItem {
 pub struct Plan {
     /// The planned items.
     pub items: Vec<PlanItem>,
+    /// Unchanged items whose stat fingerprints moved (touched, copied back): their
+    /// originals with the new fingerprints, so the next walk need not hash them. Base
+    /// updates without work: written when the plan is carried out.
+    pub refresh: Vec<(RelPath, Original)>,
+    /// What each side holds and what the plan deletes there (for the guards).
+    pub counts: Counts,
+}
+
+/// Items found on each side, originals known on the share, and the deletions the
+/// plan makes on each side: what the guards against a missing share and a mass
+/// deletion read, counted while planning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Items found in the cache.
+    pub found_local: usize,
+    /// Items found on the share.
+    pub found_remote: usize,
+    /// Originals that say the share had the item.
+    pub known_remote: usize,
+    /// Items the plan deletes in the cache.
+    pub delete_local: usize,
+    /// Items the plan deletes on the share.
+    pub delete_remote: usize,
+}
+
+impl Counts {
+    /// Items found on `side`.
+    pub fn found(&self, side: Side) -> usize {
+        match side {
+            Side::Local => self.found_local,
+            Side::Remote => self.found_remote,
+        }
+    }
+
+    /// Items the plan deletes on `side`.
+    pub fn deletes(&self, side: Side) -> usize {
+        match side {
+            Side::Local => self.delete_local,
+            Side::Remote => self.delete_remote,
+        }
+    }
 }
 
 impl Plan {
@@ -212,9 +254,14 @@ impl Plan {
     }
 }
 
-/// Plans a sync of `entries` (any order; each path at most once).
+/// Plans a sync of `entries` (any order; each path at most once): the [`Planner`]
+/// run over a list.
 pub fn plan(entries: impl IntoIterator<Item = (RelPath, Triple)>, control: &SyncControl) -> Plan {
-    plan_with_base(entries, control, true)
+    let mut planner = Planner::new(control);
+    for (path, triple) in entries {
+        planner.add(path, triple);
+    }
+    planner.finish()
 }
 
 /// Plans a sync when no original is known at all (a rebuilt state database): paths
@@ -224,29 +271,9 @@ pub fn plan_without_base(
     entries: impl IntoIterator<Item = (RelPath, Triple)>,
     control: &SyncControl,
 ) -> Plan {
-    plan_with_base(entries, control, false)
-}
-
-fn plan_with_base(
-    entries: impl IntoIterator<Item = (RelPath, Triple)>,
-    control: &SyncControl,
-    base_known: bool,
-) -> Plan {
-    let mut items: Vec<PlanItem> = entries
-        .into_iter()
-        .filter_map(|(path, triple)| {
-            let (state, action) = decide(&triple, control, base_known)?;
-            Some(PlanItem {
-                path,
-                state,
-                action,
-                triple,
-            })
-        })
-        .collect();
-    items.sort_by(|a, b| a.path.cmp(&b.path));
-    let keep = settle(&mut items, control);
-    let mut kept = keep.iter();
-    items.retain(|_| kept.next().copied().unwrap_or(true));
-    Plan { items }
+    let mut planner = Planner::new(control).without_base();
+    for (path, triple) in entries {
+        planner.add(path, triple);
+    }
+    planner.finish()
 }
