@@ -96,7 +96,7 @@ pub fn summary(s: &SyncSummary, dry_run: bool) -> Value {
         "errors": s.errors,
         "skipped": s.skipped,
         "bytes": s.bytes,
-        "stopped": s.stopped,
+        "stopped": s.stopped.as_ref().map(|why| why.to_string()),
         "dry_run": dry_run,
     }})
 }

@@ -1,10 +1,11 @@
 //! Printers of a sync: a progress bar and a table for people, JSON lines for programs.
-//! Both are sinks of the engine.
+//! Both are sinks of the engine; a write that fails (the output was closed) stops
+//! the sync as the engine's `SinkFailed`.
 
 use crate::json;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use offline_core::{Plan, PlanItem};
-use offline_engine::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use offline_engine::{ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary};
 use std::io::{IsTerminal, Write};
 
 /// Prints a table of what was done, with a progress bar on a terminal.
@@ -28,11 +29,12 @@ impl TablePrinter {
         TablePrinter { bar }
     }
 
-    fn line(&self, text: String) {
+    fn line(&self, text: String) -> Result<(), SinkError> {
         self.bar.suspend(|| {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-        });
+            writeln!(out, "{text}")
+        })?;
+        Ok(())
     }
 }
 
@@ -89,15 +91,17 @@ pub fn summary_line(s: &SyncSummary) -> String {
 }
 
 impl SyncSink for TablePrinter {
-    fn begin(&mut self, plan: &Plan) {
+    fn begin(&mut self, plan: &Plan) -> Result<(), SinkError> {
         self.bar.set_length(plan.items.len() as u64);
+        Ok(())
     }
 
-    fn item_begin(&mut self, item: &PlanItem) {
+    fn item_begin(&mut self, item: &PlanItem) -> Result<(), SinkError> {
         self.bar.set_message(item.path.to_string());
+        Ok(())
     }
 
-    fn item_result(&mut self, report: &ItemReport) -> Response {
+    fn item_result(&mut self, report: &ItemReport) -> Result<Response, SinkError> {
         if report.state.is_some() {
             self.bar.inc(1);
         }
@@ -108,33 +112,38 @@ impl SyncSink for TablePrinter {
                 | Some(offline_core::Action::RecordGhost)
         );
         if !(bookkeeping && report.result == ItemResult::Ok) {
-            self.line(report_line(report));
+            self.line(report_line(report))?;
         }
-        Response::Continue
+        Ok(Response::Continue)
     }
 
-    fn end(&mut self, summary: &SyncSummary) {
+    fn end(&mut self, summary: &SyncSummary) -> Result<(), SinkError> {
         self.bar.finish_and_clear();
-        self.line(summary_line(summary));
+        self.line(summary_line(summary))
     }
 }
 
 /// Prints JSON lines: one per item, then the summary.
 pub struct JsonPrinter;
 
-fn print_json(value: &serde_json::Value) {
+fn write_json(value: &serde_json::Value) -> Result<(), SinkError> {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{value}");
+    writeln!(out, "{value}")?;
+    Ok(())
+}
+
+fn print_json(value: &serde_json::Value) {
+    let _ = write_json(value);
 }
 
 impl SyncSink for JsonPrinter {
-    fn item_result(&mut self, report: &ItemReport) -> Response {
-        print_json(&json::report(report));
-        Response::Continue
+    fn item_result(&mut self, report: &ItemReport) -> Result<Response, SinkError> {
+        write_json(&json::report(report))?;
+        Ok(Response::Continue)
     }
 
-    fn end(&mut self, summary: &SyncSummary) {
-        print_json(&json::summary(summary, false));
+    fn end(&mut self, summary: &SyncSummary) -> Result<(), SinkError> {
+        write_json(&json::summary(summary, false))
     }
 }
 

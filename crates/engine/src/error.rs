@@ -59,6 +59,9 @@ pub enum EngineError {
     /// The state database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The progress output could not be written (what was done stays done).
+    #[error("the progress output failed: {0}")]
+    Sink(#[from] crate::sink::SinkError),
     /// A side failed outside any one item (cache folder missing, for example).
     #[error("{0}")]
     Remote(#[from] RemoteError),

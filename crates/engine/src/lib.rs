@@ -29,7 +29,9 @@ pub use prepare::{PrepareOptions, Prepared};
 pub use query::{ItemInfo, Status};
 pub use recovery::Recovery;
 pub use repair::{RepairOptions, Repaired};
-pub use sink::{ItemReport, ItemResult, NullSink, Response, SyncSink, SyncSummary};
+pub use sink::{
+    ItemReport, ItemResult, NullSink, Response, SinkError, StopReason, SyncSink, SyncSummary,
+};
 
 use cache::keys;
 use execute::Executor;
@@ -65,7 +67,7 @@ impl Cache {
         prepared: &Prepared,
         sink: &mut dyn SyncSink,
     ) -> Result<SyncSummary> {
-        sink.begin(&prepared.plan);
+        sink.begin(&prepared.plan)?;
         // Only a run with items can leave work half done on a side; a run without
         // any (a no-change sync) writes the state database once, at the end.
         let has_items = !prepared.plan.is_empty();
@@ -73,7 +75,7 @@ impl Cache {
             self.store.set_setting(keys::SYNC_RUNNING, "1")?;
         }
         let summary = Executor::new(self, share, prepared)?.run(sink)?;
-        let lost = summary.stopped.is_some() && !share_root_ok(share);
+        let lost = summary.stopped == Some(StopReason::ShareLost);
         let (state, reason) = if lost {
             // The run stays marked as interrupted: temp files a lost connection left
             // on the share are removed by the recovery of the next sync that reaches it.
@@ -93,7 +95,7 @@ impl Cache {
             settings.push((keys::LAST_GOOD_SYNC_NS, &now));
         }
         self.store.set_settings(&settings)?;
-        sink.end(&summary);
+        sink.end(&summary)?;
         Ok(summary)
     }
 

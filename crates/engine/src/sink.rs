@@ -1,5 +1,6 @@
 //! The progress sink: the engine reports each item's outcome to it, and printers
-//! (the CLI's table, progress bar and JSON lines) are sinks.
+//! (the CLI's table, progress bar and JSON lines) are sinks. A sink can fail (its
+//! output is gone): the run then stops as if asked, keeping what is done.
 
 use crate::error::ItemError;
 use offline_core::{Action, Plan, PlanItem, RelPath, SyncOperation, SyncState};
@@ -79,6 +80,41 @@ pub enum Response {
     Abort,
 }
 
+/// Why a run stopped before its end; what was done stays done, and the rest waits
+/// for the next sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// The sink asked (`query_abort`, or `Response::Abort` after an item).
+    Requested,
+    /// The share could not be reached any more (an item failed and its root is gone).
+    ShareLost,
+    /// The sink failed (its output is gone); the message says how.
+    SinkFailed(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Requested => f.write_str("stopped on request"),
+            StopReason::ShareLost => f.write_str(
+                "the share could not be reached any more; the rest waits for the next sync",
+            ),
+            StopReason::SinkFailed(why) => write!(f, "the progress output failed: {why}"),
+        }
+    }
+}
+
+/// A sink that could not take a report (its output is gone).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+impl From<std::io::Error> for SinkError {
+    fn from(err: std::io::Error) -> SinkError {
+        SinkError(err.to_string())
+    }
+}
+
 /// Totals of one sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncSummary {
@@ -92,8 +128,8 @@ pub struct SyncSummary {
     pub skipped: u64,
     /// Bytes moved.
     pub bytes: u64,
-    /// The run was stopped before the end (abort, or the share went away).
-    pub stopped: Option<String>,
+    /// The run was stopped before the end, and why.
+    pub stopped: Option<StopReason>,
     /// What was recovered from an interrupted sync before this one started.
     pub recovered: Option<crate::Recovery>,
 }
@@ -125,10 +161,14 @@ impl SyncSummary {
     }
 }
 
-/// Receives a sync's progress. Every method has a default that ignores it.
+/// Receives a sync's progress. Every method has a default that ignores it. An error
+/// (the output is gone) stops the run as [`StopReason::SinkFailed`]; an error from
+/// `begin` stops it before anything is done, one from `end` is the command's error.
 pub trait SyncSink {
     /// The plan is ready and the work starts.
-    fn begin(&mut self, _plan: &Plan) {}
+    fn begin(&mut self, _plan: &Plan) -> Result<(), SinkError> {
+        Ok(())
+    }
     /// Polled before each item (Windows' `QueryAbort`): true stops the run there,
     /// as `Response::Abort` does after an item; what is done stays done. Lets a
     /// caller stop between the files of a batch, whose results come at its end.
@@ -136,13 +176,17 @@ pub trait SyncSink {
         false
     }
     /// Work on an item starts.
-    fn item_begin(&mut self, _item: &PlanItem) {}
+    fn item_begin(&mut self, _item: &PlanItem) -> Result<(), SinkError> {
+        Ok(())
+    }
     /// An item ended (also called for problems found while preparing).
-    fn item_result(&mut self, _report: &ItemReport) -> Response {
-        Response::Continue
+    fn item_result(&mut self, _report: &ItemReport) -> Result<Response, SinkError> {
+        Ok(Response::Continue)
     }
     /// The sync ended.
-    fn end(&mut self, _summary: &SyncSummary) {}
+    fn end(&mut self, _summary: &SyncSummary) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink that ignores everything.

@@ -6,7 +6,7 @@
 //!   automatic reconnect; [`settings`]: its per-cache settings; [`status`]: what it
 //!   tells `offline status`).
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
-//!   [`sink`] turns a sync's reports into events.
+//!   [`sink`] turns a sync's reports into events; [`outcome`] names how a sync ended.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
 
 pub mod bus;
@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod events;
 #[cfg(feature = "fuse")]
 pub mod mount;
+pub mod outcome;
 pub mod settings;
 pub mod sink;
 pub mod status;

@@ -3,6 +3,7 @@
 //! `limit` copies are in flight; their outcomes are handed back in the order the
 //! copies were started, so the executor records and reports them in plan order.
 
+use super::ledger::JournalId;
 use super::sides::{Copied, Seen, Sides, StagedFile};
 use crate::workers;
 use offline_core::{PlanItem, Side};
@@ -35,7 +36,9 @@ pub(super) struct Job<'p> {
     pub(super) kind: CopyKind,
     pub(super) from: Side,
     pub(super) to: Side,
-    pub(super) journal: Option<i64>,
+    pub(super) journal: Option<JournalId>,
+    /// Earlier attempts the sink asked to retry.
+    pub(super) retries: u32,
 }
 
 /// What a copy did.
@@ -150,13 +153,12 @@ fn worker_gone(job: &Job<'_>) -> Outcome {
 }
 
 fn run(sides: Sides<'_>, job: &Job<'_>) -> Outcome {
-    let path = &job.item.path;
-    let seen = Seen::of(job.item, job.from, job.to);
     match job.kind {
-        CopyKind::Stage => Outcome::Staged(sides.stage(job.from, job.to, path, seen)),
+        CopyKind::Stage => Outcome::Staged(sides.stage(job.item, job.from, job.to)),
         CopyKind::Direct => {
-            let expect = sides.expect(job.to, path, seen.dst);
-            Outcome::Copied(sides.copy(job.from, job.to, path, seen, expect))
+            let expect = sides.precondition(job.item, job.to);
+            let seen = Seen::of(job.item, job.from, job.to);
+            Outcome::Copied(sides.copy(job.from, job.to, &job.item.path, seen, expect))
         }
     }
 }

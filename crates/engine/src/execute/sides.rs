@@ -54,19 +54,21 @@ impl<'a> Sides<'a> {
         }
     }
 
-    /// The precondition a change of `path` on `side` checks: what prepare saw there.
-    pub(super) fn expect(&self, side: Side, path: &RelPath, seen: Option<&Scanned>) -> Expect {
-        match seen {
-            // A folder's own stat changes whenever this run deletes or adds something
-            // in it (deletions run first). It only has to still be a folder: it is
-            // removed only when empty, and otherwise only its mode and time are set.
-            Some(s) if s.meta.kind == Kind::Dir => match self.side(side).stat(path) {
-                Ok(Some(now)) if now.meta.kind == Kind::Dir => Expect::Identity(now.identity),
-                _ => Expect::Identity(s.identity.to_string()),
-            },
-            Some(s) => Expect::Identity(s.identity.to_string()),
-            None => Expect::Absent,
+    /// The precondition a change of `item` on `side` checks: the item's own
+    /// ([`PlanItem::expect`], what prepare saw there). A folder's own stat changes
+    /// whenever this run deletes or adds something in it (deletions run first), so a
+    /// folder only has to still be a folder: it is removed only when empty, and
+    /// otherwise only its mode and time are set.
+    pub(super) fn precondition(&self, item: &PlanItem, side: Side) -> Expect {
+        let expect = item.expect(side);
+        if item.triple.meta(side).is_some_and(|m| m.is_dir()) {
+            if let Ok(Some(now)) = self.side(side).stat(&item.path) {
+                if now.meta.is_dir() {
+                    return Expect::Identity(now.identity);
+                }
+            }
         }
+        expect
     }
 
     /// The source copy as prepare saw it, or as it is now for paths prepare did not see
@@ -164,18 +166,19 @@ impl<'a> Sides<'a> {
         }
     }
 
-    /// Writes the `from` copy of `path` under a temp name beside its target on `to`,
+    /// Writes the `from` copy of `item` under a temp name beside its target on `to`,
     /// without syncing or placing it.
     pub(super) fn stage(
         &self,
+        item: &PlanItem,
         from: Side,
         to: Side,
-        path: &RelPath,
-        seen: Seen<'_>,
     ) -> Result<StagedFile, RemoteError> {
-        let expect = self.expect(to, path, seen.dst);
-        let mut src = seen
-            .src
+        let path = &item.path;
+        let expect = self.precondition(item, to);
+        let mut src = item
+            .triple
+            .copy(from)
             .cloned()
             .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, path, "it is gone"))?;
         let mut reader = self.side(from).open_read(path)?;
