@@ -31,7 +31,7 @@ pub enum StoreError {
     },
     /// The disk that holds the database is full (or the quota is used up): the write
     /// was refused as a whole, so nothing written before is lost.
-    #[error("the disk holding the state database {path} is full ({detail}). Nothing was lost: what was done before is recorded, the rest waits for the next run; free some space on that disk, then run the command again")]
+    #[error("the disk holding the state database {path} is full. Nothing was lost: what was done before is recorded, the rest waits for the next run; free some space on that disk, then run the command again")]
     DiskFull {
         /// The database file.
         path: PathBuf,
