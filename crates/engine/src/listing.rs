@@ -47,10 +47,9 @@ pub(crate) fn screen(side: Side, dir: &RelPath, entries: &mut Vec<Entry>) -> Vec
                 return false;
             }
             Why::Reserved
-        } else if is_temp_name(name) {
-            return false;
         } else {
-            return true;
+            // A temp file of a sync goes silently; anything else stays.
+            return !is_temp_name(name);
         };
         left_out.push(LeftOut {
             dir: dir.clone(),
