@@ -315,6 +315,13 @@ mod tests {
     }
 
     #[test]
+    fn display_makes_control_characters_visible() {
+        let raw = RelPath::new(b"a\x1b[31m/b\nc\xff".to_vec()).expect("valid");
+        assert_eq!(raw.to_string(), "a\\x1b[31m/b\\x0ac\\xff");
+        assert_eq!(raw.escaped(), "a\x1b[31m/b\nc\\xff");
+    }
+
+    #[test]
     fn escaping_round_trips_non_utf8_and_backslashes() {
         let raw = RelPath::new(b"caf\xe9/back\\slash/\xff\xfe".to_vec()).expect("valid");
         let text = raw.escaped();

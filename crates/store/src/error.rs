@@ -112,3 +112,33 @@ fn is_damage(error: &rusqlite::Error) -> bool {
         Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_said_in_words() {
+        let path = Path::new("/somewhere/.offline/state.db");
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        );
+        let err = classify(path, StoreError::Sqlite(full));
+        assert!(matches!(err, StoreError::DiskFull { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("/somewhere/.offline/state.db is full"),
+            "{text}"
+        );
+        assert!(text.contains("Nothing was lost"), "{text}");
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(matches!(
+            classify(path, StoreError::Sqlite(busy)),
+            StoreError::Sqlite(_)
+        ));
+    }
+}
