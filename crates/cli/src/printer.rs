@@ -3,6 +3,7 @@
 //! the sync as the engine's `SinkFailed`.
 
 use crate::json;
+use crate::term::shown;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use offline_core::{Plan, PlanItem};
 use offline_engine::{ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary};
@@ -56,10 +57,11 @@ pub fn report_line(r: &ItemReport) -> String {
         ItemResult::Error(e) => {
             text.push_str(&format!(
                 "\n         error: {}\n         hint: {}",
-                e.message, e.hint
+                shown(&e.message),
+                e.hint
             ));
         }
-        ItemResult::Skipped(reason) => text.push_str(&format!("  ({reason})")),
+        ItemResult::Skipped(reason) => text.push_str(&format!("  ({})", shown(reason))),
         ItemResult::Conflict => text.push_str(&format!(
             "  (both sides changed: {}; settle it with `offline resolve`)",
             r.state.map(|s| s.name()).unwrap_or("")
@@ -67,7 +69,7 @@ pub fn report_line(r: &ItemReport) -> String {
         ItemResult::Ok => {}
     }
     if let Some(note) = &r.note {
-        text.push_str(&format!("  ({note})"));
+        text.push_str(&format!("  ({})", shown(note)));
     }
     text
 }
@@ -85,7 +87,7 @@ pub fn summary_line(s: &SyncSummary) -> String {
         s.conflicts, s.errors, s.skipped, s.bytes
     );
     if let Some(reason) = &s.stopped {
-        text.push_str(&format!("; stopped: {reason}"));
+        text.push_str(&format!("; stopped: {}", shown(reason)));
     }
     text
 }
@@ -148,7 +150,8 @@ impl SyncSink for JsonPrinter {
 }
 
 /// Prints a plan without running it (`--dry-run`): exactly the items a real run
-/// carries out, bookkeeping included in JSON.
+/// carries out, bookkeeping included in JSON, after what prepare found (`problems`:
+/// errors, and names left out as skipped).
 pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
     for p in problems {
         if as_json {
@@ -192,7 +195,13 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
                 summary.conflicts += 1;
             }
         }
-        summary.errors = problems.len() as u64;
+        for p in problems {
+            match p.result {
+                ItemResult::Error(_) => summary.errors += 1,
+                ItemResult::Skipped(_) => summary.skipped += 1,
+                _ => {}
+            }
+        }
         print_json(&json::summary(&summary, true));
     } else {
         println!("dry run: {visible} items would be synced; nothing was changed");

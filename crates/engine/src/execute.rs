@@ -61,6 +61,7 @@ impl<'a> Executor<'a> {
             meta_dir: cache.meta_dir(),
             run_started_ns: now_ns(),
             host: host_name(),
+            temp_tag: cache.local.temp_tag().clone(),
         };
         let Cache { store, local, .. } = cache;
         Ok(Executor {
@@ -94,7 +95,7 @@ impl<'a> Executor<'a> {
         let order: Vec<&PlanItem> = deletions.chain(others).collect();
         let sides = work.sides;
         let mut run = Run::new(work, ledger, sink);
-        run.report_problems(&prepared.problems);
+        run.report_problems(&prepared.problems, &prepared.skipped);
         std::thread::scope(|scope| {
             let mut pool = Pool::start(scope, sides, transfers);
             run.run_items(&order, &mut pool)

@@ -22,6 +22,9 @@ pub struct Prepared {
     pub plan: Plan,
     /// Paths that could not be prepared (each with an error naming `prepare`).
     pub problems: Vec<ItemReport>,
+    /// Listed names left out on purpose (the cache's metadata names at a root,
+    /// names that cannot be items), each reported as skipped with its reason.
+    pub skipped: Vec<ItemReport>,
     /// The trees this prepare looked at (empty: everything).
     pub(crate) scope: Vec<RelPath>,
 }
@@ -73,13 +76,15 @@ impl Cache {
         if options.without_base {
             planner = planner.without_base();
         }
-        let problems = walker.run(&options.scope, &mut planner)?;
+        let walked = walker.run(&options.scope, &mut planner)?;
         let plan = planner.finish();
         if !options.force {
             let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
-            guards::check(self, &plan, !problems.is_empty(), percent)?;
+            guards::check(self, &plan, !walked.problems.is_empty(), percent)?;
         }
-        let problems = problems
+        let skipped = walked.left_out.iter().map(|l| l.report()).collect();
+        let problems = walked
+            .problems
             .into_iter()
             .map(|(path, err)| ItemReport {
                 path,
@@ -94,6 +99,7 @@ impl Cache {
         Ok(Prepared {
             plan,
             problems,
+            skipped,
             scope: options.scope.clone(),
         })
     }

@@ -7,6 +7,7 @@
 //! folder and of the plan, not with the tree. The walk decides nothing about the sync.
 
 use crate::error::{ItemError, Result};
+use crate::listing::{screen, LeftOut};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
 use crate::scan::with_hash;
@@ -17,12 +18,22 @@ use offline_store::{Original, Pin, Store};
 use std::collections::{BTreeMap, HashSet};
 
 /// What the walk hands on: every path to the planner, and what could not be read.
-pub(crate) struct Walk<'p, 'c> {
+struct Walk<'p, 'c> {
     /// Takes each path found (with its three copies), and leaves out the trees that
     /// could not be read.
     planner: &'p mut Planner<'c>,
     /// What could not be read, per path (those trees are left out).
     problems: Vec<(RelPath, ItemError)>,
+    /// Listed names that cannot or must not be items (reported as skipped).
+    left_out: Vec<LeftOut>,
+}
+
+/// What the walk did not hand to the planner.
+pub(crate) struct Walked {
+    /// What could not be read, per path (those trees are left out).
+    pub(crate) problems: Vec<(RelPath, ItemError)>,
+    /// Listed names that cannot or must not be items (reported as skipped).
+    pub(crate) left_out: Vec<LeftOut>,
 }
 
 impl Walk<'_, '_> {
@@ -64,14 +75,11 @@ impl Walker<'_> {
     /// Walks the trees in `scope` (everything when empty), handing every path to
     /// `planner`; returns what could not be read. The originals are read only when
     /// the planner compares with them.
-    pub(crate) fn run(
-        &self,
-        scope: &[RelPath],
-        planner: &mut Planner<'_>,
-    ) -> Result<Vec<(RelPath, ItemError)>> {
+    pub(crate) fn run(&self, scope: &[RelPath], planner: &mut Planner<'_>) -> Result<Walked> {
         let mut walk = Walk {
             planner,
             problems: Vec::new(),
+            left_out: Vec::new(),
         };
         let mut pending = Vec::new();
         if scope.is_empty() {
@@ -123,7 +131,10 @@ impl Walker<'_> {
             }
             Ok(())
         })?;
-        Ok(walk.problems)
+        Ok(Walked {
+            problems: walk.problems,
+            left_out: walk.left_out,
+        })
     }
 
     /// Visits one path found by stat (a scope root or its ancestors).
@@ -175,7 +186,7 @@ impl Walker<'_> {
         } else {
             Ok(Vec::new())
         };
-        let (local, remote) = match (local, remote) {
+        let (mut local, mut remote) = match (local, remote) {
             (Ok(l), Ok(r)) => (l, r),
             // A folder that cannot be listed on one side: its whole tree is left out
             // this time, never taken as deleted.
@@ -184,6 +195,10 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
+        walk.left_out
+            .extend(screen(Side::Local, &at.dir, &mut local));
+        walk.left_out
+            .extend(screen(Side::Remote, &at.dir, &mut remote));
         let originals = if walk.planner.base_known() {
             self.store.originals_in(&at.dir)?
         } else {

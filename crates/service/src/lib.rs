@@ -6,7 +6,8 @@
 //!   automatic reconnect; [`settings`]: its per-cache settings; [`status`]: what it
 //!   tells `offline status`).
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
-//!   [`sink`] turns a sync's reports into events; [`outcome`] names how a sync ended.
+//!   [`sink`] turns a sync's reports into events; [`outcome`] names how a sync
+//!   ended; [`socket`]: where the socket lives and what may be removed there.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
 
 pub mod bus;
@@ -17,6 +18,7 @@ pub mod mount;
 pub mod outcome;
 pub mod settings;
 pub mod sink;
+pub mod socket;
 pub mod status;
 pub mod subscribe;
 pub mod worker;

@@ -6,7 +6,7 @@ use super::apply::{copy_entry, unplanned_copy_entry, Done, Work};
 use super::sides::Seen;
 use crate::cache::CONFLICTS_DIR_NAME;
 use crate::conflict::{conflict_name, utc_stamp};
-use offline_core::{Expect, Kind, PlanItem, RelPath, Side};
+use offline_core::{Expect, Kind, PlanItem, RelPath, Side, TempTag};
 use offline_remote::{DirRemote, ErrorKind, Remote, RemoteError};
 use std::fs;
 use std::path::PathBuf;
@@ -19,6 +19,8 @@ pub(super) struct Keeper {
     pub(super) run_started_ns: i64,
     /// This machine's name (in conflict names).
     pub(super) host: String,
+    /// The cache's temp tag (names the temp files in the conflicts folder).
+    pub(super) temp_tag: TempTag,
 }
 
 impl Work<'_> {
@@ -105,8 +107,10 @@ impl Work<'_> {
             above = dir.parent();
             folders.push(dir);
         }
+        // The folders of kept copies are private (the copy keeps its own mode): a
+        // file from a 0700 folder must not become readable here.
         for dir in folders.iter().rev() {
-            keeper.make_dir(dir, 0o755, None, &Expect::Any)?;
+            keeper.make_dir(dir, crate::private::PRIVATE_DIR_MODE, None, &Expect::Any)?;
         }
         crashpoint::hit("engine.save_copy.before");
         let meta = &scanned.meta;
@@ -154,11 +158,11 @@ impl Keeper {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io(e)),
             }
-            fs::create_dir_all(&folder).map_err(io)?;
+            crate::private::make_private_dirs(&folder).map_err(io)?;
             for dir in [&run_dir, &base] {
                 fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
             }
-            let keeper = DirRemote::open(&folder, &[])?;
+            let keeper = DirRemote::open(&folder, &[])?.with_temp_tag(&self.temp_tag);
             return Ok((folder, keeper));
         }
         Err(RemoteError::new(

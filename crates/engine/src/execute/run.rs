@@ -66,14 +66,17 @@ impl<'a, 's> Run<'a, 's> {
         }
     }
 
-    /// Reports the paths prepare could not read (they count as failed).
-    pub(super) fn report_problems(&mut self, problems: &[ItemReport]) {
-        for report in problems {
+    /// Reports the paths prepare could not read (they count as failed) and the
+    /// names it left out on purpose (skipped).
+    pub(super) fn report_problems(&mut self, problems: &[ItemReport], skipped: &[ItemReport]) {
+        for report in problems.iter().chain(skipped) {
             self.summary.add(report);
-            self.failed.insert(report.path.clone());
             if let Err(e) = self.sink.item_result(report) {
                 self.halt(StopReason::SinkFailed(e.to_string()));
             }
+        }
+        for report in problems {
+            self.failed.insert(report.path.clone());
         }
     }
 
