@@ -82,12 +82,12 @@ pub fn planned(item: &PlanItem) -> Value {
 /// The closing summary line.
 pub fn summary(s: &SyncSummary, dry_run: bool) -> Value {
     let mut counts = Map::new();
-    for ((op, result), n) in &s.counts {
+    for ((counted, result), n) in &s.counts {
         let entry = counts
-            .entry(op.clone())
+            .entry(counted.name())
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = entry {
-            m.insert(result.clone(), json!(n));
+            m.insert(result.name().to_string(), json!(n));
         }
     }
     json!({"summary": {

@@ -6,7 +6,9 @@ use crate::json;
 use crate::term::shown;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use offline_core::{Plan, PlanItem};
-use offline_engine::{ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary};
+use offline_engine::{
+    CountedAs, ItemReport, ItemResult, Response, ResultKind, SinkError, SyncSink, SyncSummary,
+};
 use std::io::{IsTerminal, Write};
 
 /// Prints a table of what was done, with a progress bar on a terminal.
@@ -79,7 +81,7 @@ pub fn summary_line(s: &SyncSummary) -> String {
     let done: u64 = s
         .counts
         .iter()
-        .filter(|((_, result), _)| result == "ok")
+        .filter(|((_, result), _)| *result == ResultKind::Ok)
         .map(|(_, n)| n)
         .sum();
     let mut text = format!(
@@ -182,14 +184,9 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
     if as_json {
         let mut summary = SyncSummary::default();
         for item in &plan.items {
-            let op = item
-                .action
-                .operation()
-                .map(|o| o.name())
-                .unwrap_or(item.action.name());
             *summary
                 .counts
-                .entry((op.to_string(), "planned".to_string()))
+                .entry((CountedAs::planned(item), ResultKind::Planned))
                 .or_insert(0) += 1;
             if item.action == offline_core::Action::LogConflict {
                 summary.conflicts += 1;

@@ -19,6 +19,7 @@ mod read_ahead;
 mod recovery;
 pub mod repair;
 pub mod scan;
+pub mod settings;
 pub mod sink;
 mod walk;
 mod workers;
@@ -32,13 +33,14 @@ pub use query::{ItemInfo, Status};
 pub use recovery::Recovery;
 pub use repair::{RepairOptions, Repaired};
 pub use sink::{
-    ItemReport, ItemResult, NullSink, Response, SinkError, StopReason, SyncSink, SyncSummary,
+    CountedAs, ItemReport, ItemResult, NullSink, Response, ResultKind, SinkError, StopReason,
+    SyncSink, SyncSummary,
 };
 
-use cache::keys;
 use execute::Executor;
 use offline_core::{ConnectState, OfflineReason, SyncControl};
 use offline_remote::Remote;
+use settings::Setting;
 
 impl Cache {
     /// Opens the share for a sync. A share put offline on purpose stays offline; a
@@ -74,7 +76,7 @@ impl Cache {
         // any (a no-change sync) writes the state database once, at the end.
         let has_items = !prepared.plan.is_empty();
         if has_items {
-            self.store.set_setting(keys::SYNC_RUNNING, "1")?;
+            settings::write(&self.store, &[Setting::SyncRunning(true)])?;
         }
         let summary = Executor::new(self, share, prepared)?.run(sink)?;
         let lost = summary.stopped == Some(StopReason::ShareLost);
@@ -85,18 +87,14 @@ impl Cache {
         } else {
             (ConnectState::Online, OfflineReason::NotApplicable)
         };
-        let now = cache::now_ns().to_string();
-        let mut settings = vec![
-            (keys::CONNECT_STATE, state.name()),
-            (keys::OFFLINE_REASON, reason.name()),
-        ];
+        let mut closing = vec![Setting::ConnectState(state), Setting::OfflineReason(reason)];
         if has_items && !lost {
-            settings.push((keys::SYNC_RUNNING, "0"));
+            closing.push(Setting::SyncRunning(false));
         }
         if summary.errors == 0 && summary.stopped.is_none() {
-            settings.push((keys::LAST_GOOD_SYNC_NS, &now));
+            closing.push(Setting::LastGoodSyncNs(cache::now_ns()));
         }
-        self.store.set_settings(&settings)?;
+        settings::write(&self.store, &closing)?;
         sink.end(&summary)?;
         Ok(summary)
     }

@@ -5,6 +5,7 @@
 use crate::error::ItemError;
 use offline_core::{Action, Plan, PlanItem, RelPath, SyncOperation, SyncState};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// How one item ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +23,97 @@ pub enum ItemResult {
 impl ItemResult {
     /// "ok", "conflict", "skipped" or "error".
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// How it ended, without the details.
+    pub fn kind(&self) -> ResultKind {
         match self {
-            ItemResult::Ok => "ok",
-            ItemResult::Conflict => "conflict",
-            ItemResult::Skipped(_) => "skipped",
-            ItemResult::Error(_) => "error",
+            ItemResult::Ok => ResultKind::Ok,
+            ItemResult::Conflict => ResultKind::Conflict,
+            ItemResult::Skipped(_) => ResultKind::Skipped,
+            ItemResult::Error(_) => ResultKind::Error,
         }
+    }
+}
+
+/// How an item ended, without the details: what the summary counts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResultKind {
+    /// Done.
+    Ok,
+    /// Left as a recorded conflict.
+    Conflict,
+    /// Not done, on purpose.
+    Skipped,
+    /// Failed.
+    Error,
+    /// Planned, not run (a dry run's counts).
+    Planned,
+}
+
+impl ResultKind {
+    /// The snake_case name used on the wire and in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResultKind::Ok => "ok",
+            ResultKind::Conflict => "conflict",
+            ResultKind::Skipped => "skipped",
+            ResultKind::Error => "error",
+            ResultKind::Planned => "planned",
+        }
+    }
+}
+
+/// What an item is counted under: the operation its work (or error) belongs to,
+/// or, for an item that moves nothing, its bookkeeping action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CountedAs {
+    /// The operation of its work or error.
+    Operation(SyncOperation),
+    /// The action of an item without an operation (record_original, conflict...).
+    Action(Action),
+    /// Neither (never planned).
+    Nothing,
+}
+
+impl CountedAs {
+    /// What `report` is counted under.
+    pub fn of(report: &ItemReport) -> CountedAs {
+        match (report.operation, report.action) {
+            (Some(op), _) => CountedAs::Operation(op),
+            (None, Some(action)) => CountedAs::Action(action),
+            (None, None) => CountedAs::Nothing,
+        }
+    }
+
+    /// What `item` is counted under when it is planned.
+    pub fn planned(item: &PlanItem) -> CountedAs {
+        match item.action.operation() {
+            Some(op) => CountedAs::Operation(op),
+            None => CountedAs::Action(item.action),
+        }
+    }
+
+    /// The name used on the wire and in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            CountedAs::Operation(op) => op.name(),
+            CountedAs::Action(action) => action.name(),
+            CountedAs::Nothing => "none",
+        }
+    }
+}
+
+impl fmt::Display for CountedAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for ResultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -118,8 +204,8 @@ impl From<std::io::Error> for SinkError {
 /// Totals of one sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncSummary {
-    /// Items per (operation name, result name).
-    pub counts: BTreeMap<(String, String), u64>,
+    /// Items per (what they are counted under, how they ended).
+    pub counts: BTreeMap<(CountedAs, ResultKind), u64>,
     /// Items left in conflict.
     pub conflicts: u64,
     /// Items that failed (including prepare problems).
@@ -137,14 +223,9 @@ pub struct SyncSummary {
 impl SyncSummary {
     /// Adds one report to the totals.
     pub fn add(&mut self, report: &ItemReport) {
-        let op = report
-            .operation
-            .map(|o| o.name().to_string())
-            .or_else(|| report.action.map(|a| a.name().to_string()))
-            .unwrap_or_else(|| "none".to_string());
         *self
             .counts
-            .entry((op, report.result.name().to_string()))
+            .entry((CountedAs::of(report), report.result.kind()))
             .or_insert(0) += 1;
         match report.result {
             ItemResult::Conflict => self.conflicts += 1,

@@ -212,7 +212,7 @@ impl SyncSink for EventSink {
         let counts: serde_json::Map<String, serde_json::Value> = summary
             .counts
             .iter()
-            .map(|((op, res), n)| (format!("{op}:{res}"), json!(n)))
+            .map(|((counted, result), n)| (format!("{counted}:{result}"), json!(n)))
             .collect();
         let mut event = Event::for_cache(id::SYNC_END, &self.cache)
             .with("sync_id", self.sync_id.as_str())

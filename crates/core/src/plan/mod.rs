@@ -83,7 +83,7 @@ impl Triple {
 }
 
 /// What the sync does with one path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     /// Carry the item across with this operation.
     Run(SyncOperation),
