@@ -76,3 +76,17 @@ pub enum Expect {
     /// The item must be there with exactly this identity (a [`Scanned::identity`]).
     Identity(String),
 }
+
+impl Expect {
+    /// Checks the precondition against the identity of what is at the path now
+    /// (`None`: nothing is there); on failure, says what changed since the scan.
+    pub fn check(&self, current: Option<&str>) -> Result<(), &'static str> {
+        match (self, current) {
+            (Expect::Any, _) | (Expect::Absent, None) => Ok(()),
+            (Expect::Absent, Some(_)) => Err("something appeared there since it was scanned"),
+            (Expect::Identity(_), None) => Err("it was removed since it was scanned"),
+            (Expect::Identity(id), Some(now)) if id == now => Ok(()),
+            (Expect::Identity(_), Some(_)) => Err("it changed since it was scanned"),
+        }
+    }
+}
