@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+pub mod enumerate;
+pub mod snapshot;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -115,6 +118,14 @@ impl World {
             spawn_bin_as(Some(&self.cache), &args, env, self.uid),
             RUN_TIMEOUT,
         )
+    }
+
+    /// `offline config --transfers N`: file copies in flight (1: one thing at a time,
+    /// in plan order, the same crash points every run).
+    pub fn set_transfers(&self, n: usize) {
+        let n = n.to_string();
+        let run = self.run(&["config", "--transfers", &n], &[]);
+        assert_eq!(run.code, Some(0), "config --transfers: {}", run.describe());
     }
 
     /// A sync with `args` that must exit 0.
@@ -303,7 +314,7 @@ pub fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> R
 }
 
 /// One item of a side, as the checks compare it (times are not compared).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Node {
     File { content: Vec<u8>, mode: u32 },
     Dir { mode: u32 },
