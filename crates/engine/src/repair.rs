@@ -156,7 +156,9 @@ impl Cache {
         let db = meta_dir.join(STATE_DB_NAME);
         let (moved_to, share) = {
             let _lock = lock(&meta_dir)?;
-            let sound = db.exists() && Store::open(&db).is_ok();
+            // Sound: the cache opens (a database that a crash left half made, with
+            // its tables but not yet its settings, is not).
+            let sound = db.exists() && Cache::open(&root).is_ok();
             if sound && !options.force {
                 let share = Cache::open(&root)?.share_location().to_string();
                 return Ok(Repaired {

@@ -95,19 +95,18 @@ impl World {
 
     /// `offline init SHARE CACHE`, which must succeed.
     pub fn init(&self) {
-        let run = wait_with_timeout(
-            spawn_bin_as(
-                None,
-                &[
-                    OsStr::new("init"),
-                    self.share.as_os_str(),
-                    self.cache.as_os_str(),
-                ],
-                &[],
-                self.uid,
-            ),
-            RUN_TIMEOUT,
-        );
+        self.init_with(&[]);
+    }
+
+    /// `offline init SHARE CACHE ARGS...` (`--no-pin`), which must succeed.
+    pub fn init_with(&self, args: &[&str]) {
+        let mut all = vec![
+            OsStr::new("init"),
+            self.share.as_os_str(),
+            self.cache.as_os_str(),
+        ];
+        all.extend(args.iter().map(OsStr::new));
+        let run = wait_with_timeout(spawn_bin_as(None, &all, &[], self.uid), RUN_TIMEOUT);
         assert_eq!(run.code, Some(0), "offline init: {}", run.describe());
     }
 

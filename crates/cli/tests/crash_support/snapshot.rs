@@ -169,9 +169,15 @@ pub fn listed_points(run: &Run) -> Vec<String> {
 
 /// The crash point a killed run names as the one it was killed at.
 pub fn killed_at(run: &Run) -> Option<String> {
+    killed_point(run).map(|(_, name)| name)
+}
+
+/// The number and name of the crash point a killed run was killed at.
+pub fn killed_point(run: &Run) -> Option<(usize, String)> {
     run.stderr.lines().find_map(|l| {
         let rest = l.strip_prefix("crashpoint ")?;
         let (head, _) = rest.split_once(": killing the process")?;
-        head.split_once(' ').map(|(_, name)| name.to_string())
+        let (n, name) = head.split_once(' ')?;
+        Some((n.parse().ok()?, name.to_string()))
     })
 }
