@@ -9,6 +9,7 @@
 
 mod crash_support;
 
+use crash_support::counts;
 use crash_support::enumerate::{Count, Enumeration};
 use crash_support::snapshot::{killed_point, Snapshot};
 use crash_support::{temp_files, tree, Node, Rng, Run, Side, World};
@@ -16,12 +17,6 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// Crash points the three sync enumerations reach (keep-all, keep-local, log), as
-/// docs/SAFETY.md states them.
-pub const SYNC_POINTS: [usize; 3] = [77, 159, 81];
-/// Crash points of the recovering sync of [`a_recovering_sync_killed_at_any_crash_point_is_finished_by_the_next_one`].
-pub const RECOVERING_POINTS: usize = 96;
 
 /// Files of the synced base: (path, content).
 const BASE: &[(&str, &str)] = &[
@@ -302,7 +297,7 @@ fn enumerate_and_count(policy: &str, env: &[(&str, &str)], documented: usize) {
 #[test]
 fn a_keep_all_sync_killed_at_any_crash_point_is_finished_by_the_next_one() {
     let env = [("OFFLINE_COMMIT_EVERY", "100000")];
-    enumerate_and_count("keep-all", &env, SYNC_POINTS[0]);
+    enumerate_and_count("keep-all", &env, counts::SYNC_KEEP_ALL.1);
 }
 
 /// keep-local, a journal commit before every operation and a base commit after
@@ -313,14 +308,14 @@ fn a_keep_local_sync_killed_at_any_crash_point_is_finished_by_the_next_one() {
         ("OFFLINE_JOURNAL_GROUP", "1"),
         ("OFFLINE_COMMIT_EVERY", "1"),
     ];
-    enumerate_and_count("keep-local", &env, SYNC_POINTS[1]);
+    enumerate_and_count("keep-local", &env, counts::SYNC_KEEP_LOCAL.1);
 }
 
 /// The default policy `log`, a base commit every 3 items.
 #[test]
 fn a_log_sync_killed_at_any_crash_point_is_finished_by_the_next_one() {
     let env = [("OFFLINE_COMMIT_EVERY", "3")];
-    enumerate_and_count("log", &env, SYNC_POINTS[2]);
+    enumerate_and_count("log", &env, counts::SYNC_LOG.1);
 }
 
 /// A crash during the sync that recovers from a crash: the keep-local sync is killed
@@ -384,9 +379,10 @@ fn a_recovering_sync_killed_at_any_crash_point_is_finished_by_the_next_one() {
     );
     assert_eq!(count.killed, count.reached);
     assert!(
-        count.reached >= RECOVERING_POINTS,
-        "{} crash points reached, docs/SAFETY.md states {RECOVERING_POINTS}",
-        count.reached
+        count.reached >= counts::RECOVERING_SYNC.1,
+        "{} crash points reached, docs/SAFETY.md states {}",
+        count.reached,
+        counts::RECOVERING_SYNC.1
     );
 }
 
@@ -560,4 +556,18 @@ fn a_sync_killed_at_random_times_is_finished_by_the_next_one() {
         killed >= 1,
         "no run was killed before it ended ({full_time:?} a run)"
     );
+}
+
+/// docs/SAFETY.md states the crash points each enumeration asserts, and the total.
+#[test]
+fn safety_md_states_the_crash_point_counts_the_tests_assert() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/SAFETY.md");
+    let text = std::fs::read_to_string(&path).expect("read docs/SAFETY.md");
+    for (label, points) in counts::ALL {
+        let row = format!("| {label} | {points} |");
+        assert!(text.contains(&row), "docs/SAFETY.md lacks the row {row:?}");
+    }
+    let total: usize = counts::ALL.iter().map(|(_, n)| n).sum();
+    let line = format!("{total} crash points in all");
+    assert!(text.contains(&line), "docs/SAFETY.md lacks {line:?}");
 }

@@ -8,19 +8,12 @@
 
 mod crash_support;
 
+use crash_support::counts;
 use crash_support::enumerate::{Count, Enumeration};
 use crash_support::snapshot::Snapshot;
 use crash_support::{temp_files, Node, Run, Side, World};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// Crash points each enumeration reaches, as docs/SAFETY.md states them.
-pub const RESOLVE_LOCAL_POINTS: usize = 16;
-pub const RESOLVE_ALL_POINTS: usize = 16;
-pub const EVICT_POINTS: usize = 20;
-pub const PIN_POINTS: usize = 41;
-pub const FETCH_POINTS: usize = 39;
-pub const REPAIR_POINTS: usize = 32;
 
 /// Every run: one copy in flight (also for repair's new database, which has no
 /// settings), a journal commit before every operation, a base commit after every item.
@@ -173,7 +166,7 @@ fn resolve_killed_at_any_crash_point_is_finished_by_resolving_again() {
             );
             assert!(e.conflicts.is_empty() && e.planned.is_empty(), "{e:?}");
         },
-        RESOLVE_LOCAL_POINTS,
+        counts::RESOLVE_LOCAL.1,
     );
     enumerate(
         "resolve --keep all",
@@ -204,7 +197,7 @@ fn resolve_killed_at_any_crash_point_is_finished_by_resolving_again() {
                 "{e:?}"
             );
         },
-        RESOLVE_ALL_POINTS,
+        counts::RESOLVE_ALL.1,
     );
 }
 
@@ -236,8 +229,8 @@ fn pin_and_fetch_killed_at_any_crash_point_are_finished_by_running_them_again() 
     let template = dir.path().join("template");
     world.save_template(&template);
     for (name, args, documented) in [
-        ("pin", ["pin", "d"], PIN_POINTS),
-        ("fetch", ["fetch", "d"], FETCH_POINTS),
+        ("pin", ["pin", "d"], counts::PIN.1),
+        ("fetch", ["fetch", "d"], counts::FETCH.1),
     ] {
         enumerate(
             name,
@@ -305,7 +298,7 @@ fn evict_discarding_changes_killed_at_any_crash_point_loses_nothing() {
             );
             assert!(e.conflicts.is_empty() && e.planned.is_empty(), "{e:?}");
         },
-        EVICT_POINTS,
+        counts::EVICT.1,
     );
 }
 
@@ -398,6 +391,6 @@ fn repair_killed_at_any_crash_point_is_finished_by_repairing_again() {
                 e.planned
             );
         },
-        REPAIR_POINTS,
+        counts::REPAIR.1,
     );
 }

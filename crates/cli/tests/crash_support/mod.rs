@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod counts;
 pub mod enumerate;
 pub mod snapshot;
 
