@@ -1,7 +1,8 @@
 //! End-to-end tests of `offline mount` (the FUSE view), with the daemon where changes
-//! must reach the share. Skipped, with a printed reason, only where /dev/fuse is
-//! absent. Every wait is bounded.
+//! must reach the share. Where /dev/fuse is absent each test says `SKIPPED: ...`
+//! (and fails under CI=true, see `common::skip`). Every wait is bounded.
 
+mod common;
 mod service_support;
 
 use service_support::*;
@@ -14,15 +15,16 @@ use std::time::{Duration, UNIX_EPOCH};
 /// Linux's EHOSTDOWN ("Host is down"): a ghost opened while the share is offline.
 const EHOSTDOWN: i32 = 112;
 
+/// True (after saying so: see `common::skip`) when FUSE cannot be mounted here.
 fn fuse_missing() -> bool {
     if !cfg!(feature = "fuse") {
-        eprintln!("skipped: `offline` was built without the `fuse` feature");
+        common::skip("`offline` was built without the `fuse` feature");
         return true;
     }
     if Path::new("/dev/fuse").exists() {
         return false;
     }
-    eprintln!("skipped: /dev/fuse is absent, so FUSE cannot be mounted here");
+    common::skip("/dev/fuse is absent, so FUSE cannot be mounted here");
     true
 }
 
