@@ -5,7 +5,7 @@
 
 mod servers;
 
-use servers::{run, spawn_sync, sync_expect, text, Backend, Server};
+use servers::{output_within, run, spawn_sync_with, sync_expect, text, Backend, Server, RUN_LIMIT};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -170,7 +170,8 @@ fn changes_travel_both_ways(backend: Backend) {
         sync_expect(&server, a.path(), &[], 0);
     }
 
-    // Wrong credentials: exit 3, a clear message, no secret printed.
+    // Wrong credentials: exit 3, a clear message, and no secret the client holds in
+    // the output. First a wrong secret, then the real one, refused by the server.
     let (key, wrong) = match backend {
         Backend::Webdav => ("OFFLINE_WEBDAV_PASSWORD", "not-the-password".to_string()),
         Backend::S3 => ("AWS_SECRET_ACCESS_KEY", "not-the-secret".to_string()),
@@ -179,24 +180,51 @@ fn changes_travel_both_ways(backend: Backend) {
             server.path("host_key").display().to_string(),
         ),
     };
-    let out = server
-        .offline(b.path())
-        .env(key, &wrong)
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("refused the credentials"),
-        "{}: {}",
-        backend.name(),
-        stderr
+    let wrong_secrets = match backend {
+        Backend::Sftp => servers::key_body(&server.path("host_key")),
+        _ => vec![wrong.clone()],
+    };
+    let out = output_within(
+        server.offline(b.path()).env(key, &wrong).arg("sync"),
+        RUN_LIMIT,
     );
-    for (_, secret) in &server.env {
-        if !secret.starts_with('/') && !secret.starts_with("http") && secret.len() > 8 {
-            assert!(!stderr.contains(secret.as_str()), "a secret was printed");
-        }
+    assert_refused_without_secrets(backend, &out, &wrong_secrets);
+    let real = server.secrets();
+    assert!(
+        !real.is_empty(),
+        "{}: the client holds a secret",
+        backend.name()
+    );
+    let refusing = server.refuse_credentials();
+    let out = output_within(
+        server.offline(b.path()).envs(refusing).arg("sync"),
+        RUN_LIMIT,
+    );
+    server.accept_credentials();
+    assert_refused_without_secrets(backend, &out, &real);
+    sync_expect(&server, b.path(), &[], 0);
+}
+
+/// A sync refused for its credentials: exit 3, the message says so, and none of
+/// `secrets` (which the process held) is in its output.
+fn assert_refused_without_secrets(
+    backend: Backend,
+    out: &std::process::Output,
+    secrets: &[String],
+) {
+    assert_eq!(out.status.code(), Some(3), "{}", text(out));
+    let all = text(out);
+    assert!(
+        all.contains("refused the credentials"),
+        "{}: {all}",
+        backend.name()
+    );
+    for secret in secrets {
+        assert!(
+            !all.contains(secret.as_str()),
+            "{}: a secret was printed: {secret:?} in {all}",
+            backend.name()
+        );
     }
 }
 
@@ -297,10 +325,31 @@ fn offline_mode_and_a_server_killed_mid_sync(backend: Backend) {
             &format!("file {i}\n").repeat(200),
         );
     }
-    let mut running = spawn_sync(&server, a.path());
-    let seen = running.wait_items(12);
-    assert_eq!(seen, 12, "the sync ended before the server was killed");
+    // The sync stops at its third crash point (a commit: at the latest the journal
+    // rows of items 65 to 128, so well before its end on any machine) in a hook that
+    // waits; the server is killed there, then the sync goes on.
+    let pause = TempDir::new().unwrap();
+    let (paused, resume) = (pause.path().join("paused"), pause.path().join("resume"));
+    let hook = format!(
+        "touch '{}'; n=0; while [ ! -e '{}' ] && [ $n -lt 2400 ]; do sleep 0.05; n=$((n+1)); done",
+        paused.display(),
+        resume.display()
+    );
+    let env = [
+        ("OFFLINE_HOOK_AT", "3".to_string()),
+        ("OFFLINE_HOOK_CMD", hook),
+    ];
+    let running = spawn_sync_with(&server, a.path(), &env);
+    let started = std::time::Instant::now();
+    while !paused.exists() {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the sync never reached its third crash point"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     server.stop();
+    fs::write(&resume, "").unwrap();
     let (code, output) = running.finish();
     assert_eq!(code, Some(3), "{}: {output}", backend.name());
     let status = status_json(&server, a.path());
@@ -366,7 +415,7 @@ fn credentials_file_must_be_private() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
     let mut no_env = server.offline(a.path());
     no_env.env_remove("OFFLINE_WEBDAV_PASSWORD");
-    let out = no_env.arg("sync").output().unwrap();
+    let out = output_within(no_env.arg("sync"), RUN_LIMIT);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("chmod 600"),
@@ -376,7 +425,7 @@ fn credentials_file_must_be_private() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
     let mut no_env = server.offline(a.path());
     no_env.env_remove("OFFLINE_WEBDAV_PASSWORD");
-    let out = no_env.arg("sync").output().unwrap();
+    let out = output_within(no_env.arg("sync"), RUN_LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -400,7 +449,7 @@ fn webdav_over_https_checks_the_certificate() {
     write(&a.path().join("untrusted.txt"), "stays\n");
     let mut untrusted = server.offline(a.path());
     untrusted.env_remove("SSL_CERT_FILE");
-    let out = untrusted.arg("sync").output().unwrap();
+    let out = output_within(untrusted.arg("sync"), RUN_LIMIT);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let message = text(&out).to_lowercase();
     assert!(
