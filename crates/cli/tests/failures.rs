@@ -569,39 +569,31 @@ fn keep_all_on_a_name_too_long_for_a_conflict_name_loses_nothing() {
     fx.write(Side::Cache, "new.txt", "still syncs");
     let run = fx.sync_json_run(&["--policy", "keep-all"]);
     run.assert_ok("new.txt", "create_copy_on_server");
+    // Settled under a shortened conflict name (255 bytes, NAME_MAX): both versions
+    // on both sides.
+    run.assert_code(EXIT_OK);
     let item = run.item(&long);
-    let contents = |side| -> Vec<String> {
-        tree(fx.root(side))
-            .into_values()
-            .filter_map(|node| match node {
-                common::Node::File { content, .. } => String::from_utf8(content).ok(),
-                _ => None,
-            })
-            .collect()
-    };
-    if item["result"] == "error" {
-        // Refused for this item only, naming its operation; both copies untouched.
-        run.assert_code(EXIT_INCOMPLETE);
-        assert_eq!(item["operation"], "sync_to_client", "{item}");
-        assert_eq!(item["error"]["operation"], "sync_to_client", "{item}");
-        assert_eq!(item["error"]["kind"], "NameNotAllowed", "{item}");
-        assert_eq!(fx.read_str(Side::Cache, &long), "local version");
-        assert_eq!(fx.read_str(Side::Share, &long), "remote version!");
-    } else {
-        // Or settled under a shortened conflict name: both versions on both sides.
-        run.assert_code(EXIT_OK);
-        assert_eq!(item["result"], "ok", "{item}");
-        for side in [Side::Cache, Side::Share] {
-            let all = contents(side);
-            assert!(
-                all.contains(&"local version".to_string()),
-                "{side:?}: {all:?}"
-            );
-            assert!(
-                all.contains(&"remote version!".to_string()),
-                "{side:?}: {all:?}"
-            );
-        }
-        fx.assert_same_trees();
+    assert_eq!(item["result"], "ok", "{item}");
+    assert_eq!(item["action"], "conflict_keep_all", "{item}");
+    let copy = format!(" (conflict {} 1).txt", common::host_name());
+    for side in [Side::Cache, Side::Share] {
+        let files = tree(fx.root(side));
+        let renamed: Vec<&String> = files.keys().filter(|p| p.ends_with(&copy)).collect();
+        assert_eq!(
+            renamed.len(),
+            1,
+            "{side:?}: one conflict copy: {:?}",
+            files.keys()
+        );
+        assert_eq!(renamed[0].len(), 255, "{side:?}: shortened to NAME_MAX");
+        assert_eq!(fx.read_str(side, renamed[0]), "local version", "{side:?}");
+        assert_eq!(fx.read_str(side, &long), "remote version!", "{side:?}");
+        assert_eq!(
+            files.len(),
+            4,
+            "{side:?}: calm, new, long and its copy: {:?}",
+            files.keys()
+        );
     }
+    fx.assert_same_trees();
 }

@@ -16,6 +16,7 @@ use tempfile::TempDir;
 
 mod credentials;
 
+#[allow(unused_imports)]
 pub use credentials::key_body;
 
 /// The longest any `offline` run against a server may take (a hang is a failure,
