@@ -29,7 +29,7 @@
 
 use super::{
     auth_failed, is_connection_failure, key, no_symlinks, short_message, temp_key, unreachable,
-    Runtime, CONNECT_TIMEOUT, IO_TIMEOUT,
+    Runtime,
 };
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
@@ -98,8 +98,8 @@ fn http_client() -> Result<reqwest::Client> {
     // aws-lc); install ring once per process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(IO_TIMEOUT)
+        .connect_timeout(super::connect_timeout())
+        .read_timeout(super::io_timeout())
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| {
@@ -126,8 +126,8 @@ fn finish(op: Operator, client: reqwest::Client) -> Operator {
     let op = op
         .layer(
             TimeoutLayer::new()
-                .with_timeout(IO_TIMEOUT)
-                .with_io_timeout(IO_TIMEOUT),
+                .with_timeout(super::io_timeout())
+                .with_io_timeout(super::io_timeout()),
         )
         .layer(
             RetryLayer::new()
