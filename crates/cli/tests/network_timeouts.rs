@@ -27,12 +27,15 @@ fn silent_server() -> u16 {
     port
 }
 
+/// A backend: its name, the share URL, the environment it needs.
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+
 #[test]
 fn a_server_that_accepts_and_never_answers_times_out_as_unreachable() {
     let port = silent_server();
     let dir = tempfile::tempdir().expect("temp dir");
     let endpoint = format!("http://127.0.0.1:{port}");
-    let cases: [(&str, String, Vec<(&str, &str)>); 3] = [
+    let cases: [Case; 3] = [
         ("webdav", format!("webdav://127.0.0.1:{port}/share"), vec![]),
         (
             "sftp",
