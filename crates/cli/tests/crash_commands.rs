@@ -392,5 +392,24 @@ fn repair_killed_at_any_crash_point_is_finished_by_repairing_again() {
             );
         },
         counts::REPAIR.1,
-    );
+    ); // Killed before its first commit, repair leaves a database with its tables and
+       // no settings: every command reports it damaged and names `offline repair`.
+    let enumeration = Enumeration {
+        name: "repair",
+        world: &world,
+        template: &template,
+        args: &["repair"],
+        env: ENV,
+    };
+    let killed = enumeration.run_killed_at(1);
+    assert!(killed.killed(), "{}", killed.describe());
+    for args in [&["status"][..], &["sync"], &["ls"]] {
+        let run = world.run(args, &[]);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.describe());
+        assert!(
+            run.stderr.contains("offline repair"),
+            "{args:?} names repair: {}",
+            run.describe()
+        );
+    }
 }

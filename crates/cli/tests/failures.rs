@@ -512,8 +512,41 @@ fn deleting_a_few_files_needs_no_force() {
     fx.assert_same_trees();
 }
 
+/// README: a sync stops when it would delete more than half of a side's items and
+/// more than 5 of them. At the edges: 5 of 6 (more than half, not more than 5) and
+/// 6 of 12 (not more than half) go through; 6 of 10 and 7 of 12 stop.
+#[test]
+fn the_mass_delete_rule_is_more_than_half_and_more_than_five() {
+    for (files, deleted, stops) in [(6, 5, false), (12, 6, false), (10, 6, true), (12, 7, true)] {
+        for side in [Side::Cache, Side::Share] {
+            let what = format!("{deleted} of {files} deleted in the {side:?}");
+            let names: Vec<String> = (0..files).map(|i| format!("f{i:02}.txt")).collect();
+            let list: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "x")).collect();
+            let fx = Fixture::synced_with(&list);
+            for name in names.iter().take(deleted) {
+                fx.remove(side, name);
+            }
+            let out = fx.sync(&[]);
+            if stops {
+                assert_code(&out, EXIT_INCOMPLETE, &what);
+                assert!(stderr(&out).contains("--force"), "{what}: {}", stderr(&out));
+                let other = match side {
+                    Side::Cache => Side::Share,
+                    Side::Share => Side::Cache,
+                };
+                assert_eq!(tree(fx.root(other)).len(), files, "{what}: nothing deleted");
+            } else {
+                assert_code(&out, EXIT_OK, &what);
+                fx.assert_same_trees();
+                assert_eq!(tree(&fx.cache).len(), files - deleted, "{what}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_corrupt_state_database_is_reported_with_repair_for_every_command() {
+    // (Also a database without its share setting: see the repair crash test.)
     let fx = Fixture::synced_with(&[("a.txt", "a"), ("b.txt", "b")]);
     fx.write(Side::Cache, "a.txt", "edited");
     let db = fx.meta_dir().join("state.db");
@@ -525,19 +558,36 @@ fn a_corrupt_state_database_is_reported_with_repair_for_every_command() {
     fs::write(&db, &garbage).expect("overwrite the database");
     let cache_before = tree(&fx.cache);
     let share_before = tree(&fx.share);
-    let commands: [&[&str]; 9] = [
-        &["sync"],
-        &["sync", "--json"],
-        &["sync", "--dry-run"],
-        &["status"],
-        &["status", "--json"],
-        &["ls"],
-        &["conflicts"],
-        &["resolve", "a.txt", "--keep", "local"],
-        &["pin", "b.txt"],
+    let cache = fx.cache.to_str().expect("a UTF-8 temp path").to_string();
+    let mountpoint = fx.dir.path().join("mnt");
+    fs::create_dir(&mountpoint).expect("mountpoint");
+    let mountpoint = mountpoint.to_str().expect("a UTF-8 temp path").to_string();
+    // Every command that opens the cache (init makes one, repair rebuilds it, events
+    // only reads the socket).
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["sync"],
+        vec!["sync", "--json"],
+        vec!["sync", "--dry-run"],
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["ls"],
+        vec!["ls", "--json"],
+        vec!["conflicts"],
+        vec!["conflicts", "--json"],
+        vec!["resolve", "a.txt", "--keep", "local"],
+        vec!["pin", "b.txt"],
+        vec!["unpin", "b.txt"],
+        vec!["fetch", "b.txt"],
+        vec!["evict", "b.txt"],
+        vec!["disconnect"],
+        vec!["reconnect"],
+        vec!["config"],
+        vec!["config", "--transfers", "2"],
+        vec!["daemon", &cache],
+        vec!["mount", &cache, &mountpoint],
     ];
     for args in commands {
-        let out = fx.run(args);
+        let out = fx.run(&args);
         assert_code(
             &out,
             EXIT_USAGE,
