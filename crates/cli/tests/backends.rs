@@ -228,11 +228,85 @@ fn assert_refused_without_secrets(
     }
 }
 
+/// A target that another cache writes between this cache's check of it and its own
+/// write (the crash point `net.write_file.checked`, where a hook makes the other
+/// cache write and sync) is not overwritten: the server refuses the write (a new
+/// file: S3 `If-None-Match: *`, WebDAV `MOVE` with `Overwrite: F`, an SFTP hard
+/// link; a replaced file on S3: `If-Match`), the item is an error of kind
+/// `Changed`, the next sync makes it a conflict, and a third cache gets the other
+/// cache's version from the share.
+fn raced_writes_are_refused_by_the_server(backend: Backend, server: &Server, a: &Path, b: &Path) {
+    let mut cases = vec![("raced-new.txt", false)];
+    if backend == Backend::S3 {
+        cases.push(("raced-edit.txt", true));
+    }
+    let scripts = TempDir::new().unwrap();
+    for (name, existing) in cases {
+        let what = format!("{}: {name}", backend.name());
+        if existing {
+            write(&a.join(name), "base\n");
+            sync_expect(server, a, &[], 0);
+            sync_expect(server, b, &[], 0);
+        }
+        write(&a.join(name), "from a\n");
+        let script = scripts.path().join(format!("{name}.sh"));
+        fs::write(
+            &script,
+            format!(
+                "unset OFFLINE_HOOK_AT OFFLINE_HOOK_CMD\nprintf 'from b\\n' > '{b}/{name}'\nexec '{bin}' -C '{b}' sync > '{log}' 2>&1\n",
+                b = b.display(),
+                bin = env!("CARGO_BIN_EXE_offline"),
+                log = scripts.path().join(format!("{name}.log")).display(),
+            ),
+        )
+        .unwrap();
+        // Points 1 and 2: the journal's commit; 3: the target was checked.
+        let hook = format!("sh '{}'", script.display());
+        let out = output_within(
+            server
+                .offline(a)
+                .args(["sync", "--json"])
+                .env("OFFLINE_HOOK_AT", "3")
+                .env("OFFLINE_HOOK_CMD", &hook),
+            RUN_LIMIT,
+        );
+        let all = text(&out);
+        assert!(
+            all.contains("crashpoint 3 net.write_file.checked: ran the hook"),
+            "{what}: the hook ran after the check: {all}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}: {all}");
+        let item: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["path"] == name)
+            .unwrap_or_else(|| panic!("{what}: no line for {name}: {all}"));
+        assert_eq!(item["result"], "error", "{what}: {item}");
+        assert_eq!(item["error"]["kind"], "Changed", "{what}: {item}");
+        // Nothing lost: a keeps its version, and the next sync makes it a conflict.
+        assert_eq!(fs::read_to_string(a.join(name)).unwrap(), "from a\n");
+        sync_expect(server, a, &[], 1);
+        assert_eq!(fs::read_to_string(a.join(name)).unwrap(), "from a\n");
+        let c = TempDir::new().unwrap();
+        server.init(c.path());
+        sync_expect(server, c.path(), &[], 0);
+        assert_eq!(
+            fs::read_to_string(c.path().join(name)).unwrap(),
+            "from b\n",
+            "{what}: the share holds the other cache's version"
+        );
+        // Settled for the rest of the test: a takes the share's version.
+        sync_expect(server, a, &["--policy", "keep-remote", name], 0);
+        sync_expect(server, b, &[], 0);
+    }
+}
+
 /// Simultaneous edits in two caches become a conflict (logged: both copies
 /// untouched, exit 1), or with keep-all both versions end up in both caches.
 fn simultaneous_edits_are_conflicts(backend: Backend) {
     let server = Server::start(backend);
     let (a, b) = two_caches(&server, &[("f.txt", "base\n"), ("g.txt", "base g\n")]);
+    raced_writes_are_refused_by_the_server(backend, &server, a.path(), b.path());
     // Same size, same second: the share's identity must still change.
     write(&a.path().join("f.txt"), "aaaa\n");
     write(&b.path().join("f.txt"), "bbbb\n");

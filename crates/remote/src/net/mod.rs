@@ -26,6 +26,11 @@ pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may wait for an answer or for the next bytes.
 pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// The crash point between the client's check of a file's target and the write
+/// that the server checks again (`If-Match` / `If-None-Match: *` on S3, `MOVE` with
+/// `Overwrite: F` on WebDAV, a hard link on SFTP): a test changes the target there.
+pub(crate) const CHECKED: &str = "net.write_file.checked";
+
 /// `OFFLINE_NET_TIMEOUT_MS=N` shortens both timeouts to N ms, so that a test of a
 /// server that never answers need not wait a minute per attempt.
 const TIMEOUT_VAR: &str = "OFFLINE_NET_TIMEOUT_MS";

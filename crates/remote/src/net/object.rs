@@ -27,6 +27,7 @@
 //! retried with backoff (OpenDAL's retry layer: 2 retries); a server that stays
 //! away is [`ErrorKind::Unreachable`].
 
+use super::CHECKED;
 use super::{
     auth_failed, is_connection_failure, key, no_symlinks, short_message, temp_key, unreachable,
     Runtime,
@@ -542,6 +543,7 @@ impl ObjectRemote {
                     self.dav_upload(dav, path, &temp, &mut spool)?;
                 }
             }
+            crashpoint::hit(CHECKED);
             self.dav_move(dav, path, &temp, key, *expect != Expect::Absent)
         })();
         if result.is_err() {
@@ -767,6 +769,7 @@ impl Remote for ObjectRemote {
         let hash = match &self.flavor {
             Flavor::S3 => {
                 let current = self.check_file_target(path, key, expect)?;
+                crashpoint::hit(CHECKED);
                 // The check again, by the server, as the object is replaced
                 // (If-None-Match: * / If-Match: etag): no writer slips in between.
                 let condition = match (expect, current.as_ref().and_then(etag_of)) {

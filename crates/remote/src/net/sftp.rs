@@ -564,6 +564,7 @@ impl Remote for SftpRemote {
             }
             let current = self.check_expect(path, expect)?;
             Self::refuse_dir(path, current.as_ref())?;
+            crashpoint::hit(super::CHECKED);
             self.place(path, &temp, &full, current.as_ref(), expect)
         })();
         if let Err(err) = placed {
