@@ -87,11 +87,10 @@ fn the_view_lists_the_whole_share_and_reads_pinned_files() {
         Some("deeper\n")
     );
     // ls -l works and the cache's own folder is not shown.
-    let out = Command::new("ls")
-        .arg("-la")
-        .arg(&mnt.dir)
-        .output()
-        .unwrap();
+    let out = run_bounded(
+        Command::new("ls").arg("-la").arg(&mnt.dir),
+        Duration::from_secs(60),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -153,32 +152,34 @@ fn edits_through_the_view_reach_the_share_by_the_daemon() {
     fs::write(mnt.path("pinned/.q.txt.swp"), "saved by rename\n").unwrap();
     fs::rename(mnt.path("pinned/.q.txt.swp"), mnt.path("pinned/sub/q.txt")).unwrap();
     // cp -r, then mv.
-    let out = Command::new("cp")
-        .arg("-r")
-        .arg(mnt.path("pinned"))
-        .arg(mnt.path("copy"))
-        .output()
-        .unwrap();
+    let out = run_bounded(
+        Command::new("cp")
+            .arg("-r")
+            .arg(mnt.path("pinned"))
+            .arg(mnt.path("copy")),
+        Duration::from_secs(60),
+    );
     assert!(
         out.status.success(),
         "cp -r: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new("mv")
-        .arg(mnt.path("copy"))
-        .arg(mnt.path("moved"))
-        .output()
-        .unwrap();
+    let out = run_bounded(
+        Command::new("mv")
+            .arg(mnt.path("copy"))
+            .arg(mnt.path("moved")),
+        Duration::from_secs(60),
+    );
     assert!(
         out.status.success(),
         "mv: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     // rm of a ghost: no content needed, the share copy goes.
-    let out = Command::new("rm")
-        .arg(mnt.path("big.bin"))
-        .output()
-        .unwrap();
+    let out = run_bounded(
+        Command::new("rm").arg(mnt.path("big.bin")),
+        Duration::from_secs(60),
+    );
     assert!(
         out.status.success(),
         "rm: {}",
@@ -206,11 +207,10 @@ fn edits_through_the_view_reach_the_share_by_the_daemon() {
     assert!(!fx.cache.join("ghostdir/g.txt").exists());
     assert_eq!(names(&mnt.path("ghostdir")), vec!["g.txt", "new"]);
     // rm -r of a ghost folder through the view.
-    let out = Command::new("rm")
-        .arg("-r")
-        .arg(mnt.path("ghostdir"))
-        .output()
-        .unwrap();
+    let out = run_bounded(
+        Command::new("rm").arg("-r").arg(mnt.path("ghostdir")),
+        Duration::from_secs(60),
+    );
     assert!(
         out.status.success(),
         "rm -r: {}",
@@ -312,11 +312,12 @@ fn moving_a_folder_moves_the_ghosts_inside_it_too() {
     let mnt = fx.mount();
     // ghostdir becomes a cached folder that still holds the ghost g.txt.
     fs::write(mnt.path("ghostdir/local.txt"), "local\n").unwrap();
-    let out = Command::new("mv")
-        .arg(mnt.path("ghostdir"))
-        .arg(mnt.path("renamed"))
-        .output()
-        .unwrap();
+    let out = run_bounded(
+        Command::new("mv")
+            .arg(mnt.path("ghostdir"))
+            .arg(mnt.path("renamed")),
+        Duration::from_secs(60),
+    );
     assert!(
         out.status.success(),
         "mv: {}",
