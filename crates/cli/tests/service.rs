@@ -91,15 +91,20 @@ fn a_share_removed_and_restored_goes_offline_and_back_online_by_itself() {
     assert_eq!(status["offline_reason"], "connection_error");
     // Work goes on in the cache; the change waits.
     fs::write(fx.cache.join("a.txt"), "edited offline").unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(read(&gone.join("a.txt")).as_deref(), Some("one"));
-    assert_eq!(fx.status()["daemon"]["activity"], "offline");
-    // Reconnect attempts are announced while it stays away.
+    events.expect(
+        |e| id(e) == 21 && e["path"] == "a.txt",
+        Duration::from_secs(10),
+        "item_modified",
+    );
+    // Reconnect attempts are announced while it stays away; after one, the change
+    // has still not gone anywhere.
     events.expect(
         |e| id(e) == 28 && e["online"] == false,
         Duration::from_secs(10),
         "a failed reconnect attempt",
     );
+    assert_eq!(read(&gone.join("a.txt")).as_deref(), Some("one"));
+    assert_eq!(fx.status()["daemon"]["activity"], "offline");
     // The share comes back: online again and the queued change goes out.
     fs::rename(&gone, &fx.share).unwrap();
     events.expect(|e| id(e) == 16, Duration::from_secs(15), "item_reconnected");
@@ -509,7 +514,13 @@ fn the_daemon_never_forces_a_mass_deletion() {
         refused["error"].as_str().unwrap().contains("--force"),
         "{refused}"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    // The refused run ends (and says so) without touching the share.
+    let end = events.expect(
+        |e| id(e) == 12,
+        Duration::from_secs(10),
+        "background_sync_end",
+    );
+    assert_eq!(end["result"], "refused", "{end}");
     for name in &names {
         assert!(fx.share.join(name).exists(), "{name} is still on the share");
     }
