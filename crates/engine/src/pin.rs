@@ -272,7 +272,8 @@ impl Cache {
             None => Ok(()),
         };
         if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io)?;
+            // Private folders; the moved file keeps its own mode.
+            crate::private::make_private_dirs(parent).map_err(io)?;
         }
         crashpoint::hit("engine.discard.before_rename");
         fs::rename(&from, dest).map_err(io)?;
