@@ -6,16 +6,13 @@
 //! original is therefore never recorded before its data is durable (each side fsyncs
 //! before it answers), and a crash leaves the journal rows of what was in flight.
 
+use super::commit_policy::{CommitClock, CommitPolicy};
 use crate::cache::now_ns;
 use crate::error::Result;
 use offline_core::{Original, PlanItem, RelPath};
 use offline_store::{ConflictRecord, JournalEntry, Store};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
-/// Pending base changes are committed at least this often.
-const COMMIT_EVERY_ITEMS: usize = 512;
-const COMMIT_EVERY: Duration = Duration::from_secs(2);
 /// Side-changing items whose journal rows are written in one transaction, before the
 /// first of them starts. 1 (a commit before every operation) adds one flush per item
 /// to the two of its copy: half again as many flushes, and a sync of 2,000 small files
@@ -50,7 +47,8 @@ pub(super) struct Ledger<'a> {
     ahead: HashMap<usize, JournalId>,
     /// How many side-changing items one journal transaction covers (safety rule 3).
     group: usize,
-    last_commit: Instant,
+    /// When the queued changes are committed (`execute/commit_policy.rs`).
+    clock: CommitClock,
 }
 
 impl<'a> Ledger<'a> {
@@ -62,7 +60,7 @@ impl<'a> Ledger<'a> {
             ahead: HashMap::new(),
             // A knob for measuring the cost, see docs/SAFETY.md.
             group: crate::env_count("OFFLINE_JOURNAL_GROUP", usize::MAX, JOURNAL_GROUP),
-            last_commit: Instant::now(),
+            clock: CommitClock::new(CommitPolicy::from_env()),
         }
     }
 
@@ -118,9 +116,7 @@ impl<'a> Ledger<'a> {
     ) -> Result<()> {
         self.ended.extend(journal);
         self.queue.extend(entries);
-        if self.queue.len() + self.ended.len() >= COMMIT_EVERY_ITEMS
-            || self.last_commit.elapsed() >= COMMIT_EVERY
-        {
+        if self.clock.item_ended(self.queue.len() + self.ended.len()) {
             self.commit()?;
         }
         Ok(())
@@ -169,7 +165,7 @@ impl<'a> Ledger<'a> {
             batch.journal_end(id)?;
         }
         batch.commit()?;
-        self.last_commit = Instant::now();
+        self.clock.committed();
         Ok(())
     }
 }

@@ -168,7 +168,10 @@ impl<'a, 's> Run<'a, 's> {
         }
         self.begin(job.item);
         pool.submit(job);
-        while let Some((done, outcome)) = pool.next_done(false) {
+        // With one copy in flight the run waits for it: one thing at a time, in plan
+        // order, so a run passes the same crash points every time.
+        let wait = pool.is_serial();
+        while let Some((done, outcome)) = pool.next_done(wait) {
             self.settle(done, outcome, pool)?;
         }
         Ok(())
