@@ -6,7 +6,7 @@
 //!   flags ([`SyncControl`]), [`ConnectState`] and [`OfflineReason`];
 //! - item paths ([`RelPath`], raw bytes), metadata ([`Meta`]) and the copies a sync
 //!   compares: each side's [`Scanned`] copy and the [`Original`] (the base);
-//! - the planner ([`plan`]): a pure function from the original, local and remote
+//! - the planner ([`plan()`]): a pure function from the original, local and remote
 //!   copies of every path to a [`Plan`] of work.
 //!
 //! Choices made where Windows leaves the states open: a kind change on one side is

@@ -1,9 +1,10 @@
 //! The Cache API of offline-files: create and open a cache, synchronize it with its
-//! share (prepare = scan both sides and plan; then execute), and query it.
+//! share, and query it.
 //!
-//! The engine reports every item to a [`SyncSink`]; printers live in the CLI.
-//! Pipeline, one file per step: [`scan`] → [`prepare`] (planner from
-//! `offline-core`) → `execute`, with conflict helpers in [`conflict`].
+//! One sync, one file per step (docs/ARCHITECTURE.md): the walk (`walk`) hands every
+//! path to the planner of `offline-core` ([`prepare`]), the guards check the plan
+//! (`guards`), the executor carries out its items (`execute`), and every item is
+//! reported to a [`SyncSink`] (printers live in the CLI, events in the service).
 
 pub mod cache;
 pub mod conflict;

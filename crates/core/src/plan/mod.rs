@@ -12,6 +12,11 @@
 //! 3. Work the sync direction does not allow is dropped; conflicts are still logged.
 //! 4. Everything below an unresolved file-versus-folder conflict waits for it
 //!    (including a clash left logged by rule 3).
+//!
+//! The [`Planner`] applies them, fed one path at a time by the engine's walk (rule 1
+//! as each path comes, the others once all are in); [`plan()`] runs it over a list.
+//! Each [`PlanItem`] then tells the executor its precondition on each side and its
+//! base update (`item.rs`).
 
 use crate::control::SyncControl;
 use crate::copies::{Original, Scanned};
