@@ -119,6 +119,16 @@ impl MemShare {
             .map(|n| n.content.clone())
     }
 
+    /// Every file, by path, with its content.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        let nodes = self.nodes.lock().expect("lock");
+        nodes
+            .iter()
+            .filter(|(_, n)| n.meta.kind == Kind::File)
+            .map(|(p, n)| (p.to_string(), n.content.clone()))
+            .collect()
+    }
+
     /// The identity the share gives `path` now.
     pub fn identity_of(&self, path: &str) -> Option<String> {
         let path = super::p(path);
