@@ -262,12 +262,27 @@ pub fn bin_for_everyone() -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     COPY.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("offline-bin-{}", std::process::id()));
+        // One copy per build of the binary (named by its size and time), shared by
+        // every test process and run: a copy per process filled /tmp with 240 MB each.
+        let built = fs::metadata(bin()).expect("stat the binary");
+        let stamp = built
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("offline-bin-{}-{stamp}", built.len()));
         fs::create_dir_all(&dir).expect("a folder for the shared binary");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod the folder");
         let copy = dir.join("offline");
-        fs::copy(bin(), &copy).expect("copy the binary");
-        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod the binary");
+        if !copy.exists() {
+            // Copied under a name of this process's, then renamed: another test process
+            // may be doing the same, and nobody may run a half-written binary.
+            let part = dir.join(format!("offline.{}", std::process::id()));
+            fs::copy(bin(), &part).expect("copy the binary");
+            fs::set_permissions(&part, fs::Permissions::from_mode(0o755))
+                .expect("chmod the binary");
+            fs::rename(&part, &copy).expect("put the binary's copy in place");
+        }
         copy
     })
     .clone()
