@@ -5,9 +5,11 @@
 
 mod args;
 mod commands;
+mod extras;
 mod json;
 mod printer;
 mod service;
+mod ui;
 
 use args::Cli;
 use clap::Parser;

@@ -8,6 +8,7 @@
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
 //!   [`sink`] turns a sync's reports into events.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
+//! - [`ui`] (its server with feature `ui`): the Sync Center, the daemon's web page.
 
 pub mod bus;
 pub mod daemon;
@@ -18,4 +19,5 @@ pub mod settings;
 pub mod sink;
 pub mod status;
 pub mod subscribe;
+pub mod ui;
 pub mod worker;
