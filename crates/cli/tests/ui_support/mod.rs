@@ -288,10 +288,10 @@ impl Browser {
         self.js(&script).as_str().map(str::to_string)
     }
 
-    /// The visible text of the first element matching `css`, if there is one.
+    /// The text of the first element matching `css`, if there is one.
     pub fn text(&self, css: &str) -> Option<String> {
         let script = format!(
-            "var e = document.querySelector({}); return e ? e.innerText : null;",
+            "var e = document.querySelector({}); return e ? e.textContent : null;",
             serde_json::to_string(css).unwrap()
         );
         self.js(&script).as_str().map(str::to_string)
@@ -326,6 +326,13 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Sets the window's size.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.rt
+            .block_on(self.c().set_window_size(width, height))
+            .unwrap_or_else(|e| panic!("resize: {e}"));
     }
 
     /// Saves a PNG screenshot of the window.

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use std::time::{Duration, Instant};
 
 /// How long the answer waits for the action to finish.
-const ANSWER_WAIT: Duration = Duration::from_secs(5);
+const ANSWER_WAIT: Duration = Duration::from_secs(3);
 /// How long an action waits for a cache another process holds (as the commands do).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 

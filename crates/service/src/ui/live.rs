@@ -98,7 +98,9 @@ pub struct Recent {
 
 #[derive(Default)]
 struct CacheLive {
-    run: Option<Run>,
+    /// Syncs in progress (the daemon's and the page's may overlap for a moment: one
+    /// of them waits for the cache's lock, or gives up).
+    runs: Vec<Run>,
     recent: VecDeque<Recent>,
     progress_sent: Option<Instant>,
     progress_pending: bool,
@@ -161,9 +163,16 @@ impl Live {
         self.caches.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The running sync of cache `index`.
+    /// The running sync of cache `index` worth showing: one that has planned work
+    /// (the latest such), else the latest that is still planning.
     pub fn run(&self, index: usize) -> Option<Run> {
-        self.lock().get(index).and_then(|c| c.run.clone())
+        let caches = self.lock();
+        let runs = &caches.get(index)?.runs;
+        runs.iter()
+            .rev()
+            .find(|r| r.total.is_some_and(|t| t > 0))
+            .or_else(|| runs.iter().rev().find(|r| r.total.is_none()))
+            .cloned()
     }
 
     /// The recent results of cache `index`, newest first.
@@ -222,7 +231,8 @@ impl Live {
             };
             match event.get("id").and_then(Value::as_u64).map(|n| n as u32) {
                 Some(id::BACKGROUND_SYNC_BEGIN) => {
-                    c.run = Some(Run {
+                    c.runs.retain(|r| r.sync_id != sync_id);
+                    c.runs.push(Run {
                         sync_id,
                         reason: text("reason"),
                         started_ns: time_ns,
@@ -231,30 +241,27 @@ impl Live {
                     signal = Some(Signal::Progress(index));
                 }
                 Some(id::SYNC_BEGIN) => {
-                    let run = match c.run.take() {
-                        Some(run) if run.sync_id == sync_id => run,
-                        _ => Run {
+                    let total = Some(number("items"));
+                    match c.runs.iter_mut().find(|r| r.sync_id == sync_id) {
+                        Some(run) => run.total = total,
+                        None => c.runs.push(Run {
                             sync_id,
+                            total,
                             started_ns: time_ns,
                             ..Run::default()
-                        },
-                    };
-                    c.run = Some(Run {
-                        total: Some(number("items")),
-                        ..run
-                    });
+                        }),
+                    }
                     signal = Some(Signal::Progress(index));
                 }
                 Some(id::SYNC_FILE_RESULT) => {
-                    if let Some(run) = c.run.as_mut().filter(|r| r.sync_id == sync_id) {
+                    let failed = text("result").as_deref() == Some("error");
+                    if let Some(run) = c.runs.iter_mut().find(|r| r.sync_id == sync_id) {
                         run.done += 1;
                         run.bytes += number("bytes");
+                        run.errors += u64::from(failed);
                         c.progress_pending = true;
                     }
-                    if text("result").as_deref() == Some("error") {
-                        if let Some(run) = c.run.as_mut() {
-                            run.errors += 1;
-                        }
+                    if failed {
                         push_recent(
                             c,
                             RecentKind::ItemFailed {
@@ -268,24 +275,35 @@ impl Live {
                     }
                 }
                 Some(id::SYNC_END) => {
-                    let run = c.run.take_if(|r| r.sync_id == sync_id);
+                    let done = c
+                        .runs
+                        .iter()
+                        .find(|r| r.sync_id == sync_id)
+                        .map(|r| r.done)
+                        .unwrap_or(0);
+                    c.runs.retain(|r| r.sync_id != sync_id);
                     let result = text("result").unwrap_or_default();
+                    let quiet = result == "ok" && done == 0;
                     let kind = match text("error") {
-                        Some(error) if result == "error" => RecentKind::Failed { error },
-                        _ => RecentKind::Synced {
+                        Some(error) if result == "error" => Some(RecentKind::Failed { error }),
+                        // A sync that found nothing to do is no news.
+                        _ if quiet => None,
+                        _ => Some(RecentKind::Synced {
                             result,
-                            items: run.as_ref().map(|r| r.done).unwrap_or(0),
+                            items: done,
                             bytes: number("bytes"),
                             errors: number("errors"),
                             conflicts: number("conflicts"),
-                        },
+                        }),
                     };
-                    push_recent(c, kind);
+                    if let Some(kind) = kind {
+                        push_recent(c, kind);
+                    }
                     signal = Some(Signal::Changed(index, name));
                 }
                 Some(id::BACKGROUND_SYNC_END) => {
-                    // A run that never planned (share unreachable, refused) ends here.
-                    let _ = c.run.take_if(|r| r.sync_id == sync_id);
+                    // A run that never planned (share unreachable, cache busy) ends here.
+                    c.runs.retain(|r| r.sync_id != sync_id);
                     let result = text("result").unwrap_or_default();
                     if matches!(result.as_str(), "unreachable" | "disconnected") {
                         push_recent(
@@ -416,7 +434,18 @@ mod tests {
             .with("result", result)
             .with("bytes", 10u64)
         };
+        // A background push that finds the cache busy does not hide the running sync.
+        feed(
+            &live,
+            Event::for_cache(id::BACKGROUND_SYNC_BEGIN, root).with("sync_id", "busy"),
+        );
         feed(&live, item("a", "ok"));
+        feed(
+            &live,
+            Event::for_cache(id::BACKGROUND_SYNC_END, root)
+                .with("sync_id", "busy")
+                .with("result", "busy"),
+        );
         feed(
             &live,
             item("b", "error")

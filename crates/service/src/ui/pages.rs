@@ -294,7 +294,7 @@ fn conflict_row(index: usize, n: usize, c: &ConflictRecord, back: &str) -> Marku
     );
     html! {
         tr.conflict #{ "c" (index) "-k" (n) } data-path=(path) {
-            th scope="row" { a href=(compare) { (c.path) } br; span.code { (c.state.name()) } }
+            th scope="row" { a href=(compare) { (c.path) } br; span.state title=(c.state.name()) { (state_words(c.state.name())) } }
             td { (version(c.local.as_ref(), local_time > remote_time && remote_time.is_some())) }
             td { (version(c.remote.as_ref(), remote_time > local_time && local_time.is_some())) }
             td.keep {
@@ -311,6 +311,22 @@ fn conflict_row(index: usize, n: usize, c: &ConflictRecord, back: &str) -> Marku
             }
         }
     }
+}
+
+/// A sync state's name in the person's words: the cache and the share, not the
+/// client and the server (`file changed on cache, changed on share`).
+fn state_words(name: &str) -> String {
+    name.replace("_on_client", " on cache,")
+        .replace("_on_server", " on share,")
+        .replace("client", "cache")
+        .replace("server", "share")
+        .replace('_', " ")
+        .trim_end_matches(',')
+        .to_string()
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn recent(items: &[Recent]) -> Markup {
@@ -351,7 +367,7 @@ fn recent_text(kind: &RecentKind) -> Markup {
             errors,
             conflicts,
         } => html! {
-            "Sync " strong { (result) } ": " (items) " items, " (bytes(*b))
+            "Sync " strong { (result) } ": " (plural(*items, "item", "items")) ", " (bytes(*b))
             @if *errors > 0 { ", " (errors) " failed" }
             @if *conflicts > 0 { ", " (conflicts) " in conflict" }
         },
@@ -366,5 +382,18 @@ fn recent_text(kind: &RecentKind) -> Markup {
         },
         RecentKind::Failed { error } => html! { (error) },
         RecentKind::Done { text } => html! { (text) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn states_read_as_cache_and_share() {
+        assert_eq!(
+            super::state_words("file_changed_on_client_changed_on_server"),
+            "file changed on cache, changed on share"
+        );
+        assert_eq!(super::plural(1, "item", "items"), "1 item");
+        assert_eq!(super::plural(3, "item", "items"), "3 items");
     }
 }
