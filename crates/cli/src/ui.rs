@@ -33,41 +33,42 @@ fn find_url() -> Option<String> {
     places.iter().find_map(|p| served_at(p))
 }
 
+/// The login token the daemon made.
+#[cfg(feature = "ui")]
+fn token() -> Result<String> {
+    offline_service::ui::token::read_token().map_err(crate::service::usage)
+}
+
+#[cfg(not(feature = "ui"))]
+fn token() -> Result<String> {
+    Err(crate::service::usage(anyhow::anyhow!(
+        "this `offline` was built without the Sync Center (cargo feature `ui`)"
+    )))
+}
+
 /// `offline ui`.
 pub fn ui(args: UiArgs) -> Result<u8> {
-    #[cfg(not(feature = "ui"))]
-    {
-        let _ = args;
-        return Err(offline_engine::EngineError::Usage(
-            "this `offline` was built without the Sync Center (cargo feature `ui`)".into(),
-        )
-        .into());
-    }
-    #[cfg(feature = "ui")]
-    {
-        let base = find_url().ok_or_else(|| {
-            crate::service::usage(anyhow::anyhow!(
-                "no running offline daemon serves the Sync Center for this cache or the caches listed in {}; start one with `offline daemon`",
-                daemon::caches_file()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "$XDG_CONFIG_HOME/offline-files/caches".into())
-            ))
-        })?;
-        let token = offline_service::ui::token::read_token().map_err(crate::service::usage)?;
-        let url = offline_service::ui::login_url(&base, &token);
-        println!("{url}");
-        if args.open {
-            let status = std::process::Command::new("xdg-open")
-                .arg(&url)
-                .stdin(std::process::Stdio::null())
-                .status()
-                .context("running xdg-open (open the address above in a browser yourself)")?;
-            if !status.success() {
-                anyhow::bail!(
-                    "xdg-open failed ({status}); open the address above in a browser yourself"
-                );
-            }
+    let base = find_url().ok_or_else(|| {
+        crate::service::usage(anyhow::anyhow!(
+            "no running offline daemon serves the Sync Center for this cache or the caches listed in {}; start one with `offline daemon`",
+            daemon::caches_file()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "$XDG_CONFIG_HOME/offline-files/caches".into())
+        ))
+    })?;
+    let url = offline_service::ui::login_url(&base, &token()?);
+    println!("{url}");
+    if args.open {
+        let status = std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .context("running xdg-open (open the address above in a browser yourself)")?;
+        if !status.success() {
+            anyhow::bail!(
+                "xdg-open failed ({status}); open the address above in a browser yourself"
+            );
         }
-        Ok(EXIT_OK)
     }
+    Ok(EXIT_OK)
 }

@@ -76,7 +76,7 @@ pub async fn conflict(
                 tbody {
                     (side_row("Kind", &record, |m| m.kind.name().to_string()))
                     (side_row("Size", &record, |m| bytes(m.size)))
-                    (side_row("Modified (UTC)", &record, |m| stamp(m.mtime_ns)))
+                    (side_row("Modified", &record, |m| stamp(m.mtime_ns)))
                     (side_row("Mode", &record, |m| format!("{:o}", m.mode)))
                 }
             }

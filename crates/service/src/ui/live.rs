@@ -108,6 +108,8 @@ struct CacheLive {
 
 /// The live state of every cache the page shows.
 pub struct Live {
+    /// The page stopped: the bus thread ends.
+    stopped: std::sync::atomic::AtomicBool,
     roots: Vec<PathBuf>,
     caches: Mutex<Vec<CacheLive>>,
     tx: broadcast::Sender<Signal>,
@@ -119,6 +121,7 @@ impl Live {
         let (tx, _) = broadcast::channel(256);
         let caches = roots.iter().map(|_| CacheLive::default()).collect();
         Arc::new(Live {
+            stopped: std::sync::atomic::AtomicBool::new(false),
             roots,
             caches: Mutex::new(caches),
             tx,
@@ -135,15 +138,31 @@ impl Live {
         let live = self.clone();
         std::thread::Builder::new()
             .name("ui-live".into())
-            .spawn(move || loop {
-                if let Some(line) = sub.pop(PROGRESS_EVERY) {
-                    if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                        live.apply(&event);
+            .spawn(move || {
+                while !live.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    let asked = Instant::now();
+                    match sub.pop(PROGRESS_EVERY) {
+                        Some(line) => {
+                            if let Ok(event) = serde_json::from_str::<Value>(&line) {
+                                live.apply(&event);
+                            }
+                        }
+                        // The bus closed (the daemon stops): no busy loop meanwhile.
+                        None if asked.elapsed() < PROGRESS_EVERY / 2 => {
+                            std::thread::sleep(PROGRESS_EVERY)
+                        }
+                        None => {}
                     }
+                    live.flush_progress(false);
                 }
-                live.flush_progress(false);
             })?;
         Ok(())
+    }
+
+    /// Ends the bus thread (the page stops).
+    pub fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// A receiver of the signals (one per open event stream).

@@ -130,6 +130,7 @@ impl Bound {
         let live = Live::new(roots.clone());
         live.follow(bus)?;
         let port = self.addr.port();
+        let following = live.clone();
         let app = Arc::new(App {
             roots,
             token: self.token,
@@ -177,6 +178,7 @@ impl Bound {
         Ok(UiServer {
             shutdown: Some(tx),
             thread: Some(thread),
+            live: following,
         })
     }
 }
@@ -185,6 +187,7 @@ impl Bound {
 pub struct UiServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    live: Arc<Live>,
 }
 
 impl UiServer {
@@ -194,6 +197,7 @@ impl UiServer {
     }
 
     fn halt(&mut self) {
+        self.live.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -158,9 +158,23 @@ pub fn relative(ns: i64) -> String {
     }
 }
 
-/// A UTC time stamp for titles.
+/// A UTC time for people: `2026-11-29 18:39:38 UTC`.
 pub fn stamp(ns: i64) -> String {
-    offline_engine::conflict::utc_stamp(ns)
+    let compact = offline_engine::conflict::utc_stamp(ns);
+    let b = compact.as_bytes();
+    if b.len() == 16 && b[8] == b'T' && b[15] == b'Z' {
+        format!(
+            "{}-{}-{} {}:{}:{} UTC",
+            &compact[0..4],
+            &compact[4..6],
+            &compact[6..8],
+            &compact[9..11],
+            &compact[11..13],
+            &compact[13..15]
+        )
+    } else {
+        compact
+    }
 }
 
 #[cfg(test)]
@@ -177,5 +191,6 @@ mod tests {
         assert_eq!(span(3 * 86_400), "3 days");
         assert!(relative(now_ns() - 120_000_000_000).ends_with("ago"));
         assert!(relative(now_ns() + 600_000_000_000).starts_with("in "));
+        assert_eq!(stamp(0), "1970-01-01 00:00:00 UTC");
     }
 }
