@@ -123,8 +123,8 @@ fn the_overview_shows_two_caches_and_their_states() {
     // The picture in the README (docs/sync-center.png is a copy).
     browser.resize(1200, 1500);
     browser.screenshot(&shots_dir().join("overview.png"));
-    // One click goes back online.
-    browser.click(&format!("{second} button[data-action=\"reconnect\"]"));
+    // Back online from the keyboard alone: Enter on the Reconnect button.
+    browser.press_enter(&format!("{second} button[data-action=\"reconnect\"]"));
     browser.wait_for("the second cache is online", Duration::from_secs(20), |b| {
         b.attr(&second, "data-state").as_deref() == Some("online")
     });

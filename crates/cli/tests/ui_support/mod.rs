@@ -316,6 +316,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Presses Enter on the element matching `css` (the keyboard, no mouse).
+    pub fn press_enter(&self, css: &str) {
+        self.rt
+            .block_on(async {
+                let el = self.c().find(fantoccini::Locator::Css(css)).await?;
+                el.send_keys(&fantoccini::key::Key::Enter.to_string()).await
+            })
+            .unwrap_or_else(|e| panic!("press Enter on {css}: {e}"));
+    }
+
     /// Waits until `cond` holds, polling; panics after `timeout`.
     pub fn wait_for(&self, what: &str, timeout: Duration, mut cond: impl FnMut(&Browser) -> bool) {
         let started = Instant::now();
