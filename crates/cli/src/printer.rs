@@ -2,6 +2,7 @@
 //! Both are sinks of the engine.
 
 use crate::json;
+use crate::term::shown;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use offline_core::{Plan, PlanItem};
 use offline_engine::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
@@ -54,10 +55,11 @@ pub fn report_line(r: &ItemReport) -> String {
         ItemResult::Error(e) => {
             text.push_str(&format!(
                 "\n         error: {}\n         hint: {}",
-                e.message, e.hint
+                shown(&e.message),
+                e.hint
             ));
         }
-        ItemResult::Skipped(reason) => text.push_str(&format!("  ({reason})")),
+        ItemResult::Skipped(reason) => text.push_str(&format!("  ({})", shown(reason))),
         ItemResult::Conflict => text.push_str(&format!(
             "  (both sides changed: {}; settle it with `offline resolve`)",
             r.state.map(|s| s.name()).unwrap_or("")
@@ -65,7 +67,7 @@ pub fn report_line(r: &ItemReport) -> String {
         ItemResult::Ok => {}
     }
     if let Some(note) = &r.note {
-        text.push_str(&format!("  ({note})"));
+        text.push_str(&format!("  ({})", shown(note)));
     }
     text
 }
@@ -83,7 +85,7 @@ pub fn summary_line(s: &SyncSummary) -> String {
         s.conflicts, s.errors, s.skipped, s.bytes
     );
     if let Some(reason) = &s.stopped {
-        text.push_str(&format!("; stopped: {reason}"));
+        text.push_str(&format!("; stopped: {}", shown(reason)));
     }
     text
 }
@@ -139,7 +141,8 @@ impl SyncSink for JsonPrinter {
 }
 
 /// Prints a plan without running it (`--dry-run`): exactly the items a real run
-/// carries out, bookkeeping included in JSON.
+/// carries out, bookkeeping included in JSON, after what prepare found (`problems`:
+/// errors, and names left out as skipped).
 pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
     for p in problems {
         if as_json {
@@ -183,7 +186,13 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
                 summary.conflicts += 1;
             }
         }
-        summary.errors = problems.len() as u64;
+        for p in problems {
+            match p.result {
+                ItemResult::Error(_) => summary.errors += 1,
+                ItemResult::Skipped(_) => summary.skipped += 1,
+                _ => {}
+            }
+        }
         print_json(&json::summary(&summary, true));
     } else {
         println!("dry run: {visible} items would be synced; nothing was changed");

@@ -1,6 +1,7 @@
 //! The service commands: `offline daemon`, `offline events`, `offline mount`, and
 //! the service's parts of `offline status` and `offline config`.
 
+use crate::term::shown;
 use crate::EXIT_OK;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -166,8 +167,9 @@ pub fn config_json(cache: &Cache) -> Value {
 pub fn print_config(cache: &Cache) {
     for (key, value) in Settings::load(cache).describe() {
         println!(
-            "{:<19}{value}",
-            format!("{}:", key.trim_start_matches("daemon.").replace('_', " "))
+            "{:<19}{}",
+            format!("{}:", key.trim_start_matches("daemon.").replace('_', " ")),
+            shown(value)
         );
     }
 }
@@ -203,7 +205,11 @@ pub fn print_status(cache: &Cache) {
     match status::read(&cache.meta_dir()) {
         Some(found) if found.running => {
             let s = &found.status;
-            println!("daemon:       running (pid {}), {}", s.pid, s.activity);
+            println!(
+                "daemon:       running (pid {}), {}",
+                s.pid,
+                shown(&s.activity)
+            );
             if let Some(ns) = s.next_sync_ns {
                 println!("next sync:    {}", time_text(ns));
             }
@@ -319,12 +325,12 @@ fn text_line(event: &Value) -> String {
         secs_of_day % 60,
         (ns / 1_000_000).rem_euclid(1000),
         event["id"].as_u64().unwrap_or(0),
-        event["event"].as_str().unwrap_or("?"),
+        shown(event["event"].as_str().unwrap_or("?")),
     );
     if let Some(cache) = event["cache"].as_str() {
         match event["path"].as_str() {
-            Some(p) if !p.is_empty() => line.push_str(&format!(" {cache}/{p}")),
-            _ => line.push_str(&format!(" {cache}")),
+            Some(p) if !p.is_empty() => line.push_str(&format!(" {}/{}", shown(cache), shown(p))),
+            _ => line.push_str(&format!(" {}", shown(cache))),
         }
     }
     if let Value::Object(map) = event {
@@ -333,8 +339,8 @@ fn text_line(event: &Value) -> String {
                 continue;
             }
             match v {
-                Value::String(s) => line.push_str(&format!(" {k}={s}")),
-                other => line.push_str(&format!(" {k}={other}")),
+                Value::String(s) => line.push_str(&format!(" {}={}", shown(k), shown(s))),
+                other => line.push_str(&format!(" {}={}", shown(k), shown(other))),
             }
         }
     }

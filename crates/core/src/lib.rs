@@ -19,22 +19,21 @@
 pub mod connect;
 pub mod control;
 pub mod meta;
+pub mod names;
 pub mod operation;
 pub mod path;
 pub mod plan;
 pub mod state;
+pub mod terminal;
 
 pub use connect::{ConnectState, OfflineReason};
 pub use control::{ConflictPolicy, ConflictResolution, SyncControl};
 pub use meta::{Hash, Kind, Meta};
+pub use names::{
+    is_reserved_root_name, is_temp_name, TempTag, CACHE_DIR_NAME, SHARE_MARKER, TEMP_PREFIX,
+};
 pub use operation::SyncOperation;
 pub use path::{escape_bytes, unescape_bytes, PathError, RelPath};
 pub use plan::{plan, plan_without_base, Action, Plan, PlanItem, Side, Triple};
 pub use state::SyncState;
-
-/// The name prefix of temporary files the engine writes on either side; scans skip them.
-pub const TEMP_PREFIX: &[u8] = b".offline-tmp-";
-/// The cache's own folder at the cache root; never synced.
-pub const CACHE_DIR_NAME: &[u8] = b".offline";
-/// The marker file `init` writes at the share root; never synced.
-pub const SHARE_MARKER: &[u8] = b".offline-share";
+pub use terminal::escape_terminal;

@@ -131,7 +131,7 @@ impl<'a> Executor<'a> {
     pub(crate) fn run(mut self, sink: &mut dyn SyncSink) -> Result<SyncSummary> {
         let mut summary = SyncSummary::default();
         let prepared = self.sides.prepared;
-        for report in &prepared.problems {
+        for report in prepared.problems.iter().chain(&prepared.skipped) {
             summary.add(report);
             sink.item_result(report);
         }
@@ -628,8 +628,10 @@ impl<'a> Executor<'a> {
             above = dir.parent();
             folders.push(dir);
         }
+        // The folders of kept copies are private (the copy keeps its own mode): a
+        // file from a 0700 folder must not become readable here.
         for dir in folders.iter().rev() {
-            keeper.make_dir(dir, 0o755, None, &Expect::Any)?;
+            keeper.make_dir(dir, crate::private::PRIVATE_DIR_MODE, None, &Expect::Any)?;
         }
         crashpoint::hit("engine.save_copy.before");
         let meta = scanned.meta;
@@ -675,11 +677,11 @@ impl<'a> Executor<'a> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io(e)),
             }
-            fs::create_dir_all(&folder).map_err(io)?;
+            crate::private::make_private_dirs(&folder).map_err(io)?;
             for dir in [&run_dir, &base] {
                 fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
             }
-            let keeper = DirRemote::open(&folder, &[])?;
+            let keeper = DirRemote::open(&folder, &[])?.with_temp_tag(self.sides.local.temp_tag());
             return Ok((folder, keeper));
         }
         Err(RemoteError::new(

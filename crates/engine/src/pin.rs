@@ -246,7 +246,8 @@ impl Cache {
     fn move_aside(&self, path: &RelPath, dest: &PathBuf) -> offline_remote::Result<()> {
         let io = |e: std::io::Error| offline_remote::RemoteError::io(path, e);
         if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io)?;
+            // Private folders; the moved file keeps its own mode.
+            crate::private::make_private_dirs(parent).map_err(io)?;
         }
         fs::rename(self.local.full_path(path), dest).map_err(io)
     }

@@ -25,6 +25,9 @@ pub struct Prepared {
     pub plan: Plan,
     /// Paths that could not be prepared (each with an error naming `prepare`).
     pub problems: Vec<ItemReport>,
+    /// Listed names left out on purpose (the cache's metadata names at a root,
+    /// names that cannot be items), each reported as skipped with its reason.
+    pub skipped: Vec<ItemReport>,
     /// The identities of the cache copies of planned paths: (index in
     /// `plan.items`, identity), by index.
     pub(crate) local: Vec<(usize, Box<str>)>,
@@ -132,9 +135,11 @@ impl Cache {
                 note: None,
             })
             .collect();
+        let skipped = walk.left_out.iter().map(|l| l.report()).collect();
         Ok(Prepared {
             plan,
             problems,
+            skipped,
             local: walk.local,
             remote: walk.remote,
             refresh: walk.refresh,

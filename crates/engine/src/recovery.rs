@@ -18,8 +18,8 @@ pub struct Recovery {
     /// sync that follows redoes them, or records them as synced where both sides
     /// already agree.
     pub in_flight: Vec<JournalEntry>,
-    /// Temp files (`.offline-tmp-*`) removed from the cache, the share and the
-    /// conflicts folder.
+    /// Temp files of this cache (`.offline-tmp-<its tag>-*`) removed from the
+    /// cache, the share and the conflicts folder.
     pub temp_files_removed: usize,
 }
 
@@ -55,7 +55,8 @@ impl Recovery {
 
 impl Cache {
     /// Recovers from an interrupted sync, if the last one was: reports the journal's
-    /// leftover rows, removes temp files on both sides (and in the conflicts folder)
+    /// leftover rows, removes this cache's temp files on both sides (and in the
+    /// conflicts folder; never another cache's, nor a person's file named like one)
     /// and clears the rows. Does nothing after a sync that ended.
     pub fn recover(&mut self, share: &dyn Remote) -> Result<Recovery> {
         let interrupted = self.store.setting(keys::SYNC_RUNNING)?.as_deref() == Some("1");
@@ -74,7 +75,9 @@ impl Cache {
         let mut removed = self.local.remove_temp_files()? + share.remove_temp_files()?;
         let conflicts = self.meta_dir().join(CONFLICTS_DIR_NAME);
         if conflicts.is_dir() {
-            removed += DirRemote::open(&conflicts, &[])?.remove_temp_files()?;
+            removed += DirRemote::open(&conflicts, &[])?
+                .with_temp_tag(&self.temp)
+                .remove_temp_files()?;
         }
         let batch = self.store.transaction()?;
         for entry in &in_flight {

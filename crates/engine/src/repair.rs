@@ -65,7 +65,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
 pub(crate) fn write_share_file(meta_dir: &Path, location: &str) -> Result<()> {
     let path = meta_dir.join(SHARE_FILE_NAME);
     let temp = meta_dir.join(format!("{SHARE_FILE_NAME}.new"));
-    let mut file = File::create(&temp).map_err(io_err(&temp))?;
+    let mut file = crate::private::private_file(&temp, true).map_err(io_err(&temp))?;
     file.write_all(location.as_bytes())
         .and_then(|_| file.write_all(b"\n"))
         .and_then(|_| file.sync_all())
@@ -156,7 +156,15 @@ impl Cache {
         let db = meta_dir.join(STATE_DB_NAME);
         let (moved_to, share) = {
             let _lock = lock(&meta_dir)?;
-            let sound = db.exists() && Store::open(&db).is_ok();
+            let sound = match Store::open(&db) {
+                Ok(_) => true,
+                // A newer program's database is sound, only not readable here: it
+                // is never set aside (its pins and conflicts would be lost).
+                Err(err @ offline_store::StoreError::TooNew { .. }) => {
+                    return Err(EngineError::Store(err))
+                }
+                Err(_) => false,
+            };
             if sound && !options.force {
                 let share = Cache::open(&root)?.share_location().to_string();
                 return Ok(Repaired {
@@ -220,12 +228,7 @@ impl Cache {
 /// The cache's lock, taken without an open database.
 fn lock(meta_dir: &Path) -> Result<File> {
     let path = meta_dir.join(LOCK_NAME);
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
+    let file = crate::private::private_file(&path, false).map_err(io_err(&path))?;
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
         .map_err(|_| EngineError::Busy { lock: path.clone() })?;
     Ok(file)

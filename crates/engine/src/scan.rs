@@ -93,13 +93,15 @@ pub fn scan_side(
         }
     }
     while let Some(dir) = pending.pop() {
-        let entries = match remote.list(&dir) {
+        let mut entries = match remote.list(&dir) {
             Ok(entries) => entries,
             Err(e) => {
                 scan.problem(&dir, prepare_error(&e));
                 continue;
             }
         };
+        // Metadata, temp files and unusable names are no items (see `listing`).
+        crate::listing::screen(side, &dir, &mut entries);
         for entry in entries {
             let path = match dir.join(&entry.name) {
                 Ok(p) => p,

@@ -7,6 +7,7 @@
 //! vectors beside it (by index), never in maps keyed by a second copy of the path.
 
 use crate::error::{ItemError, Result};
+use crate::listing::{screen, LeftOut};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
 use crate::scan::{stored_identity, with_hash, Scanned};
@@ -33,6 +34,8 @@ pub(crate) struct Walk {
     pub refresh: Vec<(RelPath, Original)>,
     /// What could not be read, per path (those trees are left out).
     pub problems: Vec<(RelPath, ItemError)>,
+    /// Listed names that cannot or must not be items (reported as skipped).
+    pub left_out: Vec<LeftOut>,
     /// Items found in the cache.
     pub local_count: usize,
     /// Items found on the share.
@@ -260,7 +263,7 @@ impl Walker<'_> {
         } else {
             Ok(Vec::new())
         };
-        let (local, remote) = match (local, remote) {
+        let (mut local, mut remote) = match (local, remote) {
             (Ok(l), Ok(r)) => (l, r),
             // A folder that cannot be listed on one side: its whole tree is left out
             // this time, never taken as deleted.
@@ -269,6 +272,10 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
+        walk.left_out
+            .extend(screen(Side::Local, &at.dir, &mut local));
+        walk.left_out
+            .extend(screen(Side::Remote, &at.dir, &mut remote));
         let originals = if self.base_known {
             self.store.originals_in(&at.dir)?
         } else {

@@ -6,7 +6,8 @@
 //!   automatic reconnect; [`settings`]: its per-cache settings; [`status`]: what it
 //!   tells `offline status`).
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
-//!   [`sink`] turns a sync's reports into events.
+//!   [`sink`] turns a sync's reports into events; [`socket`]: where the socket
+//!   lives and what may be removed there.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
 //! - [`ui`] (its server with feature `ui`): the Sync Center, the daemon's web page.
 
@@ -17,6 +18,7 @@ pub mod events;
 pub mod mount;
 pub mod settings;
 pub mod sink;
+pub mod socket;
 pub mod status;
 pub mod subscribe;
 pub mod ui;

@@ -142,10 +142,7 @@ fn classify(root: &Path, path: &Path) -> Classified {
             Classified::Ignored
         };
     }
-    if bytes
-        .split(|b| *b == b'/')
-        .any(|part| part.starts_with(offline_core::TEMP_PREFIX))
-    {
+    if bytes.split(|b| *b == b'/').any(offline_core::is_temp_name) {
         return Classified::Ignored;
     }
     match RelPath::new(bytes.to_vec()) {
@@ -1017,6 +1014,14 @@ mod tests {
             Classified::Ignored
         ));
         assert!(matches!(
+            classify(
+                root,
+                Path::new("/c/a/.offline-tmp-0123456789abcdef-0123456789abcdef")
+            ),
+            Classified::Ignored
+        ));
+        // A person's file named like a temp file is an ordinary item.
+        assert!(!matches!(
             classify(root, Path::new("/c/a/.offline-tmp-123")),
             Classified::Ignored
         ));

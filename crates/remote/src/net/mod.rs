@@ -8,6 +8,9 @@
     allow(dead_code)
 )]
 
+#[cfg(feature = "webdav")]
+pub(crate) mod dav_list;
+mod guard;
 #[cfg(any(feature = "webdav", feature = "s3"))]
 pub(crate) mod object;
 #[cfg(feature = "sftp")]
@@ -50,6 +53,21 @@ impl Runtime {
     /// Runs `future` to completion on the runtime.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.rt.block_on(future)
+    }
+
+    /// Runs an OpenDAL call to completion. A panic inside it (the library tripping
+    /// over an answer it did not expect, such as an href outside the share) is
+    /// caught and becomes an error of that call: no server answer stops the program.
+    pub(crate) fn guarded<T, F>(&self, future: F) -> opendal::Result<T>
+    where
+        F: Future<Output = opendal::Result<T>>,
+    {
+        guard::catch(|| self.rt.block_on(future)).unwrap_or_else(|reason| {
+            Err(opendal::Error::new(
+                opendal::ErrorKind::Unexpected,
+                format!("the server's answer could not be read ({reason})"),
+            ))
+        })
     }
 
     /// A handle for readers that outlive one call.
@@ -196,14 +214,27 @@ pub(crate) fn no_symlinks(path: &RelPath) -> RemoteError {
     )
 }
 
-/// A temp name in the folder of `path` (`dir/.offline-tmp-<random>`).
-pub(crate) fn temp_key(path: &RelPath) -> Result<String> {
-    let name = String::from_utf8(crate::sys::temp_name(offline_core::TEMP_PREFIX))
-        .unwrap_or_else(|_| format!(".offline-tmp-{}", std::process::id()));
+/// A temp name of `tag` in the folder of `path` (`dir/.offline-tmp-<tag>-<random>`).
+pub(crate) fn temp_key(tag: &offline_core::TempTag, path: &RelPath) -> Result<String> {
+    // Only ASCII is ever in a temp name.
+    let name = String::from_utf8_lossy(&tag.temp_name(crate::sys::random_u64())).into_owned();
     Ok(match path.parent().filter(|p| !p.is_root()) {
         Some(parent) => format!("{}/{name}", key(&parent)?),
         None => name,
     })
+}
+
+/// A listed entry whose name cannot be an item (`..`, a name with `/` or NUL, an
+/// entry outside the listed folder): passed on with its name as the server gave
+/// it, for the engine to report and skip. Its stat is never used.
+pub(crate) fn unusable_entry(name: Vec<u8>) -> crate::Entry {
+    crate::Entry {
+        name,
+        stat: crate::Stat {
+            meta: offline_core::Meta::dir(0, 0o700),
+            identity: String::new(),
+        },
+    }
 }
 
 /// Nanoseconds since the epoch of a time in seconds.
