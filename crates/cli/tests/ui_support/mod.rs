@@ -179,8 +179,17 @@ impl Browser {
         let turn = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
         let driver_bin = which("chromedriver", "/usr/bin/chromedriver");
         let chromium = which("chromium", "/usr/bin/chromium");
+        let profile = tempfile::Builder::new()
+            .prefix("offline-chromium-")
+            .tempdir()
+            .unwrap();
+        // Everything the browser writes stays in the temp profile (its crash
+        // reporter writes under $XDG_CONFIG_HOME even with --user-data-dir).
         let mut driver = Command::new(&driver_bin)
             .arg("--port=0")
+            .env("HOME", profile.path())
+            .env("XDG_CONFIG_HOME", profile.path().join("config"))
+            .env("XDG_CACHE_HOME", profile.path().join("cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -206,10 +215,6 @@ impl Browser {
                 panic!("chromedriver did not say its port within 30 s");
             }
         };
-        let profile = tempfile::Builder::new()
-            .prefix("offline-chromium-")
-            .tempdir()
-            .unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -228,8 +233,9 @@ impl Browser {
                     "--disable-component-update",
                     "--disable-sync",
                     "--no-first-run",
+                    "--disable-breakpad",
                     "--window-size=1200,1000",
-                    format!("--user-data-dir={}", profile.path().display()),
+                    format!("--user-data-dir={}", profile.path().join("data").display()),
                 ],
             }),
         );

@@ -112,7 +112,17 @@ impl Bound {
         };
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
-        let token = token::ensure_token()?;
+        let token = match token::ensure_token() {
+            Ok(t) => t,
+            Err(e) if !must => {
+                eprintln!(
+                    "offline daemon: the Sync Center page is off: no login token ({e:#}); \
+                     pass --no-ui to run without it quietly"
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(e.context("making the Sync Center's login token")),
+        };
         Ok(Some(Bound {
             listener,
             addr,
