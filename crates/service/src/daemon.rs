@@ -81,12 +81,14 @@ pub fn run(options: DaemonOptions) -> Result<()> {
         };
         roots.push((root, lock));
     }
+    // The handlers come first: a SIGTERM sent as soon as the socket answers (a
+    // service manager, a test) must find them in place.
+    let stop = Arc::new(AtomicBool::new(false));
+    let signals = watch_signals(stop.clone())?;
     let bus = Bus::listen(&options.socket, options.ping_every)?;
     let ui = crate::ui::bind(options.ui)?;
     let ui_url = ui.as_ref().map(|u| u.url());
     let served: Vec<PathBuf> = roots.iter().map(|(r, _)| r.clone()).collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let signals = watch_signals(stop.clone())?;
 
     let mut handles = Vec::new();
     let mut wakers: Vec<mpsc::Sender<Msg>> = Vec::new();
