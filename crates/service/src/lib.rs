@@ -9,6 +9,7 @@
 //!   [`sink`] turns a sync's reports into events; [`outcome`] names how a sync
 //!   ended; [`socket`]: where the socket lives and what may be removed there.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
+//! - [`ui`] (its server with feature `ui`): the Sync Center, the daemon's web page.
 
 pub mod bus;
 pub mod daemon;
@@ -21,4 +22,5 @@ pub mod sink;
 pub mod socket;
 pub mod status;
 pub mod subscribe;
+pub mod ui;
 pub mod worker;

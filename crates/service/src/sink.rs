@@ -184,7 +184,9 @@ impl SyncSink for EventSink {
         }
         match &report.result {
             ItemResult::Error(e) => {
-                event = event.with("error", e.message.as_str());
+                event = event
+                    .with("error", e.message.as_str())
+                    .with("hint", e.hint.as_str());
             }
             ItemResult::Skipped(why) => {
                 event = event.with("note", why.as_str());

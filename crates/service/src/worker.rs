@@ -202,6 +202,8 @@ pub struct Worker {
     last_sync_ns: Option<i64>,
     last_result: Option<SyncOutcome>,
     written_status: Option<DaemonStatus>,
+    /// The Sync Center's address, for `daemon.json`.
+    ui: Option<String>,
 }
 
 fn instant_to_ns(at: Instant) -> i64 {
@@ -274,6 +276,7 @@ impl Worker {
             last_sync_ns: None,
             last_result: None,
             written_status: None,
+            ui: None,
             settings,
             settings_read: now,
         };
@@ -285,6 +288,12 @@ impl Worker {
             worker.next_retry = Some(now);
         }
         Ok(worker)
+    }
+
+    /// Records the Sync Center's address in `daemon.json`.
+    pub fn with_ui(mut self, url: Option<String>) -> Worker {
+        self.ui = url;
+        self
     }
 
     /// The cache folder.
@@ -912,6 +921,7 @@ impl Worker {
             last_sync_ns: self.last_sync_ns,
             last_result: self.last_result.map(|r| r.name().to_string()),
             socket: self.bus.socket().map(|s| s.display().to_string()),
+            ui: self.ui.clone(),
         };
         // Rewrite only when something other than the clock's rounding moved.
         let same = self.written_status.as_ref().is_some_and(|w| {
