@@ -15,8 +15,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use offline_core::{ConflictPolicy, PlanItem, RelPath, SyncControl};
 use offline_engine::{
-    Cache, EngineError, ItemReport, ItemResult, PrepareOptions, Response as SinkResponse, SyncSink,
-    SyncSummary, UnpinOutcome,
+    Cache, EngineError, ItemReport, ItemResult, PrepareOptions, Response as SinkResponse,
+    SinkError, SyncSink, SyncSummary, UnpinOutcome,
 };
 use offline_store::{PinSource, Store};
 use serde::Deserialize;
@@ -241,16 +241,16 @@ impl Collect {
 }
 
 impl SyncSink for Collect {
-    fn begin(&mut self, plan: &offline_core::Plan) {
-        self.inner.begin(plan);
+    fn begin(&mut self, plan: &offline_core::Plan) -> Result<(), SinkError> {
+        self.inner.begin(plan)
     }
     fn query_abort(&mut self) -> bool {
         self.inner.query_abort()
     }
-    fn item_begin(&mut self, item: &PlanItem) {
-        self.inner.item_begin(item);
+    fn item_begin(&mut self, item: &PlanItem) -> Result<(), SinkError> {
+        self.inner.item_begin(item)
     }
-    fn item_result(&mut self, report: &ItemReport) -> SinkResponse {
+    fn item_result(&mut self, report: &ItemReport) -> Result<SinkResponse, SinkError> {
         if let Some(note) = &report.note {
             self.notes.push(format!("{}: {note}", report.path));
         }
@@ -262,8 +262,8 @@ impl SyncSink for Collect {
         }
         self.inner.item_result(report)
     }
-    fn end(&mut self, summary: &SyncSummary) {
-        self.inner.end(summary);
+    fn end(&mut self, summary: &SyncSummary) -> Result<(), SinkError> {
+        self.inner.end(summary)
     }
 }
 
