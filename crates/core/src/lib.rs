@@ -13,9 +13,11 @@
 //! reported as that side's *Changed* state of the new kind (a folder that replaced a
 //! file locally is `DirChangedOnClient_FileOnServer`); states 1–5 with *OnClient* /
 //! *OnServer* but no original are used when the base is unknown
-//! ([`plan_without_base`]); the four *Renamed* states and the four
+//! ([`plan_without_base`]); the four
 //! *FileReplacedAndDeletedOnClient* states (50–53, undocumented) are never assigned:
-//! a rename is a deletion plus a creation, a replaced-then-deleted file a deletion.
+//! a replaced-then-deleted file is a deletion. The four *Renamed* states (40, 43,
+//! 45, 48), which Windows only reserves, are assigned to renames the planner finds
+//! (see [`plan`]'s rule 5).
 //! Nor are the six *Sparse* states (16–19, 38, 41): a cache copy is never partly
 //! present here (every fill is written to a temp file and renamed into place whole,
 //! and recovery removes the temp files of an interrupted one), and a pinned item not
@@ -24,6 +26,7 @@
 pub mod connect;
 pub mod control;
 pub mod copies;
+pub mod lineage;
 pub mod meta;
 pub mod names;
 pub mod operation;
@@ -36,13 +39,14 @@ pub mod terminal;
 pub use connect::{ConnectState, OfflineReason};
 pub use control::{ConflictPolicy, ConflictResolution, SyncControl};
 pub use copies::{Expect, Original, Scanned};
+pub use lineage::Lineage;
 pub use meta::{Hash, Kind, Meta};
 pub use names::{
     is_reserved_root_name, is_temp_name, TempTag, CACHE_DIR_NAME, SHARE_MARKER, TEMP_PREFIX,
 };
 pub use operation::SyncOperation;
 pub use path::{escape_bytes, unescape_bytes, PathError, RelPath};
-pub use plan::{plan, plan_without_base, Action, Plan, PlanItem, Triple};
+pub use plan::{plan, plan_without_base, Action, Moved, Plan, PlanItem, Triple};
 pub use side::Side;
 pub use state::SyncState;
 pub use terminal::escape_terminal;

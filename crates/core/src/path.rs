@@ -152,6 +152,32 @@ impl RelPath {
         self == other || self.is_ancestor_of(other)
     }
 
+    /// The path `self` has once its ancestor (or itself) `from` is renamed to `to`;
+    /// `None` when `from` does not contain it.
+    pub fn rebased(&self, from: &RelPath, to: &RelPath) -> Option<RelPath> {
+        if !from.contains(self) {
+            return None;
+        }
+        let rest = &self.0[from.0.len()..];
+        let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+        let mut bytes = to.0.clone();
+        if !bytes.is_empty() && !rest.is_empty() {
+            bytes.push(b'/');
+        }
+        bytes.extend_from_slice(rest);
+        Some(RelPath(bytes))
+    }
+
+    /// The strict ancestors of the path as byte strings, the nearest first (the
+    /// root left out): `a/b/c` gives `a/b`, then `a`.
+    pub fn ancestor_bytes(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let bytes = &self.0;
+        (0..bytes.len())
+            .rev()
+            .filter(move |&i| bytes[i] == b'/')
+            .map(move |i| &bytes[..i])
+    }
+
     /// The same path with its leaf renamed to `name`.
     pub fn with_file_name(&self, name: &[u8]) -> Result<RelPath, PathError> {
         match self.parent() {
@@ -269,6 +295,22 @@ mod seed;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rebased_and_ancestors() {
+        let p = |s: &str| RelPath::from_str_lossy(s).unwrap();
+        assert_eq!(p("a/b/c").rebased(&p("a/b"), &p("x")), Some(p("x/c")));
+        assert_eq!(p("a/b").rebased(&p("a/b"), &p("x/y")), Some(p("x/y")));
+        assert_eq!(
+            p("a/b").rebased(&RelPath::root(), &p("x")),
+            Some(p("x/a/b"))
+        );
+        assert_eq!(p("ab").rebased(&p("a"), &p("x")), None);
+        let abc = p("a/b/c");
+        let up: Vec<&[u8]> = abc.ancestor_bytes().collect();
+        assert_eq!(up, vec![&b"a/b"[..], &b"a"[..]]);
+        assert_eq!(p("a").ancestor_bytes().count(), 0);
+    }
 
     fn p(s: &str) -> RelPath {
         RelPath::from_str_lossy(s).expect("valid test path")

@@ -98,8 +98,9 @@ impl SyncState {
         SyncState::ALL.get(code as usize).copied()
     }
 
-    /// The four Renamed states, which Windows only reserves and prepare never assigns
-    /// (a rename shows as a deletion plus a creation).
+    /// The four Renamed states, which Windows only reserves. Here they are assigned
+    /// by the planner's rename detection, which needs two paths (the old and the
+    /// new), never by the decision about one path.
     pub fn is_reserved(self) -> bool {
         matches!(
             self,

@@ -1,422 +1,30 @@
 //! The planner against a small model (Unison's approach): random base trees, random
-//! edits on both sides, a plan under every policy and direction, applied by an
-//! in-memory reference executor; then the properties every sync must have:
+//! edits on both sides (renames and moves of files and folders among them), a plan
+//! under every policy and direction, with the share's identities inode-like (a
+//! folder share) or stat fingerprints (a network share), applied by an in-memory
+//! reference executor (`support/world.rs`); then the properties every sync must have:
 //! (a) no change is lost, (b) the sides converge, (c) a second plan has nothing left
 //! to do, (d) the trees stay consistent (nothing under a file or a missing folder),
 //! (e) the base updates the plan items carry give the base both sides agree on.
+//! The plan is what a dry run prints: the same planner, nothing else.
 //!
 //! `PROPTEST_CASES=N` runs more cases (default 500).
 
-use offline_core::plan::BaseUpdate;
 use offline_core::{
-    plan, Action, ConflictPolicy, Hash, Kind, Meta, Plan, RelPath, Side, SyncControl,
-    SyncOperation, Triple,
+    Action, ConflictPolicy, Lineage, Meta, Plan, RelPath, Side, SyncControl, SyncOperation,
 };
 use proptest::prelude::*;
 
 #[path = "support/seed.rs"]
 mod seed;
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/tree.rs"]
+mod tree;
+#[path = "support/world.rs"]
+mod world;
 
-type Tree = BTreeMap<RelPath, Meta>;
-
-const NAMES: [&str; 3] = ["a", "b", "c"];
-const MAX_DEPTH: usize = 3;
-
-// ---------------------------------------------------------------------------
-// Trees and edits
-
-/// Where an edit applies: the `pick`-th path of the tree before the edit (the root
-/// counts as one), followed by `tail` new components.
-#[derive(Debug, Clone)]
-struct Sel {
-    pick: u8,
-    tail: Vec<u8>,
-}
-
-#[derive(Debug, Clone)]
-enum Op {
-    File {
-        at: Sel,
-        content: u8,
-        exec: bool,
-        mtime: u8,
-    },
-    Dir {
-        at: Sel,
-        private: bool,
-    },
-    Link {
-        at: Sel,
-        target: u8,
-    },
-    /// New content (files) or target (symlinks).
-    Modify {
-        at: Sel,
-        content: u8,
-        mtime: u8,
-    },
-    /// Toggles the permission bits of a file or folder.
-    Chmod {
-        at: Sel,
-    },
-    /// Changes only the modification time.
-    Touch {
-        at: Sel,
-        mtime: u8,
-    },
-    /// Deletes a file, link or whole subtree.
-    Delete {
-        at: Sel,
-    },
-    /// Replaces a file or link by a folder.
-    ToDir {
-        at: Sel,
-        private: bool,
-    },
-    /// Replaces a folder (and everything in it) by a file.
-    ToFile {
-        at: Sel,
-        content: u8,
-        mtime: u8,
-    },
-}
-
-fn file_meta(content: u8, exec: bool, mtime: u8) -> Meta {
-    let mode = if exec { 0o755 } else { 0o644 };
-    Meta::file(content as u64, mtime as i64 * 1_000, mode, [content; 32])
-}
-
-fn dir_meta(private: bool) -> Meta {
-    Meta::dir(0, if private { 0o700 } else { 0o755 })
-}
-
-fn link_meta(target: u8) -> Meta {
-    Meta::symlink(format!("t{target}").into_bytes(), 0)
-}
-
-/// The path `sel` names in `tree`; creations (`in_dir`) pick among folders only.
-fn resolve(tree: &Tree, sel: &Sel, in_dir: bool) -> Option<RelPath> {
-    let mut paths: Vec<&RelPath> = vec![];
-    let root = RelPath::root();
-    paths.push(&root);
-    paths.extend(
-        tree.iter()
-            .filter(|(_, m)| !in_dir || m.is_dir())
-            .map(|(p, _)| p),
-    );
-    let mut path = paths[sel.pick as usize % paths.len()].clone();
-    for &c in &sel.tail {
-        path = path.join(NAMES[c as usize].as_bytes()).ok()?;
-    }
-    (!path.is_root() && path.depth() <= MAX_DEPTH).then_some(path)
-}
-
-/// Creates the missing folders above `path`; false when a non-folder is in the way.
-fn make_parents(tree: &mut Tree, path: &RelPath) -> bool {
-    let mut ancestors = vec![];
-    let mut cur = path.parent();
-    while let Some(a) = cur {
-        if a.is_root() {
-            break;
-        }
-        cur = a.parent();
-        ancestors.push(a);
-    }
-    for a in ancestors.into_iter().rev() {
-        match tree.get(&a) {
-            Some(m) if m.is_dir() => {}
-            Some(_) => return false,
-            None => {
-                tree.insert(a, dir_meta(false));
-            }
-        }
-    }
-    true
-}
-
-fn remove_subtree(tree: &mut Tree, path: &RelPath) {
-    tree.retain(|p, _| !path.contains(p));
-}
-
-fn create(tree: &mut Tree, sel: &Sel, meta: Meta) {
-    let Some(path) = resolve(tree, sel, true) else {
-        return;
-    };
-    if tree.contains_key(&path) || !make_parents(tree, &path) {
-        return;
-    }
-    tree.insert(path, meta);
-}
-
-fn apply_op(tree: &mut Tree, op: &Op) {
-    let existing = |tree: &Tree, at: &Sel| {
-        let path = resolve(tree, at, false)?;
-        let meta = tree.get(&path)?.clone();
-        Some((path, meta))
-    };
-    match op {
-        Op::File {
-            at,
-            content,
-            exec,
-            mtime,
-        } => create(tree, at, file_meta(*content, *exec, *mtime)),
-        Op::Dir { at, private } => create(tree, at, dir_meta(*private)),
-        Op::Link { at, target } => create(tree, at, link_meta(*target)),
-        Op::Modify { at, content, mtime } => {
-            if let Some((path, meta)) = existing(tree, at) {
-                let new = match meta.kind {
-                    Kind::File => file_meta(*content, meta.mode == 0o755, *mtime),
-                    Kind::Symlink => link_meta(*content),
-                    Kind::Dir => return,
-                };
-                tree.insert(path, new);
-            }
-        }
-        Op::Chmod { at } => {
-            if let Some((path, mut meta)) = existing(tree, at) {
-                meta.mode = match meta.mode {
-                    0o644 => 0o755,
-                    0o755 if meta.kind == Kind::File => 0o644,
-                    0o755 => 0o700,
-                    0o700 => 0o755,
-                    other => other,
-                };
-                tree.insert(path, meta);
-            }
-        }
-        Op::Touch { at, mtime } => {
-            if let Some((path, mut meta)) = existing(tree, at) {
-                meta.mtime_ns = *mtime as i64 * 1_000 + 7;
-                tree.insert(path, meta);
-            }
-        }
-        Op::Delete { at } => {
-            if let Some((path, _)) = existing(tree, at) {
-                remove_subtree(tree, &path);
-            }
-        }
-        Op::ToDir { at, private } => {
-            if let Some((path, meta)) = existing(tree, at) {
-                if !meta.is_dir() {
-                    tree.insert(path, dir_meta(*private));
-                }
-            }
-        }
-        Op::ToFile { at, content, mtime } => {
-            if let Some((path, meta)) = existing(tree, at) {
-                if meta.is_dir() {
-                    remove_subtree(tree, &path);
-                    tree.insert(path, file_meta(*content, false, *mtime));
-                }
-            }
-        }
-    }
-}
-
-fn sel(tail: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Sel> {
-    // Few names, the first ones likelier: edits on both sides meet often.
-    let name = prop_oneof![3 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)];
-    (any::<u8>(), prop::collection::vec(name, tail)).prop_map(|(pick, tail)| Sel { pick, tail })
-}
-
-fn creation() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        3 => (sel(1..=2), 1u8..=4, any::<bool>(), 0u8..4).prop_map(|(at, content, exec, mtime)| {
-            Op::File { at, content, exec, mtime }
-        }),
-        2 => (sel(1..=2), any::<bool>()).prop_map(|(at, private)| Op::Dir { at, private }),
-        1 => (sel(1..=1), 0u8..3).prop_map(|(at, target)| Op::Link { at, target }),
-    ]
-}
-
-fn edit() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        3 => creation(),
-        3 => (sel(0..=0), 1u8..=4, 0u8..8).prop_map(|(at, content, mtime)| {
-            Op::Modify { at, content, mtime }
-        }),
-        1 => sel(0..=0).prop_map(|at| Op::Chmod { at }),
-        1 => (sel(0..=0), 0u8..8).prop_map(|(at, mtime)| Op::Touch { at, mtime }),
-        2 => sel(0..=0).prop_map(|at| Op::Delete { at }),
-        1 => (sel(0..=0), any::<bool>()).prop_map(|(at, private)| Op::ToDir { at, private }),
-        1 => (sel(0..=0), 1u8..=4, 0u8..8).prop_map(|(at, content, mtime)| {
-            Op::ToFile { at, content, mtime }
-        }),
-    ]
-}
-
-fn build(base: &Tree, ops: &[Op]) -> Tree {
-    let mut tree = base.clone();
-    for op in ops {
-        apply_op(&mut tree, op);
-    }
-    tree
-}
-
-/// Base ops, local edits, remote edits.
-fn scenario() -> impl Strategy<Value = (Vec<Op>, Vec<Op>, Vec<Op>)> {
-    (
-        prop::collection::vec(creation(), 0..16),
-        prop::collection::vec(edit(), 0..8),
-        prop::collection::vec(edit(), 0..8),
-    )
-}
-
-// ---------------------------------------------------------------------------
-// The reference executor
-
-/// What a copy holds, wherever it lives: (kind, hash, target, mode) of a non-folder.
-type Key = (Kind, Option<Hash>, Option<Vec<u8>>, u32);
-
-fn key(meta: &Meta) -> Option<Key> {
-    match meta.kind {
-        Kind::Dir => None,
-        Kind::File => Some((Kind::File, meta.hash, None, meta.mode)),
-        Kind::Symlink => Some((
-            Kind::Symlink,
-            None,
-            meta.target.as_deref().map(<[u8]>::to_vec),
-            0,
-        )),
-    }
-}
-
-#[derive(Debug, Clone)]
-struct World {
-    local: Tree,
-    remote: Tree,
-    /// Losing copies moved to the conflicts folder.
-    saved: BTreeSet<Key>,
-}
-
-impl World {
-    fn side(&mut self, side: Side) -> &mut Tree {
-        match side {
-            Side::Local => &mut self.local,
-            Side::Remote => &mut self.remote,
-        }
-    }
-}
-
-/// Writes `meta` at `path` on `side`, as a file system would allow it: the parent
-/// must be a folder there, and only a folder may replace a folder that still holds
-/// something (the engine never deletes what the plan does not delete).
-fn put(world: &mut World, side: Side, path: &RelPath, meta: Meta) -> Result<(), String> {
-    let tree = world.side(side);
-    let parent = path.parent().expect("never the root");
-    if !parent.is_root() && !tree.get(&parent).is_some_and(Meta::is_dir) {
-        return Err(format!(
-            "(d) {path:?} written on {} under {:?}",
-            side.name(),
-            tree.get(&parent).map(|m| m.kind)
-        ));
-    }
-    if !meta.is_dir() {
-        if let Some(child) = tree.keys().find(|q| path.is_ancestor_of(q)) {
-            return Err(format!(
-                "(d) {path:?} replaced by a {} on {} while it still holds {child:?}",
-                meta.kind,
-                side.name()
-            ));
-        }
-    }
-    tree.insert(path.clone(), meta);
-    Ok(())
-}
-
-fn copy(world: &mut World, path: &RelPath, from: Side) -> Result<(), String> {
-    let meta = world
-        .side(from)
-        .get(path)
-        .cloned()
-        .ok_or_else(|| format!("copy of {path:?} from {} where it is absent", from.name()))?;
-    put(world, from.other(), path, meta)
-}
-
-fn delete(world: &mut World, path: &RelPath, side: Side) -> Result<(), String> {
-    let tree = world.side(side);
-    if let Some(child) = tree.keys().find(|q| path.is_ancestor_of(q)) {
-        return Err(format!(
-            "(d) {path:?} deleted on {} while it still holds {child:?}",
-            side.name()
-        ));
-    }
-    match tree.remove(path) {
-        Some(_) => Ok(()),
-        None => Err(format!(
-            "delete of {path:?} on {} where it is absent",
-            side.name()
-        )),
-    }
-}
-
-fn is_deletion(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Run(SyncOperation::DeleteClientCopy | SyncOperation::DeleteServerCopy)
-    )
-}
-
-/// Applies `plan` as the engine does: deletions first, deepest first, then the rest
-/// in plan order (parents first). Each operation touches its own path only: deleting
-/// a folder deletes only what the plan deletes.
-fn execute(plan: &Plan, world: &mut World) -> Result<(), String> {
-    let deletions = plan.items.iter().rev().filter(|i| is_deletion(i.action));
-    let others = plan.items.iter().filter(|i| !is_deletion(i.action));
-    for item in deletions.chain(others) {
-        let p = &item.path;
-        // What prepare saw is still there: no other item touched this path.
-        assert_eq!(world.local.get(p), item.triple.meta(Side::Local), "{p:?}");
-        assert_eq!(world.remote.get(p), item.triple.meta(Side::Remote), "{p:?}");
-        match item.action {
-            Action::Run(op) => match op {
-                SyncOperation::CreateCopyOnServer | SyncOperation::SyncToServer => {
-                    copy(world, p, Side::Local)?
-                }
-                SyncOperation::CreateCopyOnClient
-                | SyncOperation::SyncToClient
-                | SyncOperation::Pin => copy(world, p, Side::Remote)?,
-                SyncOperation::DeleteServerCopy => delete(world, p, Side::Remote)?,
-                SyncOperation::DeleteClientCopy => delete(world, p, Side::Local)?,
-                SyncOperation::Prepare => return Err("prepare is not planned work".into()),
-            },
-            Action::KeepOne { winner } => {
-                let loser = world.side(winner.other()).get(p).expect("a losing copy");
-                if let Some(k) = key(loser) {
-                    world.saved.insert(k);
-                }
-                copy(world, p, winner)?;
-            }
-            Action::KeepBoth { renamed } => {
-                let moved = world.side(renamed).get(p).cloned().expect("a renamed copy");
-                if moved.is_dir() {
-                    return Err(format!("a folder is renamed: {p:?}"));
-                }
-                let name = String::from_utf8(p.file_name().to_vec()).expect("ascii");
-                let new = (1..)
-                    .map(|n| p.with_file_name(format!("{name}~{n}").as_bytes()).unwrap())
-                    .find(|q| !world.local.contains_key(q) && !world.remote.contains_key(q))
-                    .expect("a free name");
-                // The renamed copy moves away on its side, is copied to the other.
-                world.side(renamed).remove(p);
-                put(world, renamed, &new, moved.clone())?;
-                put(world, renamed.other(), &new, moved)?;
-                copy(world, p, renamed.other())?;
-            }
-            Action::RecordOriginal
-            | Action::ForgetOriginal
-            | Action::RecordGhost
-            | Action::LogConflict
-            | Action::Blocked => {}
-        }
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------
-// Properties
+use std::collections::BTreeSet;
+use tree::*;
+use world::*;
 
 fn same(a: Option<&Meta>, b: Option<&Meta>) -> bool {
     match (a, b) {
@@ -426,154 +34,76 @@ fn same(a: Option<&Meta>, b: Option<&Meta>) -> bool {
     }
 }
 
-fn entries(base: &Tree, local: &Tree, remote: &Tree) -> Vec<(RelPath, Triple)> {
-    let paths: BTreeSet<&RelPath> = base
-        .keys()
-        .chain(local.keys())
-        .chain(remote.keys())
-        .collect();
-    paths
-        .into_iter()
-        .map(|p| {
-            let t = Triple::new(
-                base.get(p).cloned(),
-                local.get(p).cloned(),
-                remote.get(p).cloned(),
-            );
-            (p.clone(), t)
-        })
-        .collect()
-}
-
-/// (d): every path's parent is a folder on that side.
-fn check_consistent(tree: &Tree, side: &str) -> Result<(), String> {
-    for p in tree.keys() {
-        let parent = p.parent().expect("no root in trees");
-        if !parent.is_root() && !tree.get(&parent).is_some_and(Meta::is_dir) {
-            return Err(format!(
-                "(d) {side}: {p:?} under {:?}",
-                tree.get(&parent).map(|m| m.kind)
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The base after a sync: where both sides agree, what they hold; elsewhere the old base.
-fn new_base(base: &Tree, world: &World) -> Tree {
-    let paths: BTreeSet<&RelPath> = base
-        .keys()
-        .chain(world.local.keys())
-        .chain(world.remote.keys())
-        .collect();
-    let mut out = Tree::new();
-    for p in paths {
-        let (l, r) = (world.local.get(p), world.remote.get(p));
-        let kept = if same(l, r) { l } else { base.get(p) };
-        if let Some(m) = kept {
-            out.insert(p.clone(), m.clone());
-        }
-    }
-    out
-}
-
 /// (e) The base updates carried by the plan's items, applied to the old base, give
 /// the base the sides agree on after the sync (`expected`), except at the conflict
-/// names keep-all picks while it runs (the executor records those) and at or below
-/// a logged conflict or blocked item (left alone, its base too).
+/// names keep-all picks while it runs (the executor records those) and where the
+/// plan leaves things alone (their base too).
 fn check_base_updates(
-    base: &Tree,
+    base: &Base,
     local: &Tree,
     remote: &Tree,
     planned: &Plan,
     world: &World,
-    expected: &Tree,
+    expected: &Base,
 ) -> Result<(), String> {
-    let mut updated = base.clone();
-    for item in &planned.items {
-        match item.base_update() {
-            None => return Err(format!("(e) {:?} has no base update", item.path)),
-            Some(BaseUpdate::Keep) => {}
-            Some(BaseUpdate::Forget) => {
-                updated.remove(&item.path);
-            }
-            Some(BaseUpdate::Put(o)) | Some(BaseUpdate::PutCopy { original: o, .. }) => {
-                updated.insert(item.path.clone(), o.meta);
-            }
-        }
-    }
+    let updated = updated_base(base, planned, world)?;
     let picked_at_run = |p: &RelPath| !local.contains_key(p) && !remote.contains_key(p);
-    let left_alone: Vec<&RelPath> = planned
-        .items
-        .iter()
-        .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
-        .map(|i| &i.path)
-        .collect();
+    let alone = left_alone(planned);
     let paths: BTreeSet<&RelPath> = updated
         .keys()
         .chain(expected.keys())
         .chain(world.local.keys())
         .collect();
     for p in paths {
-        if (picked_at_run(p) && !base.contains_key(p)) || left_alone.iter().any(|a| a.contains(p)) {
+        if (picked_at_run(p) && !base.contains_key(p)) || alone.iter().any(|a| a.contains(p)) {
             continue;
         }
-        if !same(updated.get(p), expected.get(p)) {
+        let want = expected.get(p).map(|b| &b.meta);
+        if !same(updated.get(p), want) {
             return Err(format!(
-                "(e) the base at {p:?}: the plan's updates give {:?}, the sides agree on {:?}",
+                "(e) the base at {p:?}: the plan's updates give {:?}, the sides agree on {want:?}",
                 updated.get(p),
-                expected.get(p)
             ));
         }
     }
     Ok(())
 }
 
-fn writes(action: Action) -> (bool, bool) {
-    match action {
-        Action::Run(op) => (op.writes_client(), op.writes_server()),
-        Action::KeepOne { winner } => (winner == Side::Remote, winner == Side::Local),
-        Action::KeepBoth { .. } => (true, true),
-        _ => (false, false),
-    }
-}
-
-/// A tree on one line: `a/ a/b=f1:644@0 c->t1`.
-fn show(tree: &Tree) -> String {
-    let one = |(p, m): (&RelPath, &Meta)| match m.kind {
-        Kind::Dir => format!("{p}/{:o}", m.mode),
-        Kind::File => format!(
-            "{p}=f{}:{:o}@{}",
-            m.hash.map_or(0, |h| h[0]),
-            m.mode,
-            m.mtime_ns
-        ),
-        Kind::Symlink => format!(
-            "{p}->{}",
-            String::from_utf8_lossy(m.target.as_deref().unwrap_or(b""))
-        ),
-    };
-    let items: Vec<String> = tree.iter().map(one).collect();
-    format!("{{{}}}", items.join(" "))
+fn writes(item: &offline_core::PlanItem) -> (bool, bool) {
+    (item.writes(Side::Local), item.writes(Side::Remote))
 }
 
 fn describe(plan: &Plan) -> String {
     plan.items
         .iter()
-        .map(|i| format!("  {:?}: {} {:?}\n", i.path, i.state, i.action))
+        .map(|i| {
+            let moved = i
+                .moved
+                .as_ref()
+                .map(|m| format!(" from {:?} (rename {:?})", m.from, m.rename))
+                .unwrap_or_default();
+            format!("  {:?}: {} {:?}{moved}\n", i.path, i.state, i.action)
+        })
         .collect()
 }
 
 /// Plans, applies and checks one sync of (base, local, remote) under `control`.
 fn sync_and_check(
-    base: &Tree,
+    base_tree: &Tree,
+    base: &Base,
     local: &Tree,
     remote: &Tree,
+    lineage: Lineage,
     control: &SyncControl,
 ) -> Result<(), String> {
     let full = control.sync_in && control.sync_out && !control.no_new_files_out;
-    let planned = plan(entries(base, local, remote), control);
-    let ctx = |what: String| format!("{what}\ncontrol {control:?}\nplan:\n{}", describe(&planned));
+    let planned = plan_sync(base, local, remote, lineage, control);
+    let ctx = |what: String| {
+        format!(
+            "{what}\ncontrol {control:?} share {lineage:?}\nplan:\n{}",
+            describe(&planned)
+        )
+    };
 
     // The plan is in path order, each path once.
     for w in planned.items.windows(2) {
@@ -586,6 +116,7 @@ fn sync_and_check(
         local: local.clone(),
         remote: remote.clone(),
         saved: BTreeSet::new(),
+        ids: Inodes(1_000_000),
     };
     execute(&planned, &mut world).map_err(&ctx)?;
 
@@ -593,41 +124,53 @@ fn sync_and_check(
     check_consistent(&world.local, "local").map_err(&ctx)?;
     check_consistent(&world.remote, "remote").map_err(&ctx)?;
 
-    // (a) no change lost.
+    // (a) no change lost (an item only moved since the base is no change; on a
+    // share without inodes, a file equal to a base file in content and stat is that
+    // file, as far as anyone can tell).
+    let unchanged = |n: &Node, side: &str| {
+        base_tree.values().any(|b| {
+            b.meta.same_item(&n.meta)
+                && (b.ino == n.ino
+                    || (side == "remote"
+                        && lineage != Lineage::Inode
+                        && b.meta.mtime_ns == n.meta.mtime_ns))
+        })
+    };
     let after: BTreeSet<Key> = world
         .local
         .values()
         .chain(world.remote.values())
-        .filter_map(key)
+        .filter_map(|n| key(&n.meta))
         .chain(world.saved.iter().cloned())
         .collect();
     for (side, tree) in [("local", local), ("remote", remote)] {
-        for (p, m) in tree {
-            let Some(k) = key(m) else { continue };
-            if base.get(p).is_some_and(|b| b.same_item(m)) {
+        for (p, n) in tree {
+            let Some(k) = key(&n.meta) else { continue };
+            if base.get(p).is_some_and(|b| b.meta.same_item(&n.meta)) || unchanged(n, side) {
                 continue;
             }
             if !after.contains(&k) {
                 return Err(ctx(format!(
-                    "(a) the {side} change at {p:?} ({m:?}) is lost"
+                    "(a) the {side} change at {p:?} ({:?}) is lost",
+                    n.meta
                 )));
             }
         }
     }
 
     // Paths left alone on purpose: at or below a logged conflict or a blocked item.
-    let exempt: Vec<&RelPath> = planned
-        .items
-        .iter()
-        .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
-        .map(|i| &i.path)
-        .collect();
+    let exempt = left_alone(&planned);
     let is_exempt = |p: &RelPath| exempt.iter().any(|e| e.contains(p));
 
     let paths: BTreeSet<&RelPath> = world.local.keys().chain(world.remote.keys()).collect();
     let differing: Vec<&RelPath> = paths
         .into_iter()
-        .filter(|p| !same(world.local.get(*p), world.remote.get(*p)))
+        .filter(|p| {
+            !same(
+                world.local.get(*p).map(|n| &n.meta),
+                world.remote.get(*p).map(|n| &n.meta),
+            )
+        })
         .collect();
 
     // Under log, no conflict is settled.
@@ -688,9 +231,10 @@ fn sync_and_check(
     }
 
     // (c) idempotence: planning again finds nothing but what stays logged.
-    let base2 = new_base(base, &world);
+    let moved = moves(&planned, &world).map_err(&ctx)?;
+    let base2 = new_base(base, &world, lineage, &bases_left(&planned), &moved);
     check_base_updates(base, local, remote, &planned, &world, &base2).map_err(&ctx)?;
-    let again = plan(entries(&base2, &world.local, &world.remote), control);
+    let again = plan_sync(&base2, &world.local, &world.remote, lineage, control);
     for i in &again.items {
         if !matches!(i.action, Action::LogConflict | Action::Blocked) {
             return Err(ctx(format!(
@@ -712,16 +256,35 @@ fn sync_and_check(
             no_new_files_out: false,
             ..*control
         };
-        let rest = plan(entries(&base2, &world.local, &world.remote), &both_ways);
+        let rest = plan_sync(&base2, &world.local, &world.remote, lineage, &both_ways);
         // A conflict the direction left logged holds back what lies below it.
-        let held: Vec<&RelPath> = rest
+        // A rename on a side the sync may not write waits with all its work, and
+        // with what is merged below it.
+        let rename_forbidden = |i: &offline_core::PlanItem| match i.renames_on() {
+            Some(Side::Local) => !control.sync_in,
+            Some(Side::Remote) => !control.sync_out,
+            None => false,
+        };
+        let mut held: Vec<&RelPath> = rest
             .items
             .iter()
-            .filter(|i| i.action.is_conflict() || i.action == Action::Blocked)
+            .filter(|i| {
+                i.action.is_conflict() || i.action == Action::Blocked || rename_forbidden(i)
+            })
             .map(|i| &i.path)
             .collect();
+        // A rename into what is held is held too, and the folders it leaves wait
+        // for it.
+        let held_renames: Vec<&RelPath> = rest
+            .items
+            .iter()
+            .filter(|i| held.iter().any(|h| h.is_ancestor_of(&i.path)))
+            .filter_map(|i| i.moved.as_ref().map(|m| &m.from))
+            .collect();
+        let leaves_held = |p: &RelPath| held_renames.iter().any(|f| p.is_ancestor_of(f));
+        held.extend(held_renames.iter().copied());
         for i in &rest.items {
-            if held.iter().any(|h| h.contains(&i.path)) {
+            if held.iter().any(|h| h.contains(&i.path)) || leaves_held(&i.path) {
                 continue;
             }
             let new_file_out = i.action == Action::Run(SyncOperation::CreateCopyOnServer)
@@ -730,7 +293,7 @@ fn sync_and_check(
             if control.no_new_files_out && new_file_out {
                 continue;
             }
-            let (wl, wr) = writes(i.action);
+            let (wl, wr) = writes(i);
             if (wl && control.sync_in) || (wr && control.sync_out) {
                 return Err(ctx(format!(
                     "(b) a one-way sync left work it may do: {:?} {} {:?}\nrest:\n{}",
@@ -752,6 +315,9 @@ const POLICIES: [ConflictPolicy; 5] = [
     ConflictPolicy::KeepLatest,
     ConflictPolicy::KeepAll,
 ];
+
+/// The share's identities: a folder share's inodes, a network share's fingerprints.
+const LINEAGES: [Lineage; 2] = [Lineage::Inode, Lineage::Stat];
 
 fn controls() -> Vec<SyncControl> {
     let mut out = vec![];
@@ -778,15 +344,30 @@ fn check_all(base: &Tree, local: &Tree, remote: &Tree) -> Result<(), String> {
     check_consistent(base, "base")?;
     check_consistent(local, "local")?;
     check_consistent(remote, "remote")?;
-    for control in controls() {
-        sync_and_check(base, local, remote, &control).map_err(|e| {
-            format!(
-                "{e}\nbase {}\nlocal {}\nremote {}",
-                show(base),
-                show(local),
-                show(remote)
-            )
-        })?;
+    let base_tree = base;
+    for lineage in LINEAGES {
+        let base = base_of(base_tree, lineage);
+        for control in controls() {
+            sync_and_check(base_tree, &base, local, remote, lineage, &control).map_err(|e| {
+                let trees: tree::Tree = base
+                    .iter()
+                    .map(|(p, b)| {
+                        let node = Node {
+                            meta: b.meta.clone(),
+                            ino: 0,
+                            ver: 0,
+                        };
+                        (p.clone(), node)
+                    })
+                    .collect();
+                format!(
+                    "{e}\nbase {}\nlocal {}\nremote {}",
+                    show(&trees),
+                    show(local),
+                    show(remote)
+                )
+            })?;
+        }
     }
     Ok(())
 }
@@ -798,6 +379,15 @@ fn cases() -> u32 {
         .unwrap_or(500)
 }
 
+/// The trees of one scenario: the base, and each side after its edits.
+fn trees(base_ops: &[Op], local_ops: &[Op], remote_ops: &[Op]) -> (Tree, Tree, Tree) {
+    let mut ids = Inodes::default();
+    let base = build(&Tree::new(), base_ops, &mut ids);
+    let local = build(&base, local_ops, &mut ids);
+    let remote = build(&base, remote_ops, &mut ids);
+    (base, local, remote)
+}
+
 proptest! {
     #![proptest_config(seed::config(cases()))]
 
@@ -805,9 +395,7 @@ proptest! {
     fn planned_syncs_lose_nothing_converge_and_are_idempotent(
         (base_ops, local_ops, remote_ops) in scenario()
     ) {
-        let base = build(&Tree::new(), &base_ops);
-        let local = build(&base, &local_ops);
-        let remote = build(&base, &remote_ops);
+        let (base, local, remote) = trees(&base_ops, &local_ops, &remote_ops);
         if let Err(e) = check_all(&base, &local, &remote) {
             return Err(TestCaseError::fail(format!(
                 "{e}\n(replay: PROPTEST_RNG_SEED={} cargo test -p offline-core --test model)",
@@ -824,13 +412,30 @@ fn p(s: &str) -> RelPath {
     RelPath::from_str_lossy(s).expect("valid test path")
 }
 
+/// A tree of new objects (inodes numbered from `first`).
+fn tree_at(first: u32, items: &[(&str, Meta)]) -> Tree {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, (s, m))| {
+            let node = Node {
+                meta: m.clone(),
+                ino: first + i as u32,
+                ver: 0,
+            };
+            (p(s), node)
+        })
+        .collect()
+}
+
 fn tree(items: &[(&str, Meta)]) -> Tree {
-    items.iter().map(|(s, m)| (p(s), m.clone())).collect()
+    tree_at(1, items)
 }
 
 #[test]
 fn model_sanity_edits_keep_trees_consistent() {
     let mut t = Tree::new();
+    let mut ids = Inodes::default();
     let at = |pick, tail: &[u8]| Sel {
         pick,
         tail: tail.to_vec(),
@@ -843,6 +448,7 @@ fn model_sanity_edits_keep_trees_consistent() {
             exec: false,
             mtime: 0,
         },
+        &mut ids,
     );
     assert_eq!(
         t.keys().cloned().collect::<Vec<_>>(),
@@ -857,8 +463,25 @@ fn model_sanity_edits_keep_trees_consistent() {
             exec: false,
             mtime: 0,
         },
+        &mut ids,
     );
     assert_eq!(t.len(), 2);
+    // A rename moves the folder with what is in it, keeping the objects.
+    let ino = t[&p("a/b")].ino;
+    apply_op(
+        &mut t,
+        &Op::Rename {
+            at: at(1, &[]),
+            to: at(0, &[2]),
+        },
+        &mut ids,
+    );
+    assert_eq!(
+        t.keys().cloned().collect::<Vec<_>>(),
+        vec![p("c"), p("c/b")]
+    );
+    assert_eq!(t[&p("c/b")].ino, ino);
+    assert_eq!((t[&p("c")].ver, t[&p("c/b")].ver), (1, 0));
     apply_op(
         &mut t,
         &Op::ToFile {
@@ -866,8 +489,10 @@ fn model_sanity_edits_keep_trees_consistent() {
             content: 2,
             mtime: 0,
         },
+        &mut ids,
     );
-    assert_eq!(t, tree(&[("a", file_meta(2, false, 0))]));
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[&p("c")].meta, file_meta(2, false, 0));
     check_consistent(&t, "t").unwrap();
 }
 
@@ -879,12 +504,8 @@ fn subtree_deleted_on_one_side_while_changed_inside_on_the_other() {
         ("a/b/c", file_meta(1, false, 0)),
         ("a/c", file_meta(2, false, 0)),
     ]);
-    let changed = tree(&[
-        ("a", dir_meta(false)),
-        ("a/b", dir_meta(false)),
-        ("a/b/c", file_meta(3, false, 1)),
-        ("a/c", file_meta(2, false, 0)),
-    ]);
+    let mut changed = base.clone();
+    changed.get_mut(&p("a/b/c")).unwrap().meta = file_meta(3, false, 1);
     let gone = Tree::new();
     check_all(&base, &changed, &gone).unwrap();
     check_all(&base, &gone, &changed).unwrap();
@@ -893,8 +514,9 @@ fn subtree_deleted_on_one_side_while_changed_inside_on_the_other() {
 #[test]
 fn folder_replaced_by_file_while_changed_inside() {
     let base = tree(&[("a", dir_meta(false)), ("a/b", file_meta(1, false, 0))]);
-    let file = tree(&[("a", file_meta(2, false, 1))]);
-    let changed = tree(&[("a", dir_meta(false)), ("a/b", file_meta(3, false, 1))]);
+    let file = tree_at(10, &[("a", file_meta(2, false, 1))]);
+    let mut changed = base.clone();
+    changed.get_mut(&p("a/b")).unwrap().meta = file_meta(3, false, 1);
     check_all(&base, &file, &changed).unwrap();
     check_all(&base, &changed, &file).unwrap();
 }
@@ -907,30 +529,32 @@ fn file_and_folder_created_at_one_name() {
         ("a/b", dir_meta(false)),
         ("a/b/c", file_meta(1, false, 0)),
     ]);
-    let file = tree(&[("a", file_meta(2, false, 1))]);
+    let file = tree_at(10, &[("a", file_meta(2, false, 1))]);
     check_all(&base, &folder, &file).unwrap();
     check_all(&base, &file, &folder).unwrap();
 }
 
 /// The generator is not vacuous: over a fixed sample it reaches the hard cases
-/// (every kind of conflict, kept folders, blocked subtrees, identical changes).
+/// (every kind of conflict, kept folders, blocked subtrees, identical changes, and
+/// the four renamed states with what comes with them).
 #[test]
 fn the_generator_reaches_the_hard_cases() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    for _ in 0..300 {
+    for _ in 0..1000 {
         let (b, l, r) = scenario()
             .new_tree(&mut runner)
             .expect("a scenario")
             .current();
-        let base = build(&Tree::new(), &b);
-        let local = build(&base, &l);
-        let remote = build(&base, &r);
-        for control in controls() {
-            for i in plan(entries(&base, &local, &remote), &control).items {
-                seen.insert(format!("{} {}", i.state, i.action.name()));
+        let (base, local, remote) = trees(&b, &l, &r);
+        for lineage in LINEAGES {
+            let base = base_of(&base, lineage);
+            for control in controls() {
+                for i in plan_sync(&base, &local, &remote, lineage, &control).items {
+                    seen.insert(format!("{} {}", i.state, i.action.name()));
+                }
             }
         }
     }
@@ -955,6 +579,15 @@ fn the_generator_reaches_the_hard_cases() {
         "no_client_copy_file_on_server blocked",
         "file_created_on_client_no_server_copy blocked",
         "stable forget_original",
+        "file_renamed_on_client rename_server_copy",
+        "file_renamed_on_server rename_client_copy",
+        "dir_renamed_on_client rename_server_copy",
+        "dir_renamed_on_server rename_client_copy",
+        "file_renamed_on_client sync_to_server",
+        "file_renamed_on_client sync_to_client",
+        "file_renamed_on_client conflict",
+        "file_renamed_on_server conflict",
+        "file_renamed_on_client conflict_keep_local",
     ] {
         assert!(seen.contains(want), "never reached: {want}");
     }

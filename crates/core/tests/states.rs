@@ -1,5 +1,6 @@
-//! Every sync state the planner assigns, with the action it comes with; the fourteen it
-//! never assigns; and an exhaustive sweep of small triples checking that every
+//! Every sync state the planner assigns to a path on its own, with the action it comes
+//! with; the fourteen it never assigns to one path (the four *Renamed* states need a
+//! second path: they are tested in `renames.rs`); and an exhaustive sweep of small triples checking that every
 //! (state, action) pair the planner produces is consistent with the triple and the
 //! sync control.
 
@@ -137,7 +138,8 @@ fn item<'a>(plan: &'a Plan, path: &RelPath) -> &'a PlanItem {
         .unwrap_or_else(|| panic!("no plan item for {path:?} in {plan:#?}"))
 }
 
-/// The cases that yield `state`; `None` for the fourteen states never assigned.
+/// The cases that yield `state`; `None` for the fourteen states never assigned to
+/// one path.
 /// The match is exhaustive, so a new state cannot be forgotten here.
 fn cases(state: SyncState) -> Option<Vec<Case>> {
     use SyncState as S;
@@ -719,7 +721,7 @@ macro_rules! state_tests {
             }
         )*
 
-        /// Every state has a test above, except the fourteen never assigned.
+        /// Every state has a test above, except the fourteen never assigned to one path.
         #[test]
         fn every_assigned_state_has_a_test() {
             let tested: BTreeSet<SyncState> = [$(SyncState::$state,)*].into_iter().collect();
@@ -1255,6 +1257,7 @@ fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
             assert_eq!(is_dir(l), is_dir(r), "{}", ctx());
             assert_ne!(control.policy, ConflictPolicy::Log, "{}", ctx());
         }
+        Action::Rename { .. } => panic!("one path is never a rename: {}", ctx()),
         KeepBoth { renamed } => {
             assert!(both_differ, "{}", ctx());
             let renamed_copy = if renamed == Side::Local { l } else { r };
@@ -1351,7 +1354,7 @@ fn exhaustive_sweep_never_panics_and_is_consistent() {
 }
 
 #[test]
-fn the_fourteen_unassigned_states_are_never_produced() {
+fn the_fourteen_states_no_single_path_gets_are_never_produced() {
     let never: Vec<SyncState> = SyncState::ALL
         .into_iter()
         .filter(|s| cases(*s).is_none())

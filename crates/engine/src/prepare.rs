@@ -72,7 +72,10 @@ impl Cache {
             pins: &pins,
             also_pinned: &options.also_pinned,
         };
-        let mut planner = Planner::new(control).fills_as(options.fill_operation);
+        // Renames are carried out from the next commit on (issue 13).
+        let mut planner = Planner::new(control)
+            .fills_as(options.fill_operation)
+            .without_renames();
         if options.without_base {
             planner = planner.without_base();
         }

@@ -5,13 +5,15 @@
 //! `Change{Path, Old, New}`. Both are read from the item's own triple, so a plan
 //! holds nothing twice.
 //!
-//! A rename (issue 13) fits the same contract with a second path: it expects its
-//! copy at the old path and nothing at the new one, and its base update forgets the
-//! original at the old path and records it at the new one.
+//! A renamed item ([`crate::Moved`]) fits the same contract with a second path: it
+//! expects the copy it renames as prepare saw it at the old path (and nothing at the
+//! new one), and its base update first moves what is recorded at the old path to the
+//! new one ([`BaseUpdate::Move`]), then records the item as its action says.
 
 use super::{Action, PlanItem, Triple};
 use crate::copies::{Expect, Original};
 use crate::operation::SyncOperation;
+use crate::path::RelPath;
 use crate::side::Side;
 
 /// What an item's work does to its original (the base), once done.
@@ -31,6 +33,15 @@ pub enum BaseUpdate {
         original: Original,
         /// The side the copy was written to.
         to: Side,
+    },
+    /// The item was renamed: everything recorded at and below `from` (originals,
+    /// pins, a conflict) moves to the item's path, then `then` applies there. The
+    /// executor gives the renamed copy its identity after the rename first.
+    Move {
+        /// The item's path at the last sync.
+        from: RelPath,
+        /// The update at the new path, once moved.
+        then: Box<BaseUpdate>,
     },
 }
 
@@ -80,8 +91,23 @@ impl PlanItem {
     }
 
     /// What the item's work does to its original once done; `None` when the item
-    /// lacks a copy its action needs (never for a plan made by the planner).
+    /// lacks a copy its action needs (never for a plan made by the planner). A
+    /// renamed item moves its base first, unless it is left alone (logged, blocked).
     pub fn base_update(&self) -> Option<BaseUpdate> {
+        let then = self.update_in_place()?;
+        match &self.moved {
+            Some(moved) if !matches!(self.action, Action::LogConflict | Action::Blocked) => {
+                Some(BaseUpdate::Move {
+                    from: moved.from.clone(),
+                    then: Box::new(then),
+                })
+            }
+            _ => Some(then),
+        }
+    }
+
+    /// The base update at the item's own path (after a rename, if it has one).
+    pub fn update_in_place(&self) -> Option<BaseUpdate> {
         let t = &self.triple;
         Some(match self.action {
             Action::Run(SyncOperation::DeleteClientCopy | SyncOperation::DeleteServerCopy)
@@ -105,6 +131,25 @@ impl PlanItem {
                 })
             }
             Action::LogConflict | Action::Blocked => BaseUpdate::Keep,
+            // Both copies hold the item: recorded as they are (a ghost's share copy
+            // alone). The executor sets the renamed copy's identity.
+            Action::Rename { .. } => {
+                let remote = t.remote.as_deref()?;
+                if t.local
+                    .as_deref()
+                    .is_some_and(|l| !l.meta.same_item(&remote.meta))
+                {
+                    // Renamed, and changed on a side this sync may not write: the
+                    // base moves as it was, and the next sync sees the change.
+                    return Some(BaseUpdate::Keep);
+                }
+                BaseUpdate::Put(Original {
+                    meta: t.local.as_deref().unwrap_or(remote).meta.clone(),
+                    local_identity: t.local.as_deref().map(|l| l.identity.to_string()),
+                    remote_identity: Some(remote.identity.to_string()),
+                    cached: t.cached && t.local.is_some(),
+                })
+            }
             Action::Run(_) | Action::KeepOne { .. } | Action::KeepBoth { .. } => {
                 let (from, to) = self.copy_direction()?;
                 copied(t, from, to)?

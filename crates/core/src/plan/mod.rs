@@ -12,6 +12,11 @@
 //! 3. Work the sync direction does not allow is dropped; conflicts are still logged.
 //! 4. Everything below an unresolved file-versus-folder conflict waits for it
 //!    (including a clash left logged by rule 3).
+//! 5. Before rules 2 to 4, renames are found from the whole picture (`rename.rs`):
+//!    a path gone from one side and a new path on that side holding the same item
+//!    (same inode, or same content fingerprint confirmed by its hash), matched one
+//!    to one, become one item at the new path, carried out as a rename on the other
+//!    side ([`Moved`]); a renamed folder takes everything below it along.
 //!
 //! The [`Planner`] applies them, fed one path at a time by the engine's walk (rule 1
 //! as each path comes, the others once all are in); [`plan()`] runs it over a list.
@@ -25,15 +30,18 @@ use crate::operation::SyncOperation;
 use crate::path::RelPath;
 use crate::side::Side;
 use crate::state::SyncState;
+use std::collections::HashSet;
 
 mod decide;
 mod item;
 mod planner;
+mod rename;
 mod settle;
 
 pub use decide::decide;
 pub use item::BaseUpdate;
 pub use planner::Planner;
+pub use rename::HashWanted;
 use settle::settle;
 
 /// The three copies of one path, plus its cache state. The copies are boxed: most
@@ -114,6 +122,12 @@ pub enum Action {
     },
     /// Left alone because an ancestor folder is in an unresolved conflict.
     Blocked,
+    /// The item was renamed on the other side: the copy on `on` is renamed to the
+    /// item's path (nothing else differs). The item's [`Moved`] says from where.
+    Rename {
+        /// The side the rename is carried out on.
+        on: Side,
+    },
 }
 
 impl Action {
@@ -126,13 +140,15 @@ impl Action {
             }
             | Action::KeepBoth {
                 renamed: Side::Remote,
-            } => Some(SyncOperation::SyncToServer),
+            }
+            | Action::Rename { on: Side::Remote } => Some(SyncOperation::SyncToServer),
             Action::KeepOne {
                 winner: Side::Remote,
             }
             | Action::KeepBoth {
                 renamed: Side::Local,
-            } => Some(SyncOperation::SyncToClient),
+            }
+            | Action::Rename { on: Side::Local } => Some(SyncOperation::SyncToClient),
             _ => None,
         }
     }
@@ -161,10 +177,13 @@ impl Action {
             } => "conflict_keep_remote",
             Action::KeepBoth { .. } => "conflict_keep_all",
             Action::Blocked => "blocked",
+            Action::Rename { on: Side::Remote } => "rename_server_copy",
+            Action::Rename { on: Side::Local } => "rename_client_copy",
         }
     }
 
-    fn writes(self, side: Side) -> bool {
+    /// True when this action changes `side`.
+    pub fn writes(self, side: Side) -> bool {
         match self {
             Action::Run(op) => match side {
                 Side::Local => op.writes_client(),
@@ -172,6 +191,7 @@ impl Action {
             },
             Action::KeepOne { winner } => winner != side,
             Action::KeepBoth { .. } => true,
+            Action::Rename { on } => on == side,
             Action::RecordOriginal
             | Action::ForgetOriginal
             | Action::RecordGhost
@@ -190,8 +210,60 @@ pub struct PlanItem {
     pub state: SyncState,
     /// What the sync does about it.
     pub action: Action,
-    /// The copies prepare saw (the executor re-checks them before acting).
+    /// The copies prepare saw (the executor re-checks them before acting). For a
+    /// renamed item, each side's copy wherever it is now: the one [`Moved::rename`]
+    /// names is still at its old path.
     pub triple: Triple,
+    /// Set when the item was renamed since the last sync: where it was, and which
+    /// copy is renamed to `path` before `action` is done there.
+    pub moved: Option<Box<Moved>>,
+}
+
+/// A renamed item: where its base was, and the rename that brings its copies together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The item's path at the last sync: its original, with everything recorded at
+    /// and below it (originals, pins, a conflict), moves from there to the item's path.
+    pub from: RelPath,
+    /// The side whose copy is renamed to the item's path, and where that copy is now
+    /// (`from`, unless that side renamed it too). `None` when no side needs it.
+    pub rename: Option<(Side, RelPath)>,
+}
+
+impl PlanItem {
+    /// True when the item's work changes `side`: its action, or the rename first.
+    pub fn writes(&self, side: Side) -> bool {
+        self.action.writes(side) || self.renames_on() == Some(side)
+    }
+
+    /// The side a rename is carried out on, when the item has one (a conflict left
+    /// logged, or work blocked by one, renames nothing).
+    pub fn renames_on(&self) -> Option<Side> {
+        if matches!(self.action, Action::LogConflict | Action::Blocked) {
+            return None;
+        }
+        self.moved
+            .as_ref()
+            .and_then(|m| m.rename.as_ref())
+            .map(|(side, _)| *side)
+    }
+
+    /// True when the item's work deletes its copy on a side.
+    pub fn is_deletion(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Run(SyncOperation::DeleteClientCopy | SyncOperation::DeleteServerCopy)
+        )
+    }
+
+    /// The operation this item is reported under: its action's, or for a rename
+    /// whose work is only bookkeeping, the rename's.
+    pub fn operation(&self) -> Option<SyncOperation> {
+        self.action.operation().or_else(|| {
+            self.renames_on()
+                .and_then(|on| Action::Rename { on }.operation())
+        })
+    }
 }
 
 /// The work of one sync, in path order (every folder before its contents).
@@ -248,13 +320,44 @@ impl Plan {
         self.items.is_empty()
     }
 
+    /// The items in the order the executor runs them: first the renamed items and
+    /// the work on the folders they go into, in path order (a folder is made, its
+    /// conflict settled or its rename done before anything goes into it); then the
+    /// deletions, deepest first (a folder is empty when its turn comes, what was
+    /// renamed out of it is gone already); then the rest, in path order.
+    pub fn run_order(&self) -> Vec<&PlanItem> {
+        let above_renamed: HashSet<&[u8]> = self
+            .items
+            .iter()
+            .filter(|i| i.moved.is_some())
+            .flat_map(|i| i.path.ancestor_bytes())
+            .collect();
+        let mut first = Vec::new();
+        let mut deletions = Vec::new();
+        let mut rest = Vec::new();
+        for item in &self.items {
+            if item.is_deletion() {
+                deletions.push(item);
+            } else if item.moved.is_some() || above_renamed.contains(item.path.as_bytes()) {
+                first.push(item);
+            } else {
+                rest.push(item);
+            }
+        }
+        deletions.reverse();
+        first.extend(deletions);
+        first.extend(rest);
+        first
+    }
+
     /// The items that move data or settle conflicts (what a person cares to see).
     pub fn visible_items(&self) -> impl Iterator<Item = &PlanItem> {
         self.items.iter().filter(|i| {
-            !matches!(
-                i.action,
-                Action::RecordOriginal | Action::ForgetOriginal | Action::RecordGhost
-            )
+            i.moved.is_some()
+                || !matches!(
+                    i.action,
+                    Action::RecordOriginal | Action::ForgetOriginal | Action::RecordGhost
+                )
         })
     }
 }

@@ -1,15 +1,22 @@
 //! The planner fed one path at a time, as the engine's walk finds them: each path is
 //! classified as it comes ([`decide`]), and only paths with work are kept, so memory
 //! grows with the work, not with the tree. [`Planner::finish`] puts the kept items in
-//! path order and applies the rules that need the whole picture ([`settle`]).
-//! [`crate::plan()`] is this planner run over a list.
+//! path order and applies the rules that need the whole picture: renames
+//! ([`super::rename`]), then [`settle`]. [`crate::plan()`] is this planner run over a
+//! list. Rename detection may want a few content hashes the walk did not take
+//! ([`Planner::hashes_wanted`]): the engine takes them and gives them back
+//! ([`Planner::give_hash`]) before [`Planner::finish`].
 
+use super::rename::{HashWanted, Renames};
 use super::{decide, settle, Action, Counts, Plan, PlanItem, Triple};
 use crate::control::SyncControl;
 use crate::copies::Original;
+use crate::lineage::Lineage;
+use crate::meta::Hash;
 use crate::operation::SyncOperation;
 use crate::path::RelPath;
 use crate::side::Side;
+use std::collections::HashSet;
 
 /// A plan in the making.
 #[derive(Debug)]
@@ -21,6 +28,14 @@ pub struct Planner<'c> {
     refresh: Vec<(RelPath, Original)>,
     left_out: Vec<RelPath>,
     counts: Counts,
+    /// What each side's identities say across a rename (cache, share).
+    lineage: [Lineage; 2],
+    /// Folders holding a ghost that stays on the share (rule 2: never removed there).
+    ghost_parents: HashSet<RelPath>,
+    /// `items` is in path order (hashes were asked for).
+    sorted: bool,
+    /// Renames are looked for (rule 5).
+    renames: bool,
 }
 
 impl<'c> Planner<'c> {
@@ -34,7 +49,26 @@ impl<'c> Planner<'c> {
             refresh: Vec::new(),
             left_out: Vec::new(),
             counts: Counts::default(),
+            lineage: [Lineage::Inode, Lineage::Stat],
+            ghost_parents: HashSet::new(),
+            sorted: false,
+            renames: true,
         }
+    }
+
+    /// Plans without looking for renames: a renamed item is a deletion plus a
+    /// creation (a plan without a base has nothing to rename anyway).
+    pub fn without_renames(mut self) -> Planner<'c> {
+        self.renames = false;
+        self
+    }
+
+    /// Says what `side`'s identities tell across a rename (the cache's are inodes,
+    /// the share's what its backend gives; the default for the share is
+    /// [`Lineage::Stat`], which never renames without a confirming hash).
+    pub fn lineage(mut self, side: Side, lineage: Lineage) -> Planner<'c> {
+        self.lineage[usize::from(side == Side::Remote)] = lineage;
+        self
     }
 
     /// Plans as if no original were known (a rebuilt state database): paths on one
@@ -73,12 +107,61 @@ impl<'c> Planner<'c> {
                 state,
                 action,
                 triple,
+                moved: None,
             }),
             None => {
+                if keeps_ghost_on_share(&triple) {
+                    if let Some(parent) = path.parent().filter(|p| !p.is_root()) {
+                        if !self.ghost_parents.contains(&parent) {
+                            self.ghost_parents.insert(parent);
+                        }
+                    }
+                }
                 if let Some(original) = refreshed(triple) {
                     self.refresh.push((path, original));
                 }
             }
+        }
+        self.sorted = false;
+    }
+
+    /// The copies whose content hash would let a rename be found or told from an
+    /// edit; give them back with [`Planner::give_hash`] before finishing.
+    pub fn hashes_wanted(&mut self) -> Vec<HashWanted> {
+        if !self.renames || !self.base_known {
+            return Vec::new();
+        }
+        self.sort();
+        self.renames().wanted(&self.items)
+    }
+
+    /// The content hash of the copy at `path` on `side`, asked for by
+    /// [`Planner::hashes_wanted`].
+    pub fn give_hash(&mut self, side: Side, path: &RelPath, hash: Hash) {
+        self.sort();
+        if let Ok(at) = self.items.binary_search_by(|i| i.path.cmp(path)) {
+            let triple = &mut self.items[at].triple;
+            let copy = match side {
+                Side::Local => triple.local.as_deref_mut(),
+                Side::Remote => triple.remote.as_deref_mut(),
+            };
+            if let Some(copy) = copy.filter(|c| c.meta.kind == crate::Kind::File) {
+                copy.meta.hash = Some(hash);
+            }
+        }
+    }
+
+    fn sort(&mut self) {
+        if !self.sorted {
+            self.items.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            self.sorted = true;
+        }
+    }
+
+    fn renames(&self) -> Renames<'c> {
+        Renames {
+            control: self.control,
+            lineage: self.lineage,
         }
     }
 
@@ -91,7 +174,10 @@ impl<'c> Planner<'c> {
     /// The plan: the kept items in path order, settled by the rules that need the
     /// whole picture (folders that must stay, the direction, what waits below a
     /// file-versus-folder conflict), with the deletions counted per side.
-    pub fn finish(self) -> Plan {
+    pub fn finish(mut self) -> Plan {
+        self.sort();
+        let renames = self.renames();
+        let detect = self.renames && self.base_known;
         let Planner {
             control,
             fill_operation,
@@ -99,6 +185,7 @@ impl<'c> Planner<'c> {
             mut refresh,
             left_out,
             mut counts,
+            ghost_parents,
             ..
         } = self;
         if !left_out.is_empty() {
@@ -106,11 +193,16 @@ impl<'c> Planner<'c> {
             items.retain(|item| outside(&item.path));
             refresh.retain(|(path, _)| outside(path));
         }
-        items.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        let keep = settle(&mut items, control);
-        let mut kept = keep.iter();
-        items.retain(|_| kept.next().copied().unwrap_or(true));
-        drop(keep);
+        let mut items = match detect {
+            true => settled(&renames, items, ghost_parents, control),
+            false => {
+                let mut items = items;
+                let keep = settle(&mut items, control, &ghost_parents);
+                let mut kept = keep.iter();
+                items.retain(|_| kept.next().copied().unwrap_or(true));
+                items
+            }
+        };
         items.shrink_to_fit();
         for item in &mut items {
             match item.action {
@@ -130,6 +222,73 @@ impl<'c> Planner<'c> {
             counts,
         }
     }
+}
+
+/// How often the renames are found again without those that could not be carried
+/// out (a rename into a folder left in conflict) before none is kept.
+const RENAME_ATTEMPTS: usize = 4;
+
+/// The items with their renames merged (rule 5) and settled (rules 2 to 4), the
+/// ones the direction drops left out. A rename that is not carried out after all
+/// (blocked below a conflict, left logged, dropped by the direction) leaves its
+/// copies where they are, which the rules before did not know: the renames are
+/// then found again without it, from the items as they were.
+fn settled(
+    renames: &Renames<'_>,
+    items: Vec<PlanItem>,
+    ghost_parents: HashSet<RelPath>,
+    control: &SyncControl,
+) -> Vec<PlanItem> {
+    let before = renames.any(&items).then(|| items.clone());
+    let mut forbidden: HashSet<RelPath> = HashSet::new();
+    let mut attempt = 0;
+    let mut next = items;
+    loop {
+        let mut ghosts = ghost_parents.clone();
+        let mut items = renames.apply(next, &mut ghosts, &forbidden);
+        let keep = settle(&mut items, control, &ghosts);
+        let undone: Vec<RelPath> = items
+            .iter()
+            .zip(&keep)
+            .filter(|(item, &kept)| !carried_out(item, kept))
+            .filter_map(|(item, _)| item.moved.as_ref().map(|m| m.from.clone()))
+            .collect();
+        let retry = match &before {
+            Some(before) if !undone.is_empty() => Some(before),
+            _ => None,
+        };
+        match retry {
+            Some(before) => {
+                attempt += 1;
+                if attempt >= RENAME_ATTEMPTS {
+                    // Give up on renames: every item as it was, none merged.
+                    forbidden.extend(before.iter().map(|i| i.path.clone()));
+                } else {
+                    forbidden.extend(undone);
+                }
+                next = before.clone();
+            }
+            None => {
+                let mut kept = keep.iter();
+                items.retain(|_| kept.next().copied().unwrap_or(true));
+                return items;
+            }
+        }
+    }
+}
+
+/// False for a renamed item whose rename the settled plan does not carry out.
+fn carried_out(item: &PlanItem, kept: bool) -> bool {
+    match item.moved.as_deref() {
+        Some(moved) if moved.rename.is_some() => kept && item.renames_on().is_some(),
+        _ => true,
+    }
+}
+
+/// True for a ghost the share still holds and the plan leaves alone: the folder it
+/// is in must stay on the share.
+fn keeps_ghost_on_share(t: &Triple) -> bool {
+    !t.cached && t.local.is_none() && t.remote.is_some() && t.original.is_some()
 }
 
 /// An unchanged item whose fingerprints moved (touched, copied back) gets the new

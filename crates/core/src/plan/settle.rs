@@ -14,8 +14,13 @@ use std::collections::HashSet;
 /// Rules 2 to 4 on items already classified by [`decide`] and sorted by path, done in
 /// place (a caller that keeps data beside each item keeps it aligned). Returns, per
 /// item, whether it stays in the plan: rule 3 drops work the direction does not allow.
-pub fn settle(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
-    keep_folders_that_hold_survivors(items, control.policy);
+/// `ghost_parents`: folders holding a ghost the share keeps (they stay there).
+pub fn settle(
+    items: &mut [PlanItem],
+    control: &SyncControl,
+    ghost_parents: &HashSet<RelPath>,
+) -> Vec<bool> {
+    keep_folders_that_hold_survivors(items, control.policy, ghost_parents);
     // The direction runs first: a clash it turns back into a logged conflict
     // blocks what lies below it as well.
     let keep = apply_direction(items, control);
@@ -44,19 +49,29 @@ fn kind_after(item: &PlanItem, side: Side) -> Option<Kind> {
             true => kind(there),
             false => kind(here),
         },
-        Action::RecordOriginal | Action::RecordGhost | Action::LogConflict | Action::Blocked => {
-            kind(here)
-        }
+        Action::RecordOriginal
+        | Action::RecordGhost
+        | Action::LogConflict
+        | Action::Blocked
+        | Action::Rename { .. } => kind(here),
     }
 }
 
 /// Rule 2: walks children before parents; a folder that would vanish (or turn into a
-/// file) on a side where one of its descendants stays is kept instead.
-fn keep_folders_that_hold_survivors(items: &mut [PlanItem], policy: ConflictPolicy) {
+/// file) on a side where one of its descendants stays is kept instead. A ghost stays
+/// on the share: the folder holding it is kept there (and comes back to the cache).
+fn keep_folders_that_hold_survivors(
+    items: &mut [PlanItem],
+    policy: ConflictPolicy,
+    ghost_parents: &HashSet<RelPath>,
+) {
     let mut needed: [HashSet<RelPath>; 2] = [HashSet::new(), HashSet::new()];
     for item in items.iter_mut().rev() {
         for (i, side) in [Side::Local, Side::Remote].into_iter().enumerate() {
-            if needed[i].contains(&item.path) && kind_after(item, side) != Some(Kind::Dir) {
+            let holds_ghost = side == Side::Remote && ghost_parents.contains(&item.path);
+            if (needed[i].contains(&item.path) || holds_ghost)
+                && kind_after(item, side) != Some(Kind::Dir)
+            {
                 keep_folder(item, side, policy);
             }
         }
@@ -145,10 +160,18 @@ fn apply_direction(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
             if control.no_new_files_out && creates_new_file_out {
                 return false;
             }
-            let allowed = (control.sync_in || !item.action.writes(Side::Local))
-                && (control.sync_out || !item.action.writes(Side::Remote));
+            let allowed = (control.sync_in || !item.writes(Side::Local))
+                && (control.sync_out || !item.writes(Side::Remote));
             if allowed {
                 return true;
+            }
+            if let Some(on) = item.renames_on().filter(|&on| may_write(control, on)) {
+                // The rename is carried out; what else differs waits for a sync
+                // that may write the other side (the base moves, unchanged).
+                if !item.action.is_conflict() {
+                    item.action = Action::Rename { on };
+                    return true;
+                }
             }
             if item.action.is_conflict() {
                 item.action = Action::LogConflict;
@@ -157,6 +180,13 @@ fn apply_direction(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
             false
         })
         .collect()
+}
+
+fn may_write(control: &SyncControl, side: Side) -> bool {
+    match side {
+        Side::Local => control.sync_in,
+        Side::Remote => control.sync_out,
+    }
 }
 
 fn is_dir(meta: Option<&Meta>) -> bool {

@@ -65,6 +65,11 @@ impl Work<'_> {
             }),
             Action::KeepOne { winner } => self.keep_one(item, winner).map_err(fail),
             Action::KeepBoth { renamed } => self.keep_both(item, renamed).map_err(fail),
+            Action::Rename { .. } => Err(fail(RemoteError::new(
+                ErrorKind::Unsupported,
+                &item.path,
+                "renames are not carried out yet",
+            ))),
         }
     }
 
@@ -124,7 +129,7 @@ fn recorded(item: &PlanItem) -> Result<Vec<Entry>, RemoteError> {
         BaseUpdate::Keep => Vec::new(),
         BaseUpdate::Forget => vec![Entry::Forget(item.path.clone())],
         BaseUpdate::Put(original) => vec![Entry::Put(item.path.clone(), original)],
-        BaseUpdate::PutCopy { .. } => return Err(missing()),
+        BaseUpdate::PutCopy { .. } | BaseUpdate::Move { .. } => return Err(missing()),
     })
 }
 

@@ -1,0 +1,281 @@
+//! Finding rename candidates: per side, a copy gone from its path matched one to
+//! one with a new copy by its key (the object for inodes, the whole identity else),
+//! confirmed by the content hash where the key is only a stat fingerprint, and on
+//! sides without inodes, folders inferred from the files renamed out of them.
+
+use super::{slot, subtree, HashWanted, Pair, Renames};
+use crate::copies::{Original, Scanned};
+use crate::lineage::{object_key, size_and_mtime, Lineage};
+use crate::meta::{Hash, Kind, Meta};
+use crate::path::RelPath;
+use crate::plan::PlanItem;
+use crate::side::Side;
+use std::collections::HashMap;
+
+impl Renames<'_> {
+    /// The candidates: per side, gone and new copies matched one to one by their key,
+    /// confirmed where needed (else the hash is asked for in `wanted`); then, on
+    /// sides without inodes, folders whose renamed files all went to one new folder.
+    pub(super) fn find(
+        &self,
+        items: &[PlanItem],
+        merged: &[bool],
+        wanted: &mut Vec<HashWanted>,
+    ) -> Vec<Pair> {
+        let mut pairs = Vec::new();
+        for side in Side::BOTH {
+            let lineage = self.lineage(side);
+            #[derive(Default)]
+            struct Slot {
+                gone: Option<usize>,
+                gones: u32,
+                new: Option<usize>,
+                news: u32,
+            }
+            let mut keys: HashMap<(Kind, &str), Slot> = HashMap::new();
+            for (i, item) in items.iter().enumerate() {
+                if !merged[i] && is_gone(item, side) {
+                    if let Some(key) = gone_key(item, side, lineage) {
+                        let slot = keys.entry(key).or_default();
+                        slot.gone = Some(i);
+                        slot.gones += 1;
+                    }
+                } else if is_new(item, side) {
+                    if let Some(key) = new_key(item, side, lineage) {
+                        let slot = keys.entry(key).or_default();
+                        slot.new = Some(i);
+                        slot.news += 1;
+                    }
+                }
+            }
+            let mut found: Vec<Pair> = keys
+                .into_values()
+                .filter(|s| s.gones == 1 && s.news == 1)
+                .filter_map(|s| Some((s.gone?, s.new?)))
+                .filter(|&(g, n)| self.confirmed(&items[g], &items[n], side, wanted))
+                .map(|(from, to)| Pair {
+                    side,
+                    from,
+                    to,
+                    dir: items[to].triple.meta(side).is_some_and(|m| m.is_dir()),
+                })
+                .collect();
+            if lineage != Lineage::Inode {
+                infer_folders(items, merged, side, &mut found);
+            }
+            pairs.extend(found);
+        }
+        pairs.sort_by_key(|p| (p.from, slot(p.side)));
+        pairs
+    }
+
+    /// True when the new copy `n` holds the gone item `g` (the key matched): by its
+    /// inode or content tag at once, by its hash for a stat fingerprint.
+    fn confirmed(
+        &self,
+        g: &PlanItem,
+        n: &PlanItem,
+        side: Side,
+        wanted: &mut Vec<HashWanted>,
+    ) -> bool {
+        let (Some(o), Some(copy)) = (g.triple.original.as_deref(), n.triple.copy(side)) else {
+            return false;
+        };
+        if o.meta.kind != copy.meta.kind {
+            return false;
+        }
+        let ask = |wanted: &mut Vec<HashWanted>| {
+            wanted.push(HashWanted {
+                side,
+                path: n.path.clone(),
+            })
+        };
+        match self.lineage(side) {
+            Lineage::Stat => match (o.meta.hash, copy.meta.hash) {
+                (Some(was), Some(now)) => was == now,
+                (Some(_), None) => {
+                    ask(wanted);
+                    false
+                }
+                (None, _) => false,
+            },
+            Lineage::ContentTag => true,
+            Lineage::Inode => {
+                if copy.meta.kind == Kind::File
+                    && copy.meta.hash.is_none()
+                    && filled_hash(o, copy, side, Lineage::Inode).is_none()
+                {
+                    // Renamed and edited: the hash tells what changed.
+                    ask(wanted);
+                }
+                true
+            }
+        }
+    }
+
+    /// The files below a renamed folder's new path whose content cannot be told from
+    /// the original's fingerprint: the walk would have hashed them at the old path.
+    pub(super) fn children_wanted(
+        &self,
+        items: &[PlanItem],
+        pair: &Pair,
+        wanted: &mut Vec<HashWanted>,
+    ) {
+        let (from, to) = (&items[pair.from].path, &items[pair.to].path);
+        let originals: HashMap<RelPath, &PlanItem> = subtree(items, from)
+            .filter_map(|i| Some((i.path.rebased(from, to)?, i)))
+            .collect();
+        for item in subtree(items, to) {
+            let Some(copy) = item.triple.copy(pair.side) else {
+                continue;
+            };
+            let Some(o) = originals
+                .get(&item.path)
+                .and_then(|f| f.triple.original.as_deref())
+            else {
+                continue;
+            };
+            let is_file = copy.meta.kind == Kind::File && o.meta.kind == Kind::File;
+            if is_file
+                && copy.meta.hash.is_none()
+                && filled_hash(o, copy, pair.side, self.lineage(pair.side)).is_none()
+            {
+                wanted.push(HashWanted {
+                    side: pair.side,
+                    path: item.path.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// The base's content hash for `copy` when its fingerprint says it holds the base's
+/// bytes: the same identity, or (inodes) the same object with the same size and time.
+pub(super) fn filled_hash(
+    o: &Original,
+    copy: &Scanned,
+    side: Side,
+    lineage: Lineage,
+) -> Option<Hash> {
+    let was = o.identity(side)?;
+    if was == &*copy.identity {
+        return o.meta.hash;
+    }
+    let same_object = object_key(lineage, was).is_some()
+        && object_key(lineage, was) == object_key(lineage, &copy.identity);
+    let same_stat =
+        size_and_mtime(was).is_some() && size_and_mtime(was) == size_and_mtime(&copy.identity);
+    (same_object && same_stat).then_some(o.meta.hash).flatten()
+}
+/// True when `item` had a copy on `side` at the last sync that is gone now (a ghost
+/// is never gone from the cache).
+pub(super) fn is_gone(item: &PlanItem, side: Side) -> bool {
+    let t = &item.triple;
+    item.moved.is_none()
+        && t.copy(side).is_none()
+        && (side == Side::Remote || t.cached)
+        && t.original
+            .as_ref()
+            .is_some_and(|o| o.identity(side).is_some())
+}
+
+/// True when `item` is new on `side`: no base, and nothing on the other side.
+fn is_new(item: &PlanItem, side: Side) -> bool {
+    let t = &item.triple;
+    item.moved.is_none()
+        && t.original.is_none()
+        && t.copy(side).is_some()
+        && t.copy(side.other()).is_none()
+}
+
+fn gone_key(item: &PlanItem, side: Side, lineage: Lineage) -> Option<(Kind, &str)> {
+    let o = item.triple.original.as_deref()?;
+    key_of(o.meta.kind, o.identity(side)?, lineage)
+}
+
+fn new_key(item: &PlanItem, side: Side, lineage: Lineage) -> Option<(Kind, &str)> {
+    let copy = item.triple.copy(side)?;
+    key_of(copy.meta.kind, &copy.identity, lineage)
+}
+
+/// What a copy is matched by: its object (inodes, any kind), else its whole identity
+/// (files only: a folder's identity on a network share names nothing).
+fn key_of(kind: Kind, identity: &str, lineage: Lineage) -> Option<(Kind, &str)> {
+    match lineage {
+        Lineage::Inode => object_key(lineage, identity).map(|k| (kind, k)),
+        _ if kind == Kind::File && !identity.is_empty() => Some((kind, identity)),
+        _ => None,
+    }
+}
+
+/// True when the copy on the other side of a one-sided rename is still there, of the
+/// same kind (a ghost's absence in the cache counts as there): a renamed item deleted
+/// or replaced on the other side stays a deletion plus a creation (it is kept).
+pub(super) fn other_copy_fits(items: &[PlanItem], pair: &Pair) -> bool {
+    let t = &items[pair.from].triple;
+    let Some(o) = t.original_meta() else {
+        return false;
+    };
+    match t.copy(pair.side.other()) {
+        Some(c) => c.meta.kind == o.kind,
+        None => pair.side == Side::Remote && !t.cached,
+    }
+}
+
+/// On a side without inodes: a gone folder is the new folder of the same name that
+/// every file (then folder) found renamed out of it went to.
+fn infer_folders(items: &[PlanItem], merged: &[bool], side: Side, pairs: &mut Vec<Pair>) {
+    let is_dir = |m: Option<&Meta>| m.is_some_and(|m| m.is_dir());
+    let mut gone_dirs: HashMap<&RelPath, usize> = HashMap::new();
+    let mut new_dirs: HashMap<&RelPath, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if !merged[i] && is_gone(item, side) && is_dir(item.triple.original_meta()) {
+            gone_dirs.insert(&item.path, i);
+        } else if is_new(item, side) && is_dir(item.triple.meta(side)) {
+            new_dirs.insert(&item.path, i);
+        }
+    }
+    let mut level: Vec<Pair> = pairs.clone();
+    while !level.is_empty() {
+        // Each gone folder's vote: the one new folder its children went to, or none
+        // when they disagree.
+        let mut votes: HashMap<usize, Option<usize>> = HashMap::new();
+        let mut voted_for: HashMap<usize, Option<usize>> = HashMap::new();
+        for pair in &level {
+            let (f, t) = (&items[pair.from].path, &items[pair.to].path);
+            if f.file_name() != t.file_name() {
+                continue;
+            }
+            let (Some(fp), Some(tp)) = (f.parent(), t.parent()) else {
+                continue;
+            };
+            let (Some(&g), Some(&n)) = (gone_dirs.get(&fp), new_dirs.get(&tp)) else {
+                continue;
+            };
+            let vote = votes.entry(g).or_insert(Some(n));
+            if *vote != Some(n) {
+                *vote = None;
+            }
+            let back = voted_for.entry(n).or_insert(Some(g));
+            if *back != Some(g) {
+                *back = None;
+            }
+        }
+        level = votes
+            .into_iter()
+            .filter_map(|(g, n)| Some((g, n?)))
+            .filter(|(g, n)| voted_for.get(n) == Some(&Some(*g)))
+            .map(|(from, to)| Pair {
+                side,
+                from,
+                to,
+                dir: true,
+            })
+            .collect();
+        for pair in &level {
+            gone_dirs.retain(|_, &mut g| g != pair.from);
+            new_dirs.retain(|_, &mut n| n != pair.to);
+        }
+        pairs.extend(level.iter().copied());
+    }
+}
