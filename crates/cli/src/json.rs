@@ -61,22 +61,29 @@ pub fn report(r: &ItemReport) -> Value {
     if let Some(note) = &r.note {
         v.insert("note".into(), json!(note));
     }
+    if let Some(from) = &r.from {
+        v.insert("from".into(), json!(from.escaped()));
+    }
     Value::Object(v)
 }
 
 /// A planned item (dry run).
 pub fn planned(item: &PlanItem) -> Value {
-    json!({
+    let mut v = json!({
         "path": item.path.escaped(),
         "state": item.state.name(),
         "state_code": item.state.code(),
-        "operation": item.action.operation().map(|o| o.name()),
+        "operation": item.operation().map(|o| o.name()),
         "action": item.action.name(),
         "result": "planned",
         "local": meta(item.triple.meta(Side::Local)),
         "remote": meta(item.triple.meta(Side::Remote)),
         "original": meta(item.triple.original_meta()),
-    })
+    });
+    if let Some(moved) = &item.moved {
+        v["from"] = json!(moved.from.escaped());
+    }
+    v
 }
 
 /// The closing summary line.

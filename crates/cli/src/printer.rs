@@ -55,6 +55,9 @@ pub fn report_line(r: &ItemReport) -> String {
         .or(r.action.map(|a| a.name()))
         .unwrap_or("-");
     let mut text = format!("{:<8} {:<22} {}", r.result.name(), op, r.path);
+    if let Some(from) = &r.from {
+        text.push_str(&format!(" (renamed from {from})"));
+    }
     match &r.result {
         ItemResult::Error(e) => {
             text.push_str(&format!(
@@ -109,12 +112,13 @@ impl SyncSink for TablePrinter {
         if report.state.is_some() {
             self.bar.inc(1);
         }
-        let bookkeeping = matches!(
-            report.action,
-            Some(offline_core::Action::RecordOriginal)
-                | Some(offline_core::Action::ForgetOriginal)
-                | Some(offline_core::Action::RecordGhost)
-        );
+        let bookkeeping = report.from.is_none()
+            && matches!(
+                report.action,
+                Some(offline_core::Action::RecordOriginal)
+                    | Some(offline_core::Action::ForgetOriginal)
+                    | Some(offline_core::Action::RecordGhost)
+            );
         if !(bookkeeping && report.result == ItemResult::Ok) {
             self.line(report_line(report))?;
         }
@@ -167,12 +171,16 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
             print_json(&json::planned(item));
         } else if plan_visible(item) {
             let op = item
-                .action
                 .operation()
                 .map(|o| o.name())
                 .unwrap_or(item.action.name());
+            let from = item
+                .moved
+                .as_ref()
+                .map(|m| format!(" (renamed from {})", m.from))
+                .unwrap_or_default();
             println!(
-                "{:<8} {:<22} {}  ({})",
+                "{:<8} {:<22} {}{from}  ({})",
                 "planned",
                 op,
                 item.path,
@@ -206,10 +214,11 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
 }
 
 fn plan_visible(item: &PlanItem) -> bool {
-    !matches!(
-        item.action,
-        offline_core::Action::RecordOriginal
-            | offline_core::Action::ForgetOriginal
-            | offline_core::Action::RecordGhost
-    )
+    item.moved.is_some()
+        || !matches!(
+            item.action,
+            offline_core::Action::RecordOriginal
+                | offline_core::Action::ForgetOriginal
+                | offline_core::Action::RecordGhost
+        )
 }

@@ -17,7 +17,7 @@ use crate::sink::{SyncSink, SyncSummary};
 use apply::Work;
 use keep::Keeper;
 use ledger::{Entry, Ledger};
-use offline_core::{Action, PlanItem, RelPath, SyncOperation};
+use offline_core::{Action, PlanItem, RelPath};
 use offline_remote::Remote;
 use parallel::Pool;
 use run::Run;
@@ -30,9 +30,11 @@ mod commit_policy;
 mod keep;
 mod ledger;
 mod parallel;
+mod rename;
 mod run;
 mod sides;
 
+pub(crate) use ledger::RenameRow;
 pub use parallel::{DEFAULT_TRANSFERS, MAX_TRANSFERS};
 
 /// Carries out one plan against the two sides.
@@ -83,8 +85,10 @@ impl<'a> Executor<'a> {
         })
     }
 
-    /// Runs every item: deletions first, deepest first (so folders are empty when
-    /// their turn comes), then everything else, parents first. File copies run on a
+    /// Runs every item in the plan's order ([`offline_core::Plan::run_order`]):
+    /// renamed items and the folders they go into first, then deletions, deepest
+    /// first (so folders are empty when their turn comes), then everything else,
+    /// parents first. File copies run on a
     /// pool of worker threads (at most `transfers` at once) while the other items go
     /// on here. Then the conflicts this run found settled are dropped, the plan's
     /// refreshed fingerprints recorded, and the ledger closed.
@@ -96,10 +100,7 @@ impl<'a> Executor<'a> {
             transfers,
             stored_conflicts,
         } = self;
-        let items = &prepared.plan.items;
-        let deletions = items.iter().rev().filter(|i| is_deletion(i));
-        let others = items.iter().filter(|i| !is_deletion(i));
-        let order: Vec<&PlanItem> = deletions.chain(others).collect();
+        let order: Vec<&PlanItem> = prepared.plan.run_order();
         let sides = work.sides;
         let mut run = Run::new(work, ledger, sink);
         run.report_problems(&prepared.problems, &prepared.skipped);
@@ -140,11 +141,4 @@ fn settled_conflicts(
         .filter(|p| !planned.contains(p) && !failed.contains(*p) && prepared.covers(p))
         .cloned()
         .collect()
-}
-
-fn is_deletion(item: &PlanItem) -> bool {
-    matches!(
-        item.action,
-        Action::Run(SyncOperation::DeleteClientCopy) | Action::Run(SyncOperation::DeleteServerCopy)
-    )
 }

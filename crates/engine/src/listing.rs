@@ -101,6 +101,7 @@ impl LeftOut {
             result: ItemResult::Skipped(reason),
             bytes: 0,
             note: None,
+            from: None,
         }
     }
 }

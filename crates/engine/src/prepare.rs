@@ -1,14 +1,15 @@
 //! Prepare: the walk hands every path of both sides, with its original, to the
-//! planner (`offline_core::plan::Planner`), and the guards check the plan (see
-//! `walk`, `guards`).
+//! planner (`offline_core::plan::Planner`), the few content hashes its rename
+//! detection asks for are taken, and the guards check the plan (see `walk`,
+//! `guards`).
 
 use crate::cache::Cache;
 use crate::error::Result;
 use crate::guards;
 use crate::sink::{ItemReport, ItemResult};
 use crate::walk::Walker;
-use offline_core::plan::Planner;
-use offline_core::{Plan, RelPath, SyncControl, SyncOperation};
+use offline_core::plan::{HashWanted, Planner};
+use offline_core::{Plan, RelPath, Side, SyncControl, SyncOperation};
 use offline_remote::Remote;
 
 pub use crate::guards::{MASS_DELETE_MIN, MASS_DELETE_PERCENT};
@@ -56,7 +57,33 @@ pub struct PrepareOptions {
     pub max_delete_percent: Option<u32>,
 }
 
+/// How many times the planner is asked which hashes would settle a rename: once
+/// for the renamed files, once more for what is below folders found renamed then.
+const HASH_ROUNDS: usize = 2;
+
 impl Cache {
+    /// Takes the content hashes the planner asks for to find renames (a candidate
+    /// found by its fingerprint only, a renamed file that may also be edited). A
+    /// copy that cannot be read is left without one: no rename is found for it.
+    fn hash_for_renames(&self, share: &dyn Remote, planner: &mut Planner<'_>) {
+        for _ in 0..HASH_ROUNDS {
+            let wanted = planner.hashes_wanted();
+            if wanted.is_empty() {
+                return;
+            }
+            for HashWanted { side, path } in wanted {
+                let remote: &dyn Remote = match side {
+                    Side::Local => &self.local,
+                    Side::Remote => share,
+                };
+                match remote.hash_file(&path) {
+                    Ok((hash, _)) => planner.give_hash(side, &path, hash),
+                    Err(err) => tracing::debug!("{path}: not hashed to find a rename: {err}"),
+                }
+            }
+        }
+    }
+
     /// Walks both sides with the originals and plans the sync.
     pub fn prepare(
         &self,
@@ -72,14 +99,15 @@ impl Cache {
             pins: &pins,
             also_pinned: &options.also_pinned,
         };
-        // Renames are carried out from the next commit on (issue 13).
         let mut planner = Planner::new(control)
             .fills_as(options.fill_operation)
-            .without_renames();
+            .lineage(Side::Local, self.local.lineage())
+            .lineage(Side::Remote, share.lineage());
         if options.without_base {
             planner = planner.without_base();
         }
         let walked = walker.run(&options.scope, &mut planner)?;
+        self.hash_for_renames(share, &mut planner);
         let plan = planner.finish();
         if !options.force {
             let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
@@ -97,6 +125,7 @@ impl Cache {
                 result: ItemResult::Error(Box::new(err)),
                 bytes: 0,
                 note: None,
+                from: None,
             })
             .collect();
         Ok(Prepared {

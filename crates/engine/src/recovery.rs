@@ -1,12 +1,17 @@
 //! Recovery after an interrupted sync (safety rule 3): what was in flight is
 //! reported, temp files on both sides are removed, and the journal is cleared. No
-//! item is rolled forward or back here: each one's original was recorded only after
+//! copy is rolled forward or back here: each item's original was recorded only after
 //! its operation was durable, so the next prepare sees either the old state (and
-//! redoes the operation) or both sides equal (and records them as synced).
+//! redoes the operation) or both sides equal (and records them as synced). A rename
+//! that was done on its side is rolled forward: its base (originals, pins, conflict)
+//! moves to the new path, as the run would have recorded it; one not done is left
+//! for the next prepare to find again.
 
 use crate::cache::{Cache, CONFLICTS_DIR_NAME};
 use crate::error::Result;
+use crate::execute::RenameRow;
 use crate::settings::{self, Setting};
+use offline_core::{RelPath, Side};
 use offline_remote::{DirRemote, Remote};
 use offline_store::JournalEntry;
 
@@ -80,7 +85,11 @@ impl Cache {
                 .with_temp_tag(&self.temp)
                 .remove_temp_files()?;
         }
+        let renamed = self.renames_done(share, &in_flight);
         let batch = self.store.transaction()?;
+        for (from, to) in &renamed {
+            batch.move_item(from, to)?;
+        }
         for entry in &in_flight {
             batch.journal_end(entry.id)?;
         }
@@ -93,5 +102,41 @@ impl Cache {
         };
         recovery.in_flight.sort_by_key(|e| e.id);
         Ok(recovery)
+    }
+
+    /// The renames in flight that were done on their side (nothing is at the old
+    /// path there any more, something is at the new one), as (old base path, new
+    /// path).
+    fn renames_done(
+        &self,
+        share: &dyn Remote,
+        in_flight: &[JournalEntry],
+    ) -> Vec<(RelPath, RelPath)> {
+        let mut done = Vec::new();
+        for entry in in_flight {
+            let Ok(row) = serde_json::from_str::<RenameRow>(&entry.detail) else {
+                continue;
+            };
+            let side: &dyn Remote = match row.on.as_str() {
+                s if s == Side::Local.place() => &self.local,
+                s if s == Side::Remote.place() => share,
+                _ => continue,
+            };
+            let (Ok(from), Ok(source)) =
+                (RelPath::unescape(&row.from), RelPath::unescape(&row.source))
+            else {
+                continue;
+            };
+            let at_source = side.stat(&source);
+            let at_target = side.stat(&entry.path);
+            if matches!((at_source, at_target), (Ok(None), Ok(Some(_)))) {
+                tracing::info!(
+                    "interrupted sync: the rename of {from} to {} was done; its base follows",
+                    entry.path
+                );
+                done.push((from, entry.path.clone()));
+            }
+        }
+        done
     }
 }

@@ -89,7 +89,7 @@ impl CountedAs {
 
     /// What `item` is counted under when it is planned.
     pub fn planned(item: &PlanItem) -> CountedAs {
-        match item.action.operation() {
+        match item.operation() {
             Some(op) => CountedAs::Operation(op),
             None => CountedAs::Action(item.action),
         }
@@ -134,6 +134,8 @@ pub struct ItemReport {
     pub bytes: u64,
     /// Anything the person should know (where a losing copy was kept, a new name).
     pub note: Option<String>,
+    /// A renamed item's old path.
+    pub from: Option<RelPath>,
 }
 
 impl ItemReport {
@@ -141,7 +143,7 @@ impl ItemReport {
     pub fn for_item(item: &PlanItem, result: ItemResult) -> ItemReport {
         let operation = match &result {
             ItemResult::Error(e) => Some(e.operation),
-            _ => item.action.operation(),
+            _ => item.operation(),
         };
         ItemReport {
             path: item.path.clone(),
@@ -151,6 +153,7 @@ impl ItemReport {
             result,
             bytes: 0,
             note: None,
+            from: item.moved.as_ref().map(|m| m.from.clone()),
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
 use crate::sparse::SparseWriter;
 use crate::sys::{self, Access, RawStat};
-use crate::{Capabilities, Entry, Expect, Remote, Staged, Stat, Written};
+use crate::{Capabilities, Entry, Expect, Lineage, Remote, Staged, Stat, Written};
 use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
 use rustix::fs::FileType;
 use std::fs::File;
@@ -392,15 +392,25 @@ impl Remote for DirRemote {
     }
 
     fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+        self.move_item(from, to, &Expect::Any).map(|_| ())
+    }
+
+    fn lineage(&self) -> Lineage {
+        Lineage::Inode
+    }
+
+    /// `renameat2` with `RENAME_NOREPLACE` after the check, both folders flushed.
+    fn move_item(&self, from: &RelPath, to: &RelPath, expect: &Expect) -> Result<Stat> {
         let (from_dir, from_name) = self.locate_child(from, "renamed")?;
         let (to_dir, to_name) = self.locate_child(to, "replaced")?;
-        if lstat(from_dir.as_fd(), &from_name, from)?.is_none() {
+        let Some(raw) = lstat(from_dir.as_fd(), &from_name, from)? else {
             return Err(RemoteError::new(
                 ErrorKind::NotFound,
                 from,
                 "nothing is there to rename",
             ));
-        }
+        };
+        check_expect(from, Some(&raw), expect)?;
         crashpoint::hit("dir.rename.before_rename");
         sys::rename_no_replace(from_dir.as_fd(), &from_name, to_dir.as_fd(), &to_name).map_err(
             |err| {
@@ -416,7 +426,7 @@ impl Remote for DirRemote {
         if from.parent() != to.parent() {
             fsync_dir(from_dir.as_fd(), from)?;
         }
-        Ok(())
+        stat_after_change(to_dir.as_fd(), &to_name, to)
     }
 
     fn set_attrs(

@@ -32,7 +32,7 @@ pub use net::object::ObjectRemote;
 pub use net::sftp::SftpRemote;
 pub use open::{open_network, open_share, ShareOptions};
 
-pub use offline_core::Expect;
+pub use offline_core::{Expect, Lineage};
 use offline_core::{Hash, Meta, RelPath, TempTag};
 use std::io::Read;
 
@@ -176,6 +176,32 @@ pub trait Remote: Send + Sync {
     /// Renames an item without replacing anything: [`ErrorKind::AlreadyExists`]
     /// when `to` exists.
     fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()>;
+
+    /// What this side's identities say about an item across a rename, for the
+    /// planner's rename detection. The default, [`Lineage::Stat`], only lets a
+    /// rename be found with a content hash that confirms it.
+    fn lineage(&self) -> Lineage {
+        Lineage::Stat
+    }
+
+    /// Carries out a rename found by the planner: the item at `from` (a folder with
+    /// everything in it), checked against `expect` right before, is renamed to `to`
+    /// without moving its bytes and without replacing anything
+    /// ([`ErrorKind::AlreadyExists`] when `to` exists). Returns its stat at `to`.
+    fn move_item(&self, from: &RelPath, to: &RelPath, expect: &Expect) -> Result<Stat> {
+        let now = self.stat(from)?;
+        expect
+            .check(now.as_ref().map(|s| s.identity.as_str()))
+            .map_err(|why| RemoteError::new(ErrorKind::Changed, from, why))?;
+        self.rename(from, to)?;
+        self.stat(to)?.ok_or_else(|| {
+            RemoteError::new(
+                ErrorKind::Changed,
+                to,
+                "it vanished right after it was renamed",
+            )
+        })
+    }
 
     /// Sets the mode and/or mtime of an item (of a symlink only the mtime), after
     /// checking `expect`, and returns its new stat.

@@ -41,6 +41,19 @@ impl Batch<'_> {
         self.run(|conn| delete_originals_under(conn, path))
     }
 
+    /// Moves what is recorded for `from` and everything below it (originals, pins,
+    /// conflicts) to the same paths under `to`, replacing rows already there: the
+    /// item was renamed. Returns how many rows moved.
+    pub fn move_item(&self, from: &RelPath, to: &RelPath) -> Result<u64> {
+        self.run(|conn| {
+            let mut moved = 0;
+            for table in ["originals", "conflicts", "pins"] {
+                moved += move_rows(conn, table, from, to)?;
+            }
+            Ok(moved)
+        })
+    }
+
     /// Records the conflict of `record.path`, replacing any earlier one.
     pub fn put_conflict(&self, record: &ConflictRecord) -> Result<ConflictChange> {
         self.run(|conn| put_conflict(conn, record))
@@ -152,16 +165,47 @@ fn delete_originals_under(conn: &Connection, path: &RelPath) -> Result<u64> {
         let removed = conn.execute("DELETE FROM originals", [])?;
         return Ok(removed as u64);
     }
-    // Descendants are the paths starting with "path/": as bytes compare, those lie
-    // in ["path/", "path0"), '0' being the byte after '/'.
-    let mut low = path.as_bytes().to_vec();
-    low.push(b'/');
-    let mut high = path.as_bytes().to_vec();
-    high.push(b'/' + 1);
+    let (low, high) = below(path);
     let removed = conn
         .prepare_cached("DELETE FROM originals WHERE path = ?1 OR (path >= ?2 AND path < ?3)")?
         .execute(params![path.as_bytes(), low, high])?;
     Ok(removed as u64)
+}
+
+/// The byte range of the paths strictly below `path` (not the root): they start
+/// with "path/", so lie in ["path/", "path0"), '0' being the byte after '/'.
+fn below(path: &RelPath) -> (Vec<u8>, Vec<u8>) {
+    let mut low = path.as_bytes().to_vec();
+    low.push(b'/');
+    let mut high = path.as_bytes().to_vec();
+    high.push(b'/' + 1);
+    (low, high)
+}
+
+/// Moves the rows of `table` at and below `from` to the same paths under `to`.
+fn move_rows(conn: &Connection, table: &str, from: &RelPath, to: &RelPath) -> Result<u64> {
+    let (low, high) = below(from);
+    let paths: Vec<Vec<u8>> = conn
+        .prepare_cached(&format!(
+            "SELECT DISTINCT path FROM {table} WHERE path = ?1 OR (path >= ?2 AND path < ?3)"
+        ))?
+        .query_map(params![from.as_bytes(), low, high], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut moved = 0;
+    for old in paths {
+        let Some(new) = RelPath::new(old.clone())
+            .ok()
+            .and_then(|p| p.rebased(from, to))
+        else {
+            continue;
+        };
+        moved += conn
+            .prepare_cached(&format!(
+                "UPDATE OR REPLACE {table} SET path = ?1 WHERE path = ?2"
+            ))?
+            .execute(params![new.as_bytes(), old])? as u64;
+    }
+    Ok(moved)
 }
 
 fn put_conflict(conn: &Connection, record: &ConflictRecord) -> Result<ConflictChange> {

@@ -113,6 +113,66 @@ fn deleting_under_a_nested_folder_and_under_the_root() {
     assert_eq!(store.original_count().expect("count"), 0);
 }
 
+#[test]
+fn a_renamed_item_takes_its_originals_pins_and_conflict_along() {
+    let (_dir, _path, mut store) = new_store();
+    let batch = store.transaction().expect("transaction");
+    for (i, name) in [&b"a"[..], b"a/b", b"a/b/\xff", b"ab", b"a.txt"]
+        .iter()
+        .enumerate()
+    {
+        batch.put_original(&p(name), &file(i as u8)).expect("put");
+    }
+    let pin = |path: &[u8], source| Pin {
+        path: p(path),
+        source,
+        inherit: true,
+    };
+    batch.put_pin(&pin(b"a/b", PinSource::User)).expect("pin");
+    batch.put_pin(&pin(b"a/b", PinSource::Policy)).expect("pin");
+    batch.put_pin(&pin(b"ab", PinSource::User)).expect("pin");
+    batch
+        .put_conflict(&conflict(
+            b"a/b/\xff",
+            SyncState::FileChangedOnClientChangedOnServer,
+            1,
+        ))
+        .expect("conflict");
+    // 3 originals, 2 pins, 1 conflict.
+    assert_eq!(batch.move_item(&p(b"a"), &p(b"z/y")).expect("move"), 6);
+    batch.commit().expect("commit");
+    assert_eq!(
+        store.original(&p(b"z/y/b/\xff")).expect("read"),
+        Some(file(2))
+    );
+    assert_eq!(store.original(&p(b"z/y")).expect("read"), Some(file(0)));
+    assert_eq!(store.original(&p(b"a/b")).expect("read"), None);
+    assert_eq!(store.original(&p(b"ab")).expect("read"), Some(file(3)));
+    assert_eq!(store.original(&p(b"a.txt")).expect("read"), Some(file(4)));
+    let mut pins: Vec<(RelPath, PinSource)> = store
+        .pins()
+        .expect("pins")
+        .into_iter()
+        .map(|pin| (pin.path, pin.source))
+        .collect();
+    pins.sort_by_key(|(path, source)| (path.clone(), source.name()));
+    assert_eq!(
+        pins,
+        vec![
+            (p(b"ab"), PinSource::User),
+            (p(b"z/y/b"), PinSource::Policy),
+            (p(b"z/y/b"), PinSource::User),
+        ]
+    );
+    let conflicts: Vec<RelPath> = store
+        .conflicts()
+        .expect("conflicts")
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(conflicts, vec![p(b"z/y/b/\xff")]);
+}
+
 fn conflict(path: &[u8], state: SyncState, detected_ns: i64) -> ConflictRecord {
     ConflictRecord {
         path: p(path),

@@ -2,7 +2,7 @@
 //! item's precondition on the side it changes, bookkeeping only records, and each
 //! finished piece of work yields the item's base update, completed with what the
 //! work left on the sides (the target's new identity), for the ledger. Conflicts
-//! settled by keeping a copy are in `keep`.
+//! settled by keeping a copy are in `keep`, renamed items in `rename`.
 
 use super::keep::Keeper;
 use super::ledger::Entry;
@@ -25,6 +25,8 @@ pub(super) struct Done {
     pub(super) skipped: Option<String>,
     /// The item's base update as done, for the ledger.
     pub(super) entries: Vec<Entry>,
+    /// Part of the work was done (its `entries` stand: a rename) and the rest failed.
+    pub(super) failed: Option<Box<ItemError>>,
 }
 
 /// What does the work of the items the run does itself (the pool copies files).
@@ -36,6 +38,9 @@ pub(super) struct Work<'a> {
 impl Work<'_> {
     /// Does one item's work; the error names the operation it happened in.
     pub(super) fn apply(&self, item: &PlanItem) -> Result<Done, Box<ItemError>> {
+        if item.moved.is_some() {
+            return self.renamed(item);
+        }
         let fail = |e: RemoteError| item_error(item, &e);
         match item.action {
             Action::Run(SyncOperation::DeleteClientCopy) => {
@@ -48,7 +53,8 @@ impl Work<'_> {
             Action::RecordOriginal
             | Action::ForgetOriginal
             | Action::RecordGhost
-            | Action::Blocked => Ok(Done {
+            | Action::Blocked
+            | Action::Rename { .. } => Ok(Done {
                 entries: recorded(item).map_err(fail)?,
                 ..Done::default()
             }),
@@ -65,11 +71,6 @@ impl Work<'_> {
             }),
             Action::KeepOne { winner } => self.keep_one(item, winner).map_err(fail),
             Action::KeepBoth { renamed } => self.keep_both(item, renamed).map_err(fail),
-            Action::Rename { .. } => Err(fail(RemoteError::new(
-                ErrorKind::Unsupported,
-                &item.path,
-                "renames are not carried out yet",
-            ))),
         }
     }
 
@@ -122,7 +123,8 @@ impl Work<'_> {
     }
 }
 
-/// The base update of an item whose work needs no copy (bookkeeping, a deletion).
+/// The base update of an item whose work needs no copy (bookkeeping, a deletion, a
+/// rename's record at its new path).
 fn recorded(item: &PlanItem) -> Result<Vec<Entry>, RemoteError> {
     let missing = || RemoteError::new(ErrorKind::NotFound, &item.path, "it is gone");
     Ok(match item.base_update().ok_or_else(missing)? {

@@ -38,6 +38,7 @@ impl Work<'_> {
             note,
             skipped: None,
             entries: vec![copy_entry(item, copied)?],
+            failed: None,
         })
     }
 
@@ -66,6 +67,7 @@ impl Work<'_> {
             skipped: None,
             note: Some(format!("the {} copy is now {}", renamed.place(), new_path)),
             entries,
+            failed: None,
         })
     }
 

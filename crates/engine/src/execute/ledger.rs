@@ -34,6 +34,9 @@ pub(super) enum Entry {
     Conflict(ConflictRecord),
     /// A recorded conflict is settled.
     Settled(RelPath),
+    /// An item was renamed from the first path to the second: what is recorded at
+    /// and below it (originals, pins, a conflict) moves along.
+    Move(RelPath, RelPath),
 }
 
 /// The run's writes to the state database.
@@ -92,10 +95,9 @@ impl<'a> Ledger<'a> {
                 id: 0,
                 path: item.path.clone(),
                 operation: item
-                    .action
                     .operation()
                     .unwrap_or(offline_core::SyncOperation::Prepare),
-                detail: format!("{} ({})", item.action.name(), item.state.name()),
+                detail: journal_detail(item),
                 started_ns,
             };
             written.insert(at, JournalId(batch.journal_begin(&entry)?));
@@ -159,6 +161,9 @@ impl<'a> Ledger<'a> {
                 Entry::Settled(path) => {
                     batch.delete_conflict(&path)?;
                 }
+                Entry::Move(from, to) => {
+                    batch.move_item(&from, &to)?;
+                }
             }
         }
         for JournalId(id) in self.ended.drain(..) {
@@ -174,8 +179,40 @@ impl<'a> Ledger<'a> {
 /// journal row); bookkeeping and logged conflicts only touch the state database.
 fn changes_a_side(item: &PlanItem) -> bool {
     use offline_core::Action;
-    matches!(
-        item.action,
-        Action::Run(_) | Action::KeepOne { .. } | Action::KeepBoth { .. }
-    )
+    item.renames_on().is_some()
+        || matches!(
+            item.action,
+            Action::Run(_) | Action::KeepOne { .. } | Action::KeepBoth { .. }
+        )
+}
+
+/// The journal row's detail: the action and state; for a rename, what recovery
+/// needs to roll its base forward ([`RenameRow`], as JSON).
+fn journal_detail(item: &PlanItem) -> String {
+    let text = format!("{} ({})", item.action.name(), item.state.name());
+    let rename = item.moved.as_deref().zip(item.renames_on());
+    match rename {
+        Some((moved, on)) => {
+            let source = moved.rename.as_ref().map_or(&moved.from, |(_, at)| at);
+            let row = RenameRow {
+                what: text.clone(),
+                from: moved.from.escaped(),
+                on: on.place().to_string(),
+                source: source.escaped(),
+            };
+            serde_json::to_string(&row).unwrap_or(text)
+        }
+        None => text,
+    }
+}
+
+/// A rename's journal row: the item's old path (its base), the side the rename is
+/// carried out on (`cache` or `share`) and the copy's path there before the rename.
+/// The row's path is the new path. Paths are escaped (`RelPath::escaped`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RenameRow {
+    pub(crate) what: String,
+    pub(crate) from: String,
+    pub(crate) on: String,
+    pub(crate) source: String,
 }

@@ -33,6 +33,8 @@ pub(super) struct Run<'a, 's> {
     failed: HashSet<RelPath>,
     batch: Batch<'a>,
     stop: Option<StopReason>,
+    /// The new paths of renames that did not happen: what lies below them waits.
+    unrenamed: Vec<RelPath>,
 }
 
 /// What a run leaves: its ledger (to close), its totals and the paths that failed.
@@ -52,6 +54,7 @@ impl<'a, 's> Run<'a, 's> {
             failed: HashSet::new(),
             batch: Batch::default(),
             stop: None,
+            unrenamed: Vec::new(),
         }
     }
 
@@ -93,6 +96,10 @@ impl<'a, 's> Run<'a, 's> {
                 break;
             }
             let journal = self.ledger.journal(order, index)?;
+            if self.unrenamed.iter().any(|r| r.is_ancestor_of(&item.path)) {
+                self.wait_for_rename(item, journal)?;
+                continue;
+            }
             match self.copy_kind(item) {
                 Some((kind, from, to)) => {
                     let job = Job {
@@ -124,7 +131,7 @@ impl<'a, 's> Run<'a, 's> {
     /// How `item` is copied by the pool, and from which side to which, when it is a
     /// plain file copy; other items run here, one at a time.
     fn copy_kind(&self, item: &PlanItem) -> Option<(CopyKind, Side, Side)> {
-        if !matches!(item.action, Action::Run(_)) {
+        if !matches!(item.action, Action::Run(_)) || item.moved.is_some() {
             return None;
         }
         let (from, to) = item.copy_direction()?;
@@ -140,12 +147,34 @@ impl<'a, 's> Run<'a, 's> {
         Some((kind, from, to))
     }
 
+    /// An item below a folder whose rename did not happen: the folder is not there
+    /// on the side it was to be renamed on, so the item is left for the next sync.
+    fn wait_for_rename(&mut self, item: &PlanItem, journal: Option<JournalId>) -> Result<()> {
+        self.begin(item);
+        let done = Ok(Done {
+            skipped: Some("the rename of a folder above it did not happen".to_string()),
+            ..Done::default()
+        });
+        self.conclude(item, done, journal, MAX_RETRIES)?;
+        Ok(())
+    }
+
     /// Does one item here, as often as the sink asks to retry it.
     fn run_one(&mut self, item: &PlanItem, journal: Option<JournalId>) -> Result<()> {
         let mut retries = 0;
         loop {
             self.begin(item);
             let done = self.work.apply(item);
+            let renamed = done.as_ref().is_ok_and(|d| {
+                d.entries
+                    .iter()
+                    .any(|e| matches!(e, super::ledger::Entry::Move(..)))
+            });
+            if item.renames_on().is_some() && !renamed {
+                self.unrenamed.push(item.path.clone());
+            } else {
+                self.unrenamed.retain(|r| *r != item.path);
+            }
             match self.conclude(item, done, journal, retries)? {
                 Next::Retry => retries += 1,
                 Next::Done => return Ok(()),
@@ -247,12 +276,13 @@ impl<'a, 's> Run<'a, 's> {
         journal: Option<JournalId>,
         retries: u32,
     ) -> Result<Next> {
+        // Work partly done (a rename whose rest failed or waits) keeps its entries.
         let (result, done) = match done {
-            Ok(Done {
-                skipped: Some(reason),
-                ..
-            }) => (ItemResult::Skipped(reason), Done::default()),
-            Ok(done) => (result_of(item), done),
+            Ok(mut done) => match (done.failed.take(), done.skipped.take()) {
+                (Some(err), _) => (ItemResult::Error(err), done),
+                (None, Some(reason)) => (ItemResult::Skipped(reason), done),
+                (None, None) => (result_of(item), done),
+            },
             Err(err) => (ItemResult::Error(err), Done::default()),
         };
         let failed = matches!(result, ItemResult::Error(_));
@@ -266,11 +296,17 @@ impl<'a, 's> Run<'a, 's> {
                 Response::Continue
             }
         };
-        if failed && response == Response::Retry && retries < MAX_RETRIES && self.stop.is_none() {
+        let untouched = done.entries.is_empty();
+        if failed
+            && untouched
+            && response == Response::Retry
+            && retries < MAX_RETRIES
+            && self.stop.is_none()
+        {
             return Ok(Next::Retry);
         }
-        // On failure the target was left untouched: nothing to record, and the next
-        // sync tries again.
+        // On failure the target was left untouched (nothing to record: the next sync
+        // tries again), or a rename was done first (recorded).
         self.ledger.item_done(journal, done.entries)?;
         self.summary.add(&report);
         if failed {

@@ -28,6 +28,8 @@
 //! away is [`ErrorKind::Unreachable`].
 
 use super::dav_list::{self, DavFailure};
+#[path = "object_rename.rs"]
+mod rename;
 use super::CHECKED;
 use super::{
     auth_failed, is_connection_failure, key, no_symlinks, short_message, temp_key, unreachable,
@@ -35,7 +37,7 @@ use super::{
 };
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
-use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
+use crate::{Capabilities, Entry, Expect, Lineage, Remote, Stat, Written};
 use futures_util::StreamExt;
 use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
 use opendal::layers::{RetryLayer, TimeoutLayer};
@@ -783,6 +785,16 @@ impl Remote for ObjectRemote {
         self.location.clone()
     }
 
+    fn lineage(&self) -> Lineage {
+        // S3's ETag is the content's (a server-side copy keeps it); WebDAV's is
+        // often the file's time and size only.
+        if self.is_s3() {
+            Lineage::ContentTag
+        } else {
+            Lineage::Stat
+        }
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             rename: !self.is_s3(),
@@ -988,11 +1000,7 @@ impl Remote for ObjectRemote {
             }
             Flavor::S3 => {
                 if source.meta.kind == Kind::Dir {
-                    return Err(RemoteError::new(
-                        ErrorKind::Unsupported,
-                        from,
-                        "an object store cannot rename a folder",
-                    ));
+                    return self.s3_rename_folder(from, to);
                 }
                 // No rename on an object store: a server-side copy, then a delete.
                 self.rt

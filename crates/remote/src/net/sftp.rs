@@ -678,13 +678,14 @@ impl Remote for SftpRemote {
     fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()> {
         Self::refuse_root(from, "renamed")?;
         Self::refuse_root(to, "replaced")?;
-        if self.lstat(from)?.is_none() {
+        let Some(source) = self.lstat(from)? else {
             return Err(RemoteError::new(
                 ErrorKind::NotFound,
                 from,
                 "nothing is there to rename",
             ));
-        }
+        };
+        let is_file = source.file_type().is_some_and(|t| !t.is_dir());
         if self.lstat(to)?.is_some() {
             return Err(RemoteError::new(
                 ErrorKind::AlreadyExists,
@@ -693,9 +694,24 @@ impl Remote for SftpRemote {
             ));
         }
         let (a, b) = (self.full(from), self.full(to));
-        self.rt
-            .block_on(self.sftp().fs().rename(&a, &b))
-            .map_err(|e| fail(from, &format!("rename it to {to}"), e))
+        let result = self.rt.block_on(async {
+            let mut fs = self.sftp().fs();
+            if is_file && self.sftp().support_hardlink() {
+                // A hard link fails where something is: no replace, no race.
+                fs.hard_link(&a, &b).await?;
+                fs.remove_file(&a).await
+            } else {
+                fs.rename(&a, &b).await
+            }
+        });
+        result.map_err(|e| match e {
+            SftpError::SftpError(SftpErrorKind::Failure, _) if is_file => RemoteError::new(
+                ErrorKind::AlreadyExists,
+                to,
+                format!("cannot rename {from} to it: something is already there"),
+            ),
+            e => fail(from, &format!("rename it to {to}"), e),
+        })
     }
 
     fn set_attrs(
