@@ -7,6 +7,7 @@
 pub const SYNC_KEEP_ALL: (&str, usize) = ("`sync --policy keep-all`", 77);
 pub const SYNC_KEEP_LOCAL: (&str, usize) = ("`sync --policy keep-local`", 159);
 pub const SYNC_LOG: (&str, usize) = ("`sync` (policy `log`)", 81);
+pub const SYNC_RENAMES: (&str, usize) = ("`sync` of renames on both sides", 49);
 pub const RECOVERING_SYNC: (&str, usize) = ("the sync recovering from a crash", 96);
 pub const RESOLVE_LOCAL: (&str, usize) = ("`resolve --keep local`", 16);
 pub const RESOLVE_ALL: (&str, usize) = ("`resolve --keep all`", 16);
@@ -16,10 +17,11 @@ pub const FETCH: (&str, usize) = ("`fetch`", 39);
 pub const REPAIR: (&str, usize) = ("`repair`", 32);
 
 /// Every row, in the table's order.
-pub const ALL: [(&str, usize); 10] = [
+pub const ALL: [(&str, usize); 11] = [
     SYNC_KEEP_ALL,
     SYNC_KEEP_LOCAL,
     SYNC_LOG,
+    SYNC_RENAMES,
     RECOVERING_SYNC,
     RESOLVE_LOCAL,
     RESOLVE_ALL,
