@@ -511,6 +511,63 @@ fn a_network_share_folder_is_renamed_when_its_files_went_to_one_new_folder() {
     assert_eq!(item.action, Action::Rename { on: Side::Local });
 }
 
+/// Files of one size written in one second share a network share's fingerprint:
+/// renamed with their folder they are told apart by name, and files of another
+/// name by their content hash.
+#[test]
+fn files_sharing_a_fingerprint_are_matched_by_name_then_by_hash() {
+    let (d, f1, f2) = (dir(), file(1), Meta::file(11, 1_001, 0o644, [9; 32]));
+    let share_base = |m: &Meta, n: u32| {
+        Some(Box::new(Original {
+            local_identity: Some(ino(n, 0, m)),
+            remote_identity: Some(if m.is_dir() { "dir".into() } else { stat(m) }),
+            ..Original::of(m.clone())
+        }))
+    };
+    let local = |m: &Meta, n: u32| copy(m.clone(), ino(n, 0, m));
+    let remote = |m: &Meta| {
+        let id = if m.is_dir() {
+            "dir".to_string()
+        } else {
+            stat(m)
+        };
+        copy(unhashed(m), id)
+    };
+    // d/x and d/y: the same fingerprint, other content; renamed to e/ on the share.
+    let entries = vec![
+        ("d", triple(share_base(&d, 3), local(&d, 3), None)),
+        ("d/x", triple(share_base(&f1, 4), local(&f1, 4), None)),
+        ("d/y", triple(share_base(&f2, 5), local(&f2, 5), None)),
+        ("e", triple(None, None, remote(&d))),
+        ("e/x", triple(None, None, remote(&f1))),
+        ("e/y", triple(None, None, remote(&f2))),
+    ];
+    let control = ctl(ConflictPolicy::Log);
+    let hashes = [(Side::Remote, "e/x", 1), (Side::Remote, "e/y", 9)];
+    let plan = plan_with(entries.clone(), &control, Lineage::Stat, &hashes);
+    assert_eq!(plan.items.len(), 1, "{:#?}", plan.items);
+    assert_eq!(one(&plan, "e").state, SyncState::DirRenamedOnServer);
+    // Renamed to other names: the hashes pair them (x is now v, y is now w).
+    let entries = vec![
+        ("x", triple(share_base(&f1, 4), local(&f1, 4), None)),
+        ("y", triple(share_base(&f2, 5), local(&f2, 5), None)),
+        ("v", triple(None, None, remote(&f1))),
+        ("w", triple(None, None, remote(&f2))),
+    ];
+    let hashes = [(Side::Remote, "v", 1), (Side::Remote, "w", 9)];
+    let plan = plan_with(entries.clone(), &control, Lineage::Stat, &hashes);
+    assert_eq!(one(&plan, "v").moved, moved("x", Side::Local, "x"));
+    assert_eq!(one(&plan, "w").moved, moved("y", Side::Local, "y"));
+    // Both with the same content as one original: no rename.
+    let hashes = [(Side::Remote, "v", 1), (Side::Remote, "w", 1)];
+    let plan = plan_with(entries, &control, Lineage::Stat, &hashes);
+    assert!(
+        plan.items.iter().all(|i| i.moved.is_none()),
+        "{:#?}",
+        plan.items
+    );
+}
+
 #[test]
 fn a_folder_holding_ghosts_deleted_in_the_cache_comes_back_and_keeps_them() {
     let (d, g) = (dir(), file(4));

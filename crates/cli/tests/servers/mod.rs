@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 mod credentials;
+pub mod proxy;
 
 #[allow(unused_imports)]
 pub use credentials::key_body;
@@ -716,6 +717,29 @@ http {{
         }
         for (k, v) in env {
             c.env(k, v);
+        }
+    }
+
+    /// Sends the clients of this server through `proxy` (which forwards to
+    /// [`Server::port`]): the URL and endpoint name the proxy's port, and on SFTP the
+    /// known hosts also know the host key at that port.
+    pub fn through(&mut self, proxy: &proxy::CountingProxy) {
+        let (old, new) = (
+            format!("127.0.0.1:{}", self.port()),
+            format!("127.0.0.1:{}", proxy.port),
+        );
+        self.url = self.url.replace(&old, &new);
+        for (_, value) in &mut self.env {
+            *value = value.replace(&old, &new);
+        }
+        if self.backend == Backend::Sftp {
+            let known = fs::read_to_string(self.path("known_hosts")).unwrap();
+            let line = known.lines().next().unwrap_or_default();
+            let extra = line.replace(
+                &format!("[127.0.0.1]:{}", self.port()),
+                &format!("[127.0.0.1]:{}", proxy.port),
+            );
+            fs::write(self.path("known_hosts"), format!("{known}{extra}\n")).unwrap();
         }
     }
 

@@ -36,12 +36,11 @@ impl ObjectRemote {
         }
         for (a, b) in &moved {
             if a.ends_with('/') {
-                // A folder marker: a zero-byte object, written anew.
+                // A folder marker: a zero-byte object, made anew.
                 match self.rt.guarded(self.op.stat(a)) {
                     Ok(_) => self
                         .rt
-                        .guarded(self.op.write(b, Vec::<u8>::new()))
-                        .map(|_| ())
+                        .guarded(self.op.create_dir(b))
                         .map_err(|e| self.fail(to, "make the renamed folder", e))?,
                     Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
                     Err(e) => return Err(self.fail(from, "read the folder marker", e)),
@@ -53,7 +52,10 @@ impl ObjectRemote {
                 .guarded(self.op.copy(a, b))
                 .map_err(|e| self.fail(to, &format!("copy {a} to {b}"), e))?;
         }
-        for (a, _) in &moved {
+        // Files first, then folder markers deepest first: a folder goes once empty.
+        let mut old_keys: Vec<&String> = moved.iter().map(|(a, _)| a).collect();
+        old_keys.sort_by_key(|k| (k.ends_with('/'), std::cmp::Reverse(k.len())));
+        for a in old_keys {
             match self.rt.guarded(self.op.delete(a)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}

@@ -12,6 +12,9 @@ use crate::plan::PlanItem;
 use crate::side::Side;
 use std::collections::HashMap;
 
+/// The most new copies of one shared key whose content is hashed to tell them apart.
+const MAX_HASHED: usize = 64;
+
 impl Renames<'_> {
     /// The candidates: per side, gone and new copies matched one to one by their key,
     /// confirmed where needed (else the hash is asked for in `wanted`); then, on
@@ -26,32 +29,28 @@ impl Renames<'_> {
         for side in Side::BOTH {
             let lineage = self.lineage(side);
             #[derive(Default)]
-            struct Slot {
-                gone: Option<usize>,
-                gones: u32,
-                new: Option<usize>,
-                news: u32,
+            struct Group {
+                gone: Vec<usize>,
+                new: Vec<usize>,
             }
-            let mut keys: HashMap<(Kind, &str), Slot> = HashMap::new();
+            let mut keys: HashMap<(Kind, &str), Group> = HashMap::new();
             for (i, item) in items.iter().enumerate() {
                 if !merged[i] && is_gone(item, side) {
                     if let Some(key) = gone_key(item, side, lineage) {
-                        let slot = keys.entry(key).or_default();
-                        slot.gone = Some(i);
-                        slot.gones += 1;
+                        keys.entry(key).or_default().gone.push(i);
                     }
                 } else if is_new(item, side) {
                     if let Some(key) = new_key(item, side, lineage) {
-                        let slot = keys.entry(key).or_default();
-                        slot.new = Some(i);
-                        slot.news += 1;
+                        keys.entry(key).or_default().new.push(i);
                     }
                 }
             }
-            let mut found: Vec<Pair> = keys
+            let matched: Vec<(usize, usize)> = keys
                 .into_values()
-                .filter(|s| s.gones == 1 && s.news == 1)
-                .filter_map(|s| Some((s.gone?, s.new?)))
+                .flat_map(|g| self.one_to_one(items, side, g.gone, g.new, wanted))
+                .collect();
+            let mut found: Vec<Pair> = matched
+                .into_iter()
                 .filter(|&(g, n)| self.confirmed(&items[g], &items[n], side, wanted))
                 .map(|(from, to)| Pair {
                     side,
@@ -66,6 +65,81 @@ impl Renames<'_> {
             pairs.extend(found);
         }
         pairs.sort_by_key(|p| (p.from, slot(p.side)));
+        pairs
+    }
+
+    /// The gone and new copies of one key on `side`, matched one to one: a key held
+    /// by one of each is a match. Without inodes a key (a stat fingerprint, a content
+    /// tag) may be shared, by files of one size written in one second or of the same
+    /// content: then a gone and a new copy of the same file name that are the only
+    /// ones of that name match (a folder's files keep their names), and the rest by
+    /// their content hash against the originals' (asked for in `wanted`, for at most
+    /// [`MAX_HASHED`] copies of a key). Objects (inodes) shared are hard links: none.
+    fn one_to_one(
+        &self,
+        items: &[PlanItem],
+        side: Side,
+        gone: Vec<usize>,
+        new: Vec<usize>,
+        wanted: &mut Vec<HashWanted>,
+    ) -> Vec<(usize, usize)> {
+        if let ([g], [n]) = (gone.as_slice(), new.as_slice()) {
+            return vec![(*g, *n)];
+        }
+        if self.lineage(side) == Lineage::Inode || gone.is_empty() || new.is_empty() {
+            return Vec::new();
+        }
+        let mut pairs = Vec::new();
+        let name = |i: usize| items[i].path.file_name();
+        let only =
+            |list: &[usize], i: usize| list.iter().filter(|&&j| name(j) == name(i)).count() == 1;
+        for &g in &gone {
+            if !only(&gone, g) {
+                continue;
+            }
+            if let Some(&n) = new.iter().find(|&&n| name(n) == name(g)) {
+                if only(&new, n) {
+                    pairs.push((g, n));
+                }
+            }
+        }
+        let gone: Vec<usize> = gone
+            .into_iter()
+            .filter(|g| !pairs.iter().any(|p| p.0 == *g))
+            .collect();
+        let new: Vec<usize> = new
+            .into_iter()
+            .filter(|n| !pairs.iter().any(|p| p.1 == *n))
+            .collect();
+        if gone.is_empty() || new.is_empty() || new.len() > MAX_HASHED {
+            return pairs;
+        }
+        let was = |g: usize| {
+            items[g]
+                .triple
+                .original
+                .as_deref()
+                .and_then(|o| o.meta.hash)
+        };
+        for &n in &new {
+            let Some(hash) = items[n].triple.copy(side).and_then(|c| c.meta.hash) else {
+                wanted.push(HashWanted {
+                    side,
+                    path: items[n].path.clone(),
+                });
+                continue;
+            };
+            let same_content = |list: &[usize], f: &dyn Fn(usize) -> Option<Hash>| {
+                list.iter().filter(|&&i| f(i) == Some(hash)).count()
+            };
+            let now = |i: usize| items[i].triple.copy(side).and_then(|c| c.meta.hash);
+            if same_content(&new, &now) != 1 || same_content(&gone, &was) != 1 {
+                continue;
+            }
+            if let Some(&g) = gone.iter().find(|&&g| was(g) == Some(hash)) {
+                pairs.push((g, n));
+            }
+        }
         pairs
     }
 
