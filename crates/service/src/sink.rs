@@ -6,7 +6,7 @@
 use crate::bus::Bus;
 use crate::events::{id, Event};
 use crate::outcome::SyncOutcome;
-use offline_core::{Plan, PlanItem, RelPath};
+use offline_core::{Plan, PlanItem, RelPath, SyncState};
 use offline_engine::{ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary};
 use offline_store::{ConflictRecord, Store};
 use serde_json::json;
@@ -196,7 +196,19 @@ impl SyncSink for EventSink {
         if let Some(note) = &report.note {
             event = event.with("note", note.as_str());
         }
+        if let Some(from) = &report.from {
+            event = event.with("old_path", from.escaped());
+        }
         self.bus.publish(&event);
+        if let Some(from) = renamed_in_cache(report) {
+            // The share renamed it and this sync renamed the cache's copy (a rename
+            // made in the cache was announced by the watcher when it happened).
+            self.bus.publish(
+                &Event::for_item(id::ITEM_RENAMED, &self.cache, &report.path)
+                    .with("old_path", from.escaped())
+                    .with("sync_id", self.sync_id.as_str()),
+            );
+        }
         if self.stop.load(Ordering::SeqCst) {
             Ok(Response::Abort)
         } else {
@@ -231,6 +243,16 @@ impl SyncSink for EventSink {
         self.bus.publish(&event);
         Ok(())
     }
+}
+
+/// The old path of an item a sync renamed in the cache (renamed on the share).
+fn renamed_in_cache(report: &ItemReport) -> Option<&RelPath> {
+    let on_share = matches!(
+        report.state,
+        Some(SyncState::FileRenamedOnServer | SyncState::DirRenamedOnServer)
+    );
+    let done = report.result == ItemResult::Ok;
+    report.from.as_ref().filter(|_| on_share && done)
 }
 
 #[cfg(test)]
