@@ -75,8 +75,10 @@ impl MemShare {
         self.next.fetch_add(1, Ordering::SeqCst)
     }
 
-    fn identity(path: &RelPath, node: &Node) -> String {
-        format!("mem:{path}:{}", node.generation)
+    /// Names the version, not the path: a rename keeps it (as an ETag a WebDAV
+    /// MOVE keeps), so renames on this share are found by content hash.
+    fn identity(_path: &RelPath, node: &Node) -> String {
+        format!("mem:{}", node.generation)
     }
 
     /// Puts a file there (and its folders), behind the engine's back.
@@ -105,6 +107,29 @@ impl MemShare {
         nodes.insert(path, node);
     }
 
+    /// Renames an item (a folder with everything in it) to `to`, making the folders
+    /// above `to`, behind the engine's back; nothing happens when `from` is missing
+    /// or `to` exists.
+    pub fn move_item(&self, from: &str, to: &str) {
+        let (from, to) = (super::p(from), super::p(to));
+        {
+            let mut nodes = self.nodes.lock().expect("lock");
+            if !nodes.contains_key(&from) || nodes.contains_key(&to) || from.is_ancestor_of(&to) {
+                return;
+            }
+            let mut at = to.parent();
+            while let Some(dir) = at.filter(|d| !d.is_root()) {
+                at = dir.parent();
+                nodes.entry(dir).or_insert_with(|| Node {
+                    meta: Meta::dir(1_000, 0o755),
+                    content: Vec::new(),
+                    generation: self.generation(),
+                });
+            }
+        }
+        let _ = self.rename(&from, &to);
+    }
+
     /// Removes an item, behind the engine's back.
     pub fn delete(&self, path: &str) {
         self.nodes.lock().expect("lock").remove(&super::p(path));
@@ -127,6 +152,12 @@ impl MemShare {
             .filter(|(_, n)| n.meta.kind == Kind::File)
             .map(|(p, n)| (p.to_string(), n.content.clone()))
             .collect()
+    }
+
+    /// True when something (a file or folder) is at `path`.
+    pub fn exists(&self, path: &str) -> bool {
+        let path = super::p(path);
+        path.is_root() || self.nodes.lock().expect("lock").contains_key(&path)
     }
 
     /// The identity the share gives `path` now.
@@ -357,8 +388,7 @@ impl Remote for MemShare {
             new.extend_from_slice(rest);
             let new = RelPath::new(new)
                 .map_err(|e| RemoteError::new(ErrorKind::NameNotAllowed, to, e.to_string()))?;
-            if let Some(mut node) = nodes.remove(&old) {
-                node.generation = self.generation();
+            if let Some(node) = nodes.remove(&old) {
                 nodes.insert(new, node);
             }
         }
