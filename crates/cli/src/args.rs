@@ -123,6 +123,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Delete items with everything under them, ghosts included: the next sync
+    /// deletes them on the share. Copies with changes not synced yet (and items never
+    /// synced) are moved to .offline/discarded/ first.
+    Rm {
+        /// What to delete.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Work offline on purpose: syncs refuse until `offline reconnect`.
     Disconnect,
     /// Stop working offline on purpose and check the share.

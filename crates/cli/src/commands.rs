@@ -60,6 +60,7 @@ pub fn run(command: Command) -> Result<u8> {
             discard_changes,
             json,
         } => evict(&paths, discard_changes, json),
+        Command::Rm { paths, json } => crate::remove::remove(&paths, json),
         Command::Disconnect => disconnect(),
         Command::Reconnect => reconnect(),
         Command::Config {
@@ -80,7 +81,7 @@ pub fn run(command: Command) -> Result<u8> {
     }
 }
 
-fn open_here() -> Result<Cache> {
+pub(crate) fn open_here() -> Result<Cache> {
     Ok(Cache::open(Path::new("."))?)
 }
 
@@ -112,7 +113,7 @@ fn control(policy: PolicyArg, direction: DirectionArg) -> SyncControl {
     }
 }
 
-fn item_paths(cache: &Cache, paths: &[PathBuf]) -> Result<Vec<RelPath>> {
+pub(crate) fn item_paths(cache: &Cache, paths: &[PathBuf]) -> Result<Vec<RelPath>> {
     paths
         .iter()
         .map(|p| cache.item_path(p).map_err(anyhow::Error::from))

@@ -8,6 +8,7 @@ mod commands;
 mod extras;
 mod json;
 mod printer;
+mod remove;
 mod service;
 mod term;
 mod ui;

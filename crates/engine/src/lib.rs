@@ -18,6 +18,7 @@ pub mod private;
 pub mod query;
 mod read_ahead;
 mod recovery;
+pub mod remove;
 pub mod repair;
 pub mod scan;
 pub mod settings;
@@ -32,6 +33,7 @@ pub use pin::{EvictReport, SpaceUse, UnpinOutcome};
 pub use prepare::{PrepareOptions, Prepared};
 pub use query::{ItemInfo, Status};
 pub use recovery::Recovery;
+pub use remove::RemoveReport;
 pub use repair::{RepairOptions, Repaired};
 pub use sink::{
     CountedAs, ItemReport, ItemResult, NullSink, Response, ResultKind, SinkError, StopReason,

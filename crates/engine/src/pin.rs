@@ -241,7 +241,12 @@ impl Cache {
 
     /// True when the cache copy holds exactly the original: same fingerprint, or
     /// (after a touch, say) the same kind, mode and content.
-    fn is_clean(&self, path: &RelPath, stat: &offline_remote::Stat, original: &Original) -> bool {
+    pub(crate) fn is_clean(
+        &self,
+        path: &RelPath,
+        stat: &offline_remote::Stat,
+        original: &Original,
+    ) -> bool {
         if original.local_identity.as_deref() == Some(stat.identity.as_str()) {
             return true;
         }
@@ -255,7 +260,7 @@ impl Cache {
         now.same_item(&original.meta)
     }
 
-    fn discard_destination(&self, path: &RelPath) -> PathBuf {
+    pub(crate) fn discard_destination(&self, path: &RelPath) -> PathBuf {
         self.meta_dir()
             .join("discarded")
             .join(utc_stamp(now_ns()))
@@ -264,7 +269,7 @@ impl Cache {
 
     /// Moves a changed cache copy out of the tree (same file system: a rename), and
     /// makes the move durable (both folders flushed).
-    fn move_aside(&self, path: &RelPath, dest: &PathBuf) -> offline_remote::Result<()> {
+    pub(crate) fn move_aside(&self, path: &RelPath, dest: &PathBuf) -> offline_remote::Result<()> {
         let io = |e: std::io::Error| offline_remote::RemoteError::io(path, e);
         let from = self.local.full_path(path);
         let sync_dir = |dir: Option<&std::path::Path>| match dir {
