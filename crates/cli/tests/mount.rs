@@ -340,3 +340,51 @@ fn moving_a_folder_moves_the_ghosts_inside_it_too() {
     mnt.unmount();
     daemon.stop();
 }
+
+#[test]
+fn moving_a_ghost_or_a_folder_of_ghosts_renames_it_on_the_share_without_fetching() {
+    if fuse_missing() {
+        return;
+    }
+    let fx = fixture();
+    let share_ino = |rel: &str| {
+        use std::os::unix::fs::MetadataExt;
+        fs::symlink_metadata(fx.share.join(rel)).unwrap().ino()
+    };
+    let (dir_ino, file_ino) = (share_ino("ghostdir/g.txt"), share_ino("big.bin"));
+    let mnt = fx.mount();
+    for (from, to) in [("ghostdir", "papers"), ("big.bin", "papers/big2.bin")] {
+        let out = run_bounded(
+            Command::new("mv").arg(mnt.path(from)).arg(mnt.path(to)),
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "mv {from} {to}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(names(&mnt.path("papers")), vec!["big2.bin", "g.txt"]);
+    // Renamed on the share at once (same inodes: no copy), still ghosts here.
+    assert_eq!(share_ino("papers/g.txt"), dir_ino);
+    assert_eq!(share_ino("papers/big2.bin"), file_ino);
+    assert!(!fx.share.join("ghostdir").exists() && !fx.share.join("big.bin").exists());
+    assert!(!fx.cache.join("papers/g.txt").exists(), "not fetched");
+    assert!(!fx.cache.join("papers/big2.bin").exists(), "not fetched");
+    let ghosts = fx.run_in_cache(&["ls", "--flat", "--filter", "ghost"]);
+    let listed = String::from_utf8_lossy(&ghosts.stdout).to_string();
+    assert!(
+        listed.contains("papers/g.txt") && listed.contains("papers/big2.bin"),
+        "{listed}"
+    );
+    // Reading through the view still works (fetched then).
+    assert_eq!(
+        read(&mnt.path("papers/g.txt")).as_deref(),
+        Some("ghost content\n")
+    );
+    mnt.unmount();
+    // The next sync has nothing to carry out.
+    let out = fx.run_in_cache(&["sync", "--dry-run"]);
+    let plan = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(plan.contains("0 items would be synced"), "{plan}");
+}

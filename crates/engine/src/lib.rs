@@ -12,6 +12,7 @@ pub mod error;
 mod execute;
 mod guards;
 mod listing;
+mod moving;
 pub mod pin;
 pub mod prepare;
 pub mod private;

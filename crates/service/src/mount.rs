@@ -7,7 +7,9 @@
 //! offline, opening a ghost fails with `EHOSTDOWN` ("Host is down"); everything
 //! cached keeps working. Removing a ghost, or replacing it (a rename over it, an
 //! open with `O_TRUNC`), needs no content: the ghost is marked as deleted in the
-//! cache, and the next sync carries that out on the share. The cache's own
+//! cache, and the next sync carries that out on the share. Moving a ghost or a
+//! folder holding ghosts renames it on the share at once (`Cache::move_item`),
+//! without fetching; only when that cannot be done is the content fetched first. The cache's own
 //! `.offline/` folder and the sync's temp files are hidden.
 
 use anyhow::{bail, Context, Result};
@@ -427,6 +429,33 @@ impl OfflineFs {
         done.map_err(|_| Errno::EIO)
     }
 
+    /// Renames `from` (holding ghosts, or one) to `to` on the share and in the cache
+    /// at once, its base along (`Cache::move_item`); false when that could not be
+    /// done (offline, the share's copy changed, no folder there).
+    fn move_on_share(&self, from: &RelPath, to: &RelPath) -> bool {
+        if !self.is_online() {
+            return false;
+        }
+        let started = Instant::now();
+        loop {
+            let result = lock(&self.cache).move_item(from, to);
+            match result {
+                Ok(()) => {
+                    self.invalidate_ghosts();
+                    return true;
+                }
+                Err(EngineError::Busy { .. }) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => {
+                    tracing::info!(from = %from, to = %to, "not renamed on the share, fetched instead: {e}");
+                    self.invalidate_ghosts();
+                    return false;
+                }
+            }
+        }
+    }
+
     /// Makes sure the folder `path` exists in the cache (a ghost folder is created
     /// with its synced mode and time, which the next sync records as cached).
     fn local_dir(&self, path: &RelPath) -> Result<(), Errno> {
@@ -821,6 +850,18 @@ impl Filesystem for OfflineFs {
             let to = self.child(newparent, newname)?;
             if Self::hidden(&from) || Self::hidden(&to) {
                 return Err(Errno::EPERM);
+            }
+            let holds_ghosts =
+                matches!(self.node(&from), Some(Node::Ghost(_))) || self.has_ghosts_below(&from);
+            let exchange = flags.contains(RenameFlags::RENAME_EXCHANGE);
+            if holds_ghosts && !exchange && self.node(&to).is_none() {
+                // Ghosts exist only in the state database: the share renames the
+                // item with them, no content fetched (the fetch below is the way
+                // when that cannot be done, say into a folder the share lacks).
+                if self.move_on_share(&from, &to) {
+                    lock(&self.inodes).rename(&from, &to);
+                    return Ok(());
+                }
             }
             self.materialize(&from)?;
             if self.has_ghosts_below(&from) {
