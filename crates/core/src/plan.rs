@@ -5,7 +5,8 @@
 //! 1. Each path is classified on its own ([`decide`]): the change on each side is
 //!    measured against the original, giving a [`SyncState`] and an [`Action`].
 //!    Identical copies are never a conflict; a deletion against a change keeps the
-//!    change (it is copied back to the side that deleted it).
+//!    change (it is copied back to the side that deleted it). An excluded path is
+//!    not compared at all: its original is forgotten, neither copy is touched.
 //! 2. A folder is never removed from a side while something inside it must stay on
 //!    that side: a deleted folder is created again, a folder replaced by a file becomes
 //!    a conflict.
@@ -38,6 +39,9 @@ pub struct Triple {
     pub pinned: bool,
     /// The cache copy is incomplete (an interrupted fill): it holds no change of the person's.
     pub sparse: bool,
+    /// The path is excluded (`.offlineignore`, the cache's patterns, the built-in
+    /// list): neither copied, deleted nor compared; the walk does not go below it.
+    pub excluded: bool,
 }
 
 impl Triple {
@@ -50,6 +54,7 @@ impl Triple {
             cached: true,
             pinned: true,
             sparse: false,
+            excluded: false,
         }
     }
 }
@@ -108,6 +113,9 @@ pub enum Action {
     },
     /// Left alone because an ancestor folder is in an unresolved conflict.
     Blocked,
+    /// An excluded path: its original (and those below it) is forgotten; neither
+    /// copy is touched. Never shown: an excluded path is not part of the sync.
+    ForgetExcluded,
 }
 
 impl Action {
@@ -155,6 +163,7 @@ impl Action {
             } => "conflict_keep_remote",
             Action::KeepBoth { .. } => "conflict_keep_all",
             Action::Blocked => "blocked",
+            Action::ForgetExcluded => "forget_excluded",
         }
     }
 
@@ -170,7 +179,8 @@ impl Action {
             | Action::ForgetOriginal
             | Action::RecordGhost
             | Action::LogConflict
-            | Action::Blocked => false,
+            | Action::Blocked
+            | Action::ForgetExcluded => false,
         }
     }
 }
@@ -206,7 +216,10 @@ impl Plan {
         self.items.iter().filter(|i| {
             !matches!(
                 i.action,
-                Action::RecordOriginal | Action::ForgetOriginal | Action::RecordGhost
+                Action::RecordOriginal
+                    | Action::ForgetOriginal
+                    | Action::RecordGhost
+                    | Action::ForgetExcluded
             )
         })
     }
@@ -286,8 +299,9 @@ pub fn settle(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
     keep_folders_that_hold_survivors(items, control.policy);
     // The direction runs first: a clash it turns back into a logged conflict
     // blocks what lies below it as well.
-    let keep = apply_direction(items, control);
+    let mut keep = apply_direction(items, control);
     block_below_unresolved_clashes(items);
+    keep_excluded_only_to_forget(items, &mut keep);
     keep
 }
 
@@ -307,6 +321,12 @@ pub fn decide(t: &Triple, control: &SyncControl, base_known: bool) -> Option<(Sy
     };
     let rc = change(o, r);
 
+    if t.excluded {
+        // Rule 1 for an excluded path: nothing is compared. It stays in the items
+        // so that rule 2 keeps the folders that hold it; only a known original
+        // leaves a trace in the plan (see `keep_excluded_only_to_forget`).
+        return Some((SyncState::Stable, Action::ForgetExcluded));
+    }
     if t.sparse && l.is_some() {
         return decide_sparse(o, l, r, rc);
     }
@@ -529,9 +549,11 @@ fn kind_after(item: &PlanItem, side: Side) -> Option<Kind> {
             true => kind(there),
             false => kind(here),
         },
-        Action::RecordOriginal | Action::RecordGhost | Action::LogConflict | Action::Blocked => {
-            kind(here)
-        }
+        Action::RecordOriginal
+        | Action::RecordGhost
+        | Action::LogConflict
+        | Action::Blocked
+        | Action::ForgetExcluded => kind(here),
     }
 }
 
@@ -611,6 +633,16 @@ fn block_below_unresolved_clashes(items: &mut [PlanItem]) {
         }
         if is_blocking(item) {
             blocker = Some(item.path.clone());
+        }
+    }
+}
+
+/// Excluded paths stay in the plan only to forget a known original (and are dropped
+/// when an unresolved clash above holds them back).
+fn keep_excluded_only_to_forget(items: &[PlanItem], keep: &mut [bool]) {
+    for (item, keep) in items.iter().zip(keep.iter_mut()) {
+        if item.triple.excluded {
+            *keep &= item.action == Action::ForgetExcluded && item.triple.original.is_some();
         }
     }
 }

@@ -1171,6 +1171,7 @@ fn all_triples() -> Vec<Triple> {
                         cached: bits & 1 != 0,
                         pinned: bits & 2 != 0,
                         sparse: bits & 4 != 0,
+                        excluded: false,
                     });
                 }
             }
@@ -1345,6 +1346,7 @@ fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
             assert_ne!(control.policy, ConflictPolicy::Log, "{}", ctx());
         }
         Blocked => panic!("nothing blocks a single path: {}", ctx()),
+        Action::ForgetExcluded => panic!("only for excluded paths: {}", ctx()),
     }
 
     // Identical copies are never a conflict.

@@ -43,6 +43,8 @@ const SHARE_LOST: &str =
 enum StoreChange {
     PutOriginal(RelPath, Original),
     DeleteOriginal(RelPath),
+    /// The originals of a path and of everything below it (an excluded path).
+    DeleteOriginalsUnder(RelPath),
     PutConflict(ConflictRecord),
     DeleteConflict(RelPath),
     /// The operation of this journal row ended: clear the row (with the item's base
@@ -136,8 +138,13 @@ impl<'a> Executor<'a> {
             sink.item_result(report);
         }
         let items = &prepared.plan.items;
+        // Excluded paths are no part of the sync: their originals go silently.
+        for item in items.iter().filter(|i| is_excluded(i)) {
+            self.pending
+                .push(StoreChange::DeleteOriginalsUnder(item.path.clone()));
+        }
         let deletions = items.iter().rev().filter(|i| is_deletion(i));
-        let others = items.iter().filter(|i| !is_deletion(i));
+        let others = items.iter().filter(|i| !is_deletion(i) && !is_excluded(i));
         let mut failed: HashSet<RelPath> = HashSet::new();
         let order: Vec<&PlanItem> = deletions.chain(others).collect();
         let (sides, transfers) = (self.sides, self.transfers);
@@ -445,6 +452,11 @@ impl<'a> Executor<'a> {
                 self.pending.push(StoreChange::DeleteOriginal(path.clone()));
                 Ok(Done::quiet())
             }
+            Action::ForgetExcluded => {
+                self.pending
+                    .push(StoreChange::DeleteOriginalsUnder(path.clone()));
+                Ok(Done::quiet())
+            }
             Action::RecordGhost => {
                 self.record_ghost(path).map_err(fail)?;
                 Ok(Done::quiet())
@@ -732,6 +744,9 @@ impl<'a> Executor<'a> {
             match change {
                 StoreChange::PutOriginal(path, original) => batch.put_original(&path, &original)?,
                 StoreChange::DeleteOriginal(path) => batch.delete_original(&path)?,
+                StoreChange::DeleteOriginalsUnder(path) => {
+                    batch.delete_originals_under(&path)?;
+                }
                 StoreChange::PutConflict(record) => {
                     batch.put_conflict(&record)?;
                 }
@@ -771,6 +786,10 @@ fn is_deletion(item: &PlanItem) -> bool {
         item.action,
         Action::Run(SyncOperation::DeleteClientCopy) | Action::Run(SyncOperation::DeleteServerCopy)
     )
+}
+
+fn is_excluded(item: &PlanItem) -> bool {
+    item.action == Action::ForgetExcluded
 }
 
 fn side_word(side: Side) -> &'static str {

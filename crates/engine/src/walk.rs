@@ -380,6 +380,7 @@ impl Walker<'_> {
             cached: original.as_ref().is_none_or(|o| o.cached),
             pinned: self.is_pinned(&path),
             sparse: false,
+            excluded: false,
         };
         if let Some((state, action)) = decide(&triple, self.control, self.base_known) {
             let at = walk.items.len();
