@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod conflict;
 pub mod error;
+pub mod exclude;
 mod execute;
 mod listing;
 pub mod pin;

@@ -104,6 +104,7 @@ impl Cache {
             also_pinned: &options.also_pinned,
             control,
             base_known: !options.without_base,
+            exclusions: &self.exclusions()?,
         };
         let mut walk = walker.run(&options.scope)?;
         // The walk classified every item (with or without the base); the plan's
@@ -135,7 +136,12 @@ impl Cache {
                 note: None,
             })
             .collect();
-        let skipped = walk.left_out.iter().map(|l| l.report()).collect();
+        let skipped = walk
+            .left_out
+            .iter()
+            .map(|l| l.report())
+            .chain(walk.notes)
+            .collect();
         Ok(Prepared {
             plan,
             problems,

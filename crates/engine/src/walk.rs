@@ -7,10 +7,12 @@
 //! vectors beside it (by index), never in maps keyed by a second copy of the path.
 
 use crate::error::{ItemError, Result};
+use crate::exclude::{Exclusions, Stack};
 use crate::listing::{screen, LeftOut};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
 use crate::scan::{stored_identity, with_hash, Scanned};
+use crate::sink::ItemReport;
 use offline_core::{
     plan::decide, Kind, PlanItem, RelPath, Side, SyncControl, SyncOperation, Triple,
 };
@@ -36,6 +38,8 @@ pub(crate) struct Walk {
     pub problems: Vec<(RelPath, ItemError)>,
     /// Listed names that cannot or must not be items (reported as skipped).
     pub left_out: Vec<LeftOut>,
+    /// Lines of ignore files that are not used (reported as skipped).
+    pub notes: Vec<ItemReport>,
     /// Items found in the cache.
     pub local_count: usize,
     /// Items found on the share.
@@ -126,6 +130,8 @@ pub(crate) struct Walker<'a> {
     pub control: &'a SyncControl,
     /// False when rebuilding: the originals are ignored.
     pub base_known: bool,
+    /// The patterns in force everywhere (ignore files are read as the walk goes).
+    pub exclusions: &'a Exclusions,
 }
 
 /// The listings read ahead for the walk, one per side.
@@ -144,6 +150,8 @@ struct Pending {
     dir: RelPath,
     local: bool,
     remote: bool,
+    /// The ignore files in force where it was found.
+    outer: Stack,
 }
 
 impl Walker<'_> {
@@ -156,6 +164,7 @@ impl Walker<'_> {
                 dir: RelPath::root(),
                 local: true,
                 remote: true,
+                outer: Stack::default(),
             });
         }
         let mut seen = HashSet::new();
@@ -233,8 +242,20 @@ impl Walker<'_> {
         } else {
             None
         };
-        if let Some(next) = self.visit(path.clone(), local, remote, original, walk) {
+        let is_dir = [local.as_ref(), remote.as_ref()]
+            .iter()
+            .any(|s| s.is_some_and(|s| s.meta.is_dir()))
+            || original.as_ref().is_some_and(|o| o.meta.is_dir());
+        let Some(scoped) = self.scoped(path, is_dir, walk) else {
+            return Ok(());
+        };
+        if scoped.excluded {
+            self.visit_excluded(path.clone(), local, remote, original, walk);
+            return Ok(());
+        }
+        if let Some(mut next) = self.visit(path.clone(), local, remote, original, walk) {
             if let Some(pending) = pending {
+                next.outer = scoped.outer;
                 pending.push(next);
             }
         }
@@ -276,6 +297,9 @@ impl Walker<'_> {
             .extend(screen(Side::Local, &at.dir, &mut local));
         walk.left_out
             .extend(screen(Side::Remote, &at.dir, &mut remote));
+        let Some(stack) = self.enter_folder(&at.outer, &at.dir, &local, &remote, walk) else {
+            return Ok(());
+        };
         let originals = if self.base_known {
             self.store.originals_in(&at.dir)?
         } else {
@@ -310,7 +334,19 @@ impl Walker<'_> {
                     continue;
                 }
             };
-            if let Some(next) = self.visit(path, child.local, child.remote, child.original, walk) {
+            let copies = (
+                child.local.as_ref(),
+                child.remote.as_ref(),
+                child.original.as_ref(),
+            );
+            if self.skip_excluded(&stack, &path, copies) {
+                self.visit_excluded(path, child.local, child.remote, child.original, walk);
+                continue;
+            }
+            if let Some(mut next) =
+                self.visit(path, child.local, child.remote, child.original, walk)
+            {
+                next.outer = stack.clone();
                 pending.push(next);
             }
         }
@@ -370,6 +406,7 @@ impl Walker<'_> {
             dir: path.clone(),
             local: local.as_ref().is_some_and(|s| s.meta.is_dir()),
             remote: remote.as_ref().is_some_and(|s| s.meta.is_dir()),
+            outer: Stack::default(),
         };
         let descend =
             next.local || next.remote || original.as_ref().is_some_and(|o| o.meta.is_dir());

@@ -1,0 +1,138 @@
+//! Unit tests of the matcher stack: which pattern decides, in which order.
+
+use super::*;
+
+fn p(s: &str) -> RelPath {
+    RelPath::from_str_lossy(s).expect("a valid path")
+}
+
+fn file_rules(dir: &str, text: &str) -> Rules {
+    let dir = if dir.is_empty() {
+        RelPath::root()
+    } else {
+        p(dir)
+    };
+    let path = dir.join(IGNORE_FILE).expect("a name");
+    let (rules, problems) = Rules::parse(
+        dir.clone(),
+        Source::File(path),
+        text.as_bytes(),
+        dir.is_root(),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    rules
+}
+
+fn verdict(
+    ex: &Exclusions,
+    stack: &Stack,
+    path: &str,
+    is_dir: bool,
+) -> Option<(bool, String, usize)> {
+    ex.decide(stack, &p(path), is_dir).map(|hit| {
+        let r = hit.reason();
+        (
+            r.excluded,
+            format!("{}:{}", r.source.describe(), r.pattern),
+            r.line,
+        )
+    })
+}
+
+#[test]
+fn nested_files_apply_below_their_folder_and_a_bang_includes_again() {
+    let ex = Exclusions::none();
+    let root = Stack::default().with(Some(file_rules("", "# logs\n*.log\nbuild/\n")));
+    let inner = root.with(Some(file_rules("a", "!keep.log\n/only-here\n")));
+    assert_eq!(
+        verdict(&ex, &root, "x.log", false),
+        Some((true, ".offlineignore:*.log".into(), 2))
+    );
+    assert_eq!(
+        verdict(&ex, &inner, "a/keep.log", false),
+        Some((false, "a/.offlineignore:!keep.log".into(), 1))
+    );
+    assert_eq!(
+        verdict(&ex, &inner, "a/other.log", false),
+        Some((true, ".offlineignore:*.log".into(), 2))
+    );
+    // Anchored to its own folder.
+    assert!(ex.excludes(&inner, &p("a/only-here"), false));
+    assert!(!ex.excludes(&root, &p("only-here"), false));
+    // `build/` matches folders only.
+    assert!(ex.excludes(&root, &p("build"), true));
+    assert!(!ex.excludes(&root, &p("build"), false));
+    assert_eq!(verdict(&ex, &root, "notes.txt", false), None);
+}
+
+#[test]
+fn the_caches_patterns_beat_files_and_files_beat_the_built_in_list() {
+    let ex = Exclusions::new(true, &["!x.swp".to_string(), "big/".to_string()]);
+    let stack = Stack::default().with(Some(file_rules("", "!big/\n!.*.swp\n")));
+    // The cache's `big/` wins over the file's `!big/`.
+    assert_eq!(
+        verdict(&ex, &stack, "big", true),
+        Some((true, "<cache>:big/".into(), 2))
+    );
+    // The file's `!.*.swp` wins over the built-in `.*.sw[a-p]`.
+    assert!(!ex.excludes(&stack, &p(".a.swp"), false));
+    // The built-in list, without a file.
+    let plain = Stack::default();
+    for name in [
+        ".report.md.swp",
+        "~$budget.xlsx",
+        ".~lock.budget.ods#",
+        ".DS_Store",
+        "Thumbs.db",
+        "desktop.ini",
+        "notes.txt~",
+    ] {
+        assert!(ex.excludes(&plain, &p(name), false), "{name}");
+    }
+    for name in ["report.md", "budget.xlsx", "swap", "lock.ods", "a#b"] {
+        assert!(!ex.excludes(&plain, &p(name), false), "{name}");
+    }
+    assert!(!Exclusions::new(false, &[]).excludes(&plain, &p(".DS_Store"), false));
+}
+
+#[test]
+fn patterns_that_exclude_everything_are_refused() {
+    for line in ["*", "/", "**", "/*", "/**", "**/*", "?*", "//"] {
+        assert!(check_not_everything(line).is_err(), "{line}");
+    }
+    for line in ["*.log", "*/", "a*", "!*", "# *", "build/", "/a/*"] {
+        assert!(check_not_everything(line).is_ok(), "{line}");
+    }
+    // In the root's ignore file the line is left out and reported; below the root
+    // `*` is the usual "everything in this folder".
+    let (rules, problems) = Rules::parse(
+        RelPath::root(),
+        Source::File(p(".offlineignore")),
+        b"*\n*.tmp\n",
+        true,
+    );
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, 1);
+    let stack = Stack::default().with(Some(rules));
+    let ex = Exclusions::none();
+    assert!(!ex.excludes(&stack, &p("a"), false));
+    assert!(ex.excludes(&stack, &p("a.tmp"), false));
+    let sub = Stack::default().with(Some(file_rules("cache", "*\n")));
+    assert!(ex.excludes(&sub, &p("cache/x"), false));
+}
+
+#[test]
+fn lines_that_are_not_text_or_not_patterns_are_reported_and_the_rest_is_used() {
+    let (rules, problems) = Rules::parse(
+        p("d"),
+        Source::File(p("d/.offlineignore")),
+        b"a\xff\r\n*.o\r\n",
+        false,
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].why.contains("UTF-8"));
+    let stack = Stack::default().with(Some(rules));
+    let none = Exclusions::none();
+    let hit = none.decide(&stack, &p("d/x.o"), false).expect("a match");
+    assert_eq!(hit.reason().line, 2);
+}
