@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod exclude;
 mod json;
 mod printer;
 mod service;

@@ -56,6 +56,9 @@ impl Checker {
         path: &RelPath,
         is_dir: bool,
     ) -> std::result::Result<Option<Reason>, RemoteError> {
+        if path.is_root() {
+            return Ok(None);
+        }
         let mut chain = vec![path.clone()];
         let mut at = path.parent();
         while let Some(a) = at.filter(|a| !a.is_root()) {
