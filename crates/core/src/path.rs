@@ -261,6 +261,11 @@ impl fmt::Display for RelPath {
     }
 }
 
+/// The seed of the property tests (printed, replayable with `PROPTEST_RNG_SEED`).
+#[cfg(test)]
+#[path = "../tests/support/seed.rs"]
+mod seed;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +281,11 @@ mod tests {
         assert_eq!(v, vec![p("a"), p("a/b"), p("a/b/c"), p("a-b"), p("a.txt")]);
     }
 
+    use super::seed;
+
     proptest::proptest! {
+        #![proptest_config(seed::config(256))]
+
         #[test]
         fn order_is_bytes_with_slash_lowest(
             a in proptest::collection::vec(proptest::sample::select(b"ab/.-".to_vec()), 0..8),

@@ -13,7 +13,9 @@ use offline_core::{
     SyncOperation, Triple,
 };
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+
+#[path = "support/seed.rs"]
+mod seed;
 use std::collections::{BTreeMap, BTreeSet};
 
 type Tree = BTreeMap<RelPath, Meta>;
@@ -826,11 +828,7 @@ fn cases() -> u32 {
 }
 
 proptest! {
-    #![proptest_config(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    })]
+    #![proptest_config(seed::config(cases()))]
 
     #[test]
     fn planned_syncs_lose_nothing_converge_and_are_idempotent(
@@ -841,7 +839,10 @@ proptest! {
         let local = build(&base, &local_ops);
         let remote = build(&base, &remote_ops);
         if let Err(e) = check_all_excluding(&base, &local, &remote, &excluded) {
-            return Err(TestCaseError::fail(e));
+            return Err(TestCaseError::fail(format!(
+                "{e}\n(replay: PROPTEST_RNG_SEED={} cargo test -p offline-core --test model)",
+                seed::seed()
+            )));
         }
     }
 }

@@ -158,15 +158,17 @@ impl Cache {
     pub fn open(dir: &Path) -> Result<Cache> {
         let start = dir.canonicalize().map_err(io_err(dir))?;
         let root = find_root(&start).ok_or_else(|| crate::repair::no_database_error(&start))?;
-        let store = Store::open(
-            &root
-                .join(OsStrOf(CACHE_DIR_NAME).path())
-                .join(STATE_DB_NAME),
-        )?;
+        let db = root
+            .join(OsStrOf(CACHE_DIR_NAME).path())
+            .join(STATE_DB_NAME);
+        let store = Store::open(&db)?;
+        // A database without its share (a crash while repair made it) is damaged:
+        // the message names `offline repair`, which rebuilds it.
         let share_location = store.setting(keys::SHARE)?.ok_or_else(|| {
-            EngineError::Store(offline_store::StoreError::BadRow(
-                "the state database does not say where the share is".to_string(),
-            ))
+            EngineError::Store(offline_store::StoreError::Corrupt {
+                path: db.clone(),
+                detail: "it does not say where the share is".to_string(),
+            })
         })?;
         let temp = own_files(&root.join(OsStrOf(CACHE_DIR_NAME).path()));
         let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?.with_temp_tag(&temp);

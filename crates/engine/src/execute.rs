@@ -9,6 +9,7 @@ use crate::error::{ItemError, Result};
 use crate::prepare::Prepared;
 use crate::scan::{Scanned, ScannedRef};
 use crate::sink::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use commit_policy::{CommitClock, CommitPolicy};
 use offline_core::{Action, Kind, PlanItem, RelPath, Side, SyncOperation};
 use offline_remote::{DirRemote, ErrorKind, Expect, Remote, RemoteError, Stat};
 use offline_store::{ConflictRecord, JournalEntry, Original, Store};
@@ -17,17 +18,14 @@ use sides::Sides;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 mod batch;
+mod commit_policy;
 mod parallel;
 mod sides;
 
 pub use parallel::{DEFAULT_TRANSFERS, MAX_TRANSFERS};
 
-/// Pending base changes are committed at least this often.
-const COMMIT_EVERY_ITEMS: usize = 512;
-const COMMIT_EVERY: Duration = Duration::from_secs(2);
 /// Side-changing items whose journal rows are written in one transaction, before the
 /// first of them starts. 1 (a commit before every operation) adds one flush per item
 /// to the two of its copy: half again as many flushes, and a sync of 2,000 small files
@@ -79,7 +77,8 @@ pub(crate) struct Executor<'a> {
     /// File copies in flight at most.
     transfers: usize,
     pending: Vec<StoreChange>,
-    last_commit: Instant,
+    /// When the queued changes are committed (`execute/commit_policy.rs`).
+    commit_clock: CommitClock,
     run_started_ns: i64,
     host: String,
     stored_conflicts: HashSet<RelPath>,
@@ -102,7 +101,12 @@ impl<'a> Executor<'a> {
             .into_iter()
             .map(|c| c.path)
             .collect();
-        let transfers = cache.transfers()?;
+        // `OFFLINE_TRANSFERS=N` overrides the setting for one run (the crash tests
+        // set 1 for a rebuilt database, which has no settings yet).
+        let transfers = match crate::env_count("OFFLINE_TRANSFERS", MAX_TRANSFERS, 0) {
+            0 => cache.transfers()?,
+            n => n,
+        };
         let meta_dir = cache.meta_dir();
         let Cache { store, local, .. } = cache;
         Ok(Executor {
@@ -115,7 +119,7 @@ impl<'a> Executor<'a> {
             meta_dir,
             transfers,
             pending: Vec::new(),
-            last_commit: Instant::now(),
+            commit_clock: CommitClock::new(CommitPolicy::from_env()),
             run_started_ns: now_ns(),
             host: host_name(),
             stored_conflicts,
@@ -260,7 +264,10 @@ impl<'a> Executor<'a> {
         }
         sink.item_begin(job.item);
         pool.submit(job);
-        while let Some((done, outcome)) = pool.next_done(false) {
+        // With one copy in flight the run waits for it: one thing at a time, in plan
+        // order, so a run passes the same crash points every time.
+        let wait = pool.is_serial();
+        while let Some((done, outcome)) = pool.next_done(wait) {
             if let Some(reason) = self.settle(done, outcome, staged, sink, summary, failed)? {
                 return Ok(Some(reason));
             }
@@ -727,7 +734,7 @@ impl<'a> Executor<'a> {
     }
 
     fn maybe_commit(&mut self) -> Result<()> {
-        if self.pending.len() >= COMMIT_EVERY_ITEMS || self.last_commit.elapsed() >= COMMIT_EVERY {
+        if self.commit_clock.item_ended(self.pending.len()) {
             self.commit()?;
         }
         Ok(())
@@ -757,7 +764,7 @@ impl<'a> Executor<'a> {
             }
         }
         batch.commit()?;
-        self.last_commit = Instant::now();
+        self.commit_clock.committed();
         Ok(())
     }
 }

@@ -157,7 +157,9 @@ impl Cache {
         let (moved_to, share) = {
             let _lock = lock(&meta_dir)?;
             let sound = match Store::open(&db) {
-                Ok(_) => true,
+                // Sound: the cache opens (a database that a crash left half made,
+                // with its tables but not yet its settings, is not).
+                Ok(_) => Cache::open(&root).is_ok(),
                 // A newer program's database is sound, only not readable here: it
                 // is never set aside (its pins and conflicts would be lost).
                 Err(err @ offline_store::StoreError::TooNew { .. }) => {

@@ -1,5 +1,9 @@
 //! Tests of the directory backend on real temporary folders.
 
+/// `skip`: a missing prerequisite fails under CI and is printed elsewhere.
+#[path = "../../cli/tests/common/skip.rs"]
+mod skip;
+
 use filetime::FileTime;
 use offline_core::{Kind, RelPath, CACHE_DIR_NAME, TEMP_PREFIX};
 use offline_remote::{DirRemote, ErrorKind, Expect, Remote};
@@ -627,9 +631,9 @@ fn listing_an_unreadable_folder_is_permission_denied() {
             assert!(err.hint().contains("permissions"));
         }
         Err(errno) => {
-            println!("cannot drop root ({errno}); chmod 000 does not stop root: checking the listing still works");
-            let listed = remote.list(&p("locked")).unwrap();
-            assert_eq!(listed.len(), 1);
+            skip::skip(&format!(
+                "cannot drop root ({errno}) and chmod 000 does not stop root: the permission error cannot be made here"
+            ));
         }
     }
     fs::set_permissions(tmp.path().join("locked"), fs::Permissions::from_mode(0o755)).unwrap();

@@ -74,7 +74,8 @@ pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool)
 }
 
 /// Runs a command with a time limit.
-pub fn run_bounded(mut cmd: Command, timeout: Duration) -> Output {
+pub fn run_bounded(mut cmd: impl std::borrow::BorrowMut<Command>, timeout: Duration) -> Output {
+    let cmd = cmd.borrow_mut();
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -89,6 +89,12 @@ impl<'p> Pool<'p> {
         self.running >= self.limit || self.waiting.len() >= self.limit * REORDER_PER_TRANSFER
     }
 
+    /// True when only one copy may be in flight: the run then waits for each copy
+    /// before it goes on, so everything happens in plan order.
+    pub(super) fn is_serial(&self) -> bool {
+        self.limit == 1
+    }
+
     /// True when no copy is started and not handed back.
     pub(super) fn is_idle(&self) -> bool {
         self.waiting.is_empty()

@@ -29,6 +29,33 @@ pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may wait for an answer or for the next bytes.
 pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// The crash point between the client's check of a file's target and the write
+/// that the server checks again (`If-Match` / `If-None-Match: *` on S3, `MOVE` with
+/// `Overwrite: F` on WebDAV, a hard link on SFTP): a test changes the target there.
+pub(crate) const CHECKED: &str = "net.write_file.checked";
+
+/// `OFFLINE_NET_TIMEOUT_MS=N` shortens both timeouts to N ms, so that a test of a
+/// server that never answers need not wait a minute per attempt.
+const TIMEOUT_VAR: &str = "OFFLINE_NET_TIMEOUT_MS";
+
+/// The timeout of `default`, or the one `OFFLINE_NET_TIMEOUT_MS` sets.
+fn timeout_or_env(default: Duration) -> Duration {
+    std::env::var(TIMEOUT_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map_or(default, Duration::from_millis)
+}
+
+/// How long a connection may take to open (10 s).
+pub(crate) fn connect_timeout() -> Duration {
+    timeout_or_env(CONNECT_TIMEOUT)
+}
+
+/// How long one request may wait for an answer or the next bytes (60 s).
+pub(crate) fn io_timeout() -> Duration {
+    timeout_or_env(IO_TIMEOUT)
+}
 
 /// The runtime a backend's network work runs on. Every call blocks the calling
 /// (synchronous) thread; it must never be made from async code.
@@ -291,5 +318,18 @@ mod tests {
         let text = short_message(&long);
         assert!(!text.contains('\n'));
         assert!(text.chars().count() <= 401);
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    /// README: "Connections time out after 10 s, requests after 60 s without progress."
+    #[test]
+    fn the_default_timeouts_are_the_documented_ones() {
+        assert_eq!(CONNECT_TIMEOUT, Duration::from_secs(10));
+        assert_eq!(IO_TIMEOUT, Duration::from_secs(60));
+        assert_eq!(timeout_or_env(IO_TIMEOUT), Duration::from_secs(60));
     }
 }

@@ -28,9 +28,10 @@
 //! away is [`ErrorKind::Unreachable`].
 
 use super::dav_list::{self, DavFailure};
+use super::CHECKED;
 use super::{
     auth_failed, is_connection_failure, key, no_symlinks, short_message, temp_key, unreachable,
-    Runtime, CONNECT_TIMEOUT, IO_TIMEOUT,
+    Runtime,
 };
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
@@ -103,8 +104,8 @@ fn http_client() -> Result<reqwest::Client> {
     // aws-lc); install ring once per process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(IO_TIMEOUT)
+        .connect_timeout(super::connect_timeout())
+        .read_timeout(super::io_timeout())
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| {
@@ -131,8 +132,8 @@ fn finish(op: Operator, client: reqwest::Client) -> Operator {
     let op = op
         .layer(
             TimeoutLayer::new()
-                .with_timeout(IO_TIMEOUT)
-                .with_io_timeout(IO_TIMEOUT),
+                .with_timeout(super::io_timeout())
+                .with_io_timeout(super::io_timeout()),
         )
         .layer(
             RetryLayer::new()
@@ -632,6 +633,7 @@ impl ObjectRemote {
                     self.dav_upload(dav, path, &temp, &mut spool)?;
                 }
             }
+            crashpoint::hit(CHECKED);
             self.dav_move(dav, path, &temp, key, *expect != Expect::Absent)
         })();
         if result.is_err() {
@@ -857,6 +859,7 @@ impl Remote for ObjectRemote {
         let hash = match &self.flavor {
             Flavor::S3 => {
                 let current = self.check_file_target(path, key, expect)?;
+                crashpoint::hit(CHECKED);
                 // The check again, by the server, as the object is replaced
                 // (If-None-Match: * / If-Match: etag): no writer slips in between.
                 let condition = match (expect, current.as_ref().and_then(etag_of)) {

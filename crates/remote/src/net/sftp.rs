@@ -16,9 +16,7 @@
 //! per path (a version written in the same second as the one it replaces gets the
 //! next second), so a new version never takes the identity of the one it replaced.
 
-use super::{
-    auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime, CONNECT_TIMEOUT,
-};
+use super::{auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime};
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
 use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
@@ -122,7 +120,7 @@ impl SftpRemote {
         let mut builder = SessionBuilder::default();
         builder
             .known_hosts_check(KnownHosts::Strict)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .connect_timeout(super::connect_timeout())
             .server_alive_interval(Duration::from_secs(15))
             .control_directory(std::env::temp_dir());
         if let Some(user) = config.user {
@@ -571,6 +569,7 @@ impl Remote for SftpRemote {
             }
             let current = self.check_expect(path, expect)?;
             Self::refuse_dir(path, current.as_ref())?;
+            crashpoint::hit(super::CHECKED);
             self.place(path, &temp, &full, current.as_ref(), expect)
         })();
         if let Err(err) = placed {
