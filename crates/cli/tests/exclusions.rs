@@ -511,3 +511,24 @@ fn the_daemon_never_pushes_an_excluded_path() {
     assert!(!fx.share.join(".a.txt.swp").exists());
     daemon.stop();
 }
+
+#[test]
+fn a_sync_of_paths_below_an_excluded_folder_leaves_them_alone() {
+    let fx = Fixture::synced_with(&[("src/a.c", "a")]);
+    fx.write(Side::Share, ".offlineignore", "build/\n");
+    sync_ok(&fx);
+    fx.write(Side::Cache, "build/deep/out.o", "object");
+    fx.write(Side::Cache, "src/b.c", "b");
+    // The walk starts below the root: the ignore files above it still hold.
+    for scope in ["build/deep/out.o", "build", "src"] {
+        let run = fx.sync_json_run(&[scope]);
+        run.assert_code(EXIT_OK);
+        assert!(
+            reported(&run).iter().all(|p| !p.starts_with("build")),
+            "{scope}: {:?}",
+            run.items
+        );
+    }
+    assert!(!fx.exists(Side::Share, "build"));
+    assert_eq!(fx.read_str(Side::Share, "src/b.c"), "b");
+}

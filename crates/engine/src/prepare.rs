@@ -140,7 +140,7 @@ impl Cache {
             .left_out
             .iter()
             .map(|l| l.report())
-            .chain(walk.notes)
+            .chain(walk.exclude.notes)
             .collect();
         Ok(Prepared {
             plan,

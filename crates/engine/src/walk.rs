@@ -7,12 +7,11 @@
 //! vectors beside it (by index), never in maps keyed by a second copy of the path.
 
 use crate::error::{ItemError, Result};
-use crate::exclude::{Exclusions, Stack};
+use crate::exclude::{ExcludeState, Exclusions, Stack};
 use crate::listing::{screen, LeftOut};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
 use crate::scan::{stored_identity, with_hash, Scanned};
-use crate::sink::ItemReport;
 use offline_core::{
     plan::decide, Kind, PlanItem, RelPath, Side, SyncControl, SyncOperation, Triple,
 };
@@ -38,8 +37,9 @@ pub(crate) struct Walk {
     pub problems: Vec<(RelPath, ItemError)>,
     /// Listed names that cannot or must not be items (reported as skipped).
     pub left_out: Vec<LeftOut>,
-    /// Lines of ignore files that are not used (reported as skipped).
-    pub notes: Vec<ItemReport>,
+    /// What the exclusions keep during the walk (unused lines of ignore files,
+    /// reported as skipped; the ignore files above a scope).
+    pub exclude: ExcludeState,
     /// Items found in the cache.
     pub local_count: usize,
     /// Items found on the share.

@@ -105,24 +105,6 @@ pub(crate) fn enter(
     }
 }
 
-/// The stack in force inside `dir`, read folder by folder from the root by stat
-/// (for a walk or a question that starts below the root).
-pub(crate) fn stack_for(dir: &RelPath, readers: Readers<'_>) -> Result<Entered, RemoteError> {
-    let mut folders = vec![dir.clone()];
-    let mut at = dir.parent();
-    while let Some(a) = at {
-        at = a.parent();
-        folders.push(a);
-    }
-    let mut entered = Entered::default();
-    for folder in folders.into_iter().rev() {
-        let next = enter_by_stat(&entered.stack, &folder, readers)?;
-        entered.stack = next.stack;
-        entered.problems.extend(next.problems);
-    }
-    Ok(entered)
-}
-
 /// Enters the folder `dir` as [`enter`] does, looking for its ignore file by stat.
 pub(crate) fn enter_by_stat(
     outer: &Stack,

@@ -4,6 +4,7 @@
 //! alone: the share is not contacted.
 
 use super::load::{enter_by_stat, Readers};
+use super::LineProblem;
 use super::{Exclusions, Reason, Stack};
 use crate::cache::Cache;
 use crate::error::{EngineError, Result};
@@ -31,6 +32,7 @@ const MAX_KEPT_STACKS: usize = 4096;
 pub struct Checker {
     exclusions: Exclusions,
     stacks: HashMap<RelPath, Stack>,
+    problems: Vec<LineProblem>,
 }
 
 impl Checker {
@@ -39,6 +41,7 @@ impl Checker {
         Checker {
             exclusions,
             stacks: HashMap::new(),
+            problems: Vec::new(),
         }
     }
 
@@ -56,6 +59,17 @@ impl Checker {
         path: &RelPath,
         is_dir: bool,
     ) -> std::result::Result<Option<Reason>, RemoteError> {
+        self.check_with(Readers { local, share: None }, path, is_dir)
+    }
+
+    /// [`Checker::check`], reading each ignore file from the first of `readers`
+    /// that has it.
+    pub(crate) fn check_with(
+        &mut self,
+        readers: Readers<'_>,
+        path: &RelPath,
+        is_dir: bool,
+    ) -> std::result::Result<Option<Reason>, RemoteError> {
         if path.is_root() {
             return Ok(None);
         }
@@ -65,7 +79,6 @@ impl Checker {
             at = a.parent();
             chain.push(a);
         }
-        let readers = Readers { local, share: None };
         for (i, step) in chain.iter().enumerate().rev() {
             let parent = step.parent().unwrap_or_else(RelPath::root);
             let stack = self.stack(&parent, readers)?;
@@ -93,6 +106,21 @@ impl Checker {
         self.stack(dir, Readers { local, share: None })
     }
 
+    /// The stack in force inside `dir`, each ignore file read from the first of
+    /// `readers` that has it.
+    pub(crate) fn stack_with(
+        &mut self,
+        readers: Readers<'_>,
+        dir: &RelPath,
+    ) -> std::result::Result<Stack, RemoteError> {
+        self.stack(dir, readers)
+    }
+
+    /// Unused lines of the ignore files read so far, each once.
+    pub(crate) fn take_problems(&mut self) -> Vec<LineProblem> {
+        std::mem::take(&mut self.problems)
+    }
+
     /// The patterns in force everywhere.
     pub fn exclusions(&self) -> &Exclusions {
         &self.exclusions
@@ -111,7 +139,9 @@ impl Checker {
             Some(parent) => self.stack(&parent, readers)?,
             None => Stack::default(),
         };
-        let stack = enter_by_stat(&outer, dir, readers)?.stack;
+        let entered = enter_by_stat(&outer, dir, readers)?;
+        self.problems.extend(entered.problems);
+        let stack = entered.stack;
         if self.stacks.len() >= MAX_KEPT_STACKS {
             self.stacks.clear();
         }

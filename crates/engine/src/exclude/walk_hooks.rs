@@ -4,8 +4,9 @@
 //! finds the ignore files above it by stat. The walk itself keeps only a stack per
 //! pending folder and one early return per name.
 
-use super::{enter, stack_for, Readers, Stack};
+use super::{enter, Checker, Readers, Stack};
 use crate::error::ItemError;
+use crate::sink::ItemReport;
 use crate::walk::{Walk, Walker};
 use offline_core::{plan::decide, PlanItem, RelPath, SyncOperation, Triple};
 use offline_remote::{Entry, RemoteError, Stat};
@@ -96,49 +97,50 @@ impl Walker<'_> {
     }
 
     /// How the exclusions see a scope root or one of its ancestors (`is_dir`: it
-    /// is a folder on some side). `None` when an ignore file above it cannot be
-    /// read (recorded as a problem of that path).
+    /// is a folder on some side). The ignore files above it are read once per walk.
+    /// `None` when one of them cannot be read (recorded as a problem of `path`).
     pub(crate) fn scoped(&self, path: &RelPath, is_dir: bool, walk: &mut Walk) -> Option<Scoped> {
-        let mut chain = vec![path.clone()];
-        let mut at = path.parent();
-        while let Some(a) = at.filter(|a| !a.is_root()) {
-            at = a.parent();
-            chain.push(a);
-        }
-        let mut outer = Stack::default();
-        for (i, step) in chain.iter().enumerate().rev() {
-            let parent = step.parent().unwrap_or_else(RelPath::root);
-            outer = match stack_for(&parent, self.readers()) {
-                Ok(entered) => {
-                    note_problems(walk, entered.problems);
-                    entered.stack
-                }
-                Err(e) => {
-                    unreadable(walk, path, &e);
-                    return None;
-                }
-            };
-            let step_is_dir = i > 0 || is_dir;
-            if self.exclusions.excludes(&outer, step, step_is_dir) {
-                return Some(Scoped {
-                    outer,
-                    excluded: true,
-                });
+        let readers = self.readers();
+        let checker = walk
+            .exclude
+            .checker
+            .get_or_insert_with(|| Checker::new(self.exclusions.clone()));
+        let found = checker
+            .check_with(readers, path, is_dir)
+            .and_then(|reason| {
+                let parent = path.parent().unwrap_or_else(RelPath::root);
+                Ok(Scoped {
+                    outer: checker.stack_with(readers, &parent)?,
+                    excluded: reason.is_some_and(|r| r.excluded),
+                })
+            });
+        let problems = checker.take_problems();
+        note_problems(walk, problems);
+        match found {
+            Ok(scoped) => Some(scoped),
+            Err(e) => {
+                unreadable(walk, path, &e);
+                None
             }
         }
-        Some(Scoped {
-            outer,
-            excluded: false,
-        })
     }
+}
+
+/// What the exclusions keep during one walk.
+#[derive(Debug, Default)]
+pub(crate) struct ExcludeState {
+    /// Unused lines of ignore files, as skipped reports (each once).
+    pub notes: Vec<ItemReport>,
+    /// The ignore files above the scope roots, read by stat.
+    checker: Option<Checker>,
 }
 
 /// Unusable lines of ignore files, each reported once per sync.
 fn note_problems(walk: &mut Walk, problems: Vec<super::LineProblem>) {
     for problem in problems {
         let report = problem.report();
-        if !walk.notes.contains(&report) {
-            walk.notes.push(report);
+        if !walk.exclude.notes.contains(&report) {
+            walk.exclude.notes.push(report);
         }
     }
 }
