@@ -84,9 +84,6 @@ pub struct Rules {
     matcher: Gitignore,
     /// (line number, line) of every line that became a pattern, in order.
     lines: Vec<(usize, String)>,
-    /// No pattern names a path (each matches a name at any depth, as `*.log` or
-    /// `build/`): a name alone is matched, which is the same and cheaper.
-    names_only: bool,
 }
 
 impl Rules {
@@ -102,7 +99,6 @@ impl Rules {
         let mut builder = GitignoreBuilder::new(".");
         let mut lines = Vec::new();
         let mut problems = Vec::new();
-        let mut names_only = true;
         for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
             let number = i + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -123,10 +119,7 @@ impl Rules {
                 }
             }
             match builder.add_line(None, line) {
-                Ok(_) => {
-                    names_only &= names_a_name_only(line);
-                    lines.push((number, line.to_string()));
-                }
+                Ok(_) => lines.push((number, line.to_string())),
                 Err(e) => problems.push(problem(format!("not a pattern: {e}"))),
             }
         }
@@ -144,7 +137,6 @@ impl Rules {
             source,
             matcher,
             lines,
-            names_only,
         };
         (rules, problems)
     }
@@ -156,13 +148,10 @@ impl Rules {
 
     /// The last pattern matching `path` (below this source's folder), if any.
     fn matched(&self, path: &RelPath, is_dir: bool) -> Option<&Glob> {
-        let rel = if self.names_only {
-            path.file_name()
-        } else {
-            path.as_bytes()
-                .get(skip_len(&self.dir)..)
-                .unwrap_or_default()
-        };
+        let rel = path
+            .as_bytes()
+            .get(skip_len(&self.dir)..)
+            .unwrap_or_default();
         match self
             .matcher
             .matched(Path::new(OsStr::from_bytes(rel)), is_dir)
@@ -188,16 +177,6 @@ impl Rules {
             excluded: !glob.is_whitelist(),
         }
     }
-}
-
-/// True when a gitignore line matches a name at any depth, whatever the folders
-/// above it: no slash in it but a last one (folders only). Comments and blank lines
-/// match nothing, so they qualify.
-fn names_a_name_only(line: &str) -> bool {
-    let body = line.trim_end();
-    let body = body.strip_prefix('!').unwrap_or(body);
-    let body = body.strip_suffix('/').unwrap_or(body);
-    !body.contains('/')
 }
 
 /// Bytes of a path below `dir` that name `dir` and the slash after it.
