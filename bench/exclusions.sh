@@ -4,10 +4,12 @@
 # Usage: bench/exclusions.sh [NFILES] [NEXCLUDED]     (default 100000 100000)
 #
 # 1. A tree of NFILES files (../shared/bench/make-tree.sh) is the share; a cache of it
-#    is made and synced once. A no-change sync is measured ("without the folder").
+#    is made and synced once. A no-change sync is measured with no pattern at all,
+#    with the built-in list, and with the team's .offlineignore (`node_modules/`,
+#    synced once) added: what matching costs every name.
 # 2. A node_modules/ of NEXCLUDED small files (folders of 100) is put on both sides,
-#    as an npm install on each machine would, and the team's .offlineignore (synced
-#    once) excludes it. The same no-change sync is measured again ("excluded").
+#    as an npm install on each machine would. The same no-change sync is measured
+#    again ("excluded"): the folder's own cost is the difference with the row above.
 # 3. With CONTROL=1, the pattern is taken out, the 100k files are recorded by one
 #    sync, and the no-change sync is measured a third time ("included"): what the
 #    folder would cost without the exclusion.
@@ -87,7 +89,15 @@ measure() {
 
 echo "| case ($NFILES files) | instructions | getdents64 | openat/openat2 | median wall s ($REPS runs) |"
 echo "|---|---:|---:|---:|---:|"
-measure "without the folder"
+# What matching costs every name: no pattern at all, the built-in list, and the
+# built-in list with the team's root .offlineignore (one matcher: they are merged).
+offline config --no-default-excludes >/dev/null
+measure "no pattern (built-in list off)"
+offline config --default-excludes >/dev/null
+measure "built-in list"
+printf 'node_modules/\n' > "$CACHE/.offlineignore"
+offline sync >/dev/null
+measure "built-in list + .offlineignore, without the folder"
 
 echo "# adding node_modules/ of $NEXCLUDED files on both sides" >&2
 python3 - "$SHARE" "$CACHE" "$NEXCLUDED" <<'PY'
@@ -101,8 +111,6 @@ for root in (share, cache):
         with open(os.path.join(d, f"f{i % 100:03d}.js"), "w") as f:
             f.write(f"module.exports = {i};\n")
 PY
-printf 'node_modules/\n' > "$CACHE/.offlineignore"
-offline sync >/dev/null
 measure "with node_modules/ of $NEXCLUDED files, excluded"
 
 if [[ "$CONTROL" == 1 ]]; then

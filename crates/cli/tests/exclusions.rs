@@ -532,3 +532,26 @@ fn a_sync_of_paths_below_an_excluded_folder_leaves_them_alone() {
     assert!(!fx.exists(Side::Share, "build"));
     assert_eq!(fx.read_str(Side::Share, "src/b.c"), "b");
 }
+
+#[test]
+fn a_folder_holding_an_excluded_item_is_never_removed_with_it() {
+    let fx = Fixture::synced_with(&[("photos/a.jpg", "a"), ("other.txt", "o")]);
+    fx.write(Side::Cache, "photos/.DS_Store", "finder");
+    // The share deletes the folder; the cache's copy holds an excluded file.
+    fs::remove_dir_all(fx.path(Side::Share, "photos")).unwrap();
+    let run = sync_ok(&fx);
+    assert_eq!(fx.read_str(Side::Cache, "photos/.DS_Store"), "finder");
+    assert!(
+        !fx.exists(Side::Cache, "photos/a.jpg"),
+        "the deletion of a.jpg came"
+    );
+    // The folder must stay in the cache, so it is made again on the share (empty).
+    assert!(fx.path(Side::Share, "photos").is_dir(), "{:?}", run.items);
+    assert!(!fx.exists(Side::Share, "photos/.DS_Store"));
+    let again = sync_ok(&fx);
+    assert!(
+        again.items.is_empty(),
+        "nothing left to do: {:?}",
+        again.items
+    );
+}

@@ -116,7 +116,7 @@ pub fn scan_side(
         };
         // Metadata, temp files and unusable names are no items (see `listing`).
         crate::listing::screen(side, &dir, &mut entries);
-        let stack = match enter_listing(remote, &outer, &dir, &entries) {
+        let stack = match enter_listing(remote, exclusions, &outer, &dir, &entries) {
             Ok(stack) => stack,
             Err(e) => {
                 scan.problem(&dir, prepare_error(&e));

@@ -4,7 +4,7 @@
 //! cannot be used are left out and reported, and in the root folder a pattern that
 //! would exclude everything is refused.
 
-use super::{Rules, Source, Stack};
+use super::{Exclusions, Rules, Source, Stack};
 use crate::sink::{ItemReport, ItemResult};
 use offline_core::{Kind, RelPath};
 use offline_remote::{Entry, ErrorKind, Remote, RemoteError};
@@ -78,6 +78,7 @@ pub(crate) struct Entered {
 /// was in force: its own ignore file, when either listing shows one, goes on top.
 /// An ignore file that cannot be read is an error of the folder.
 pub(crate) fn enter(
+    exclusions: &Exclusions,
     outer: &Stack,
     dir: &RelPath,
     local: &[Entry],
@@ -97,7 +98,7 @@ pub(crate) fn enter(
         None
     };
     match side {
-        Some(side) => load(outer, dir, side),
+        Some(side) => load(exclusions, outer, dir, side),
         None => Ok(Entered {
             stack: outer.clone(),
             problems: Vec::new(),
@@ -107,6 +108,7 @@ pub(crate) fn enter(
 
 /// Enters the folder `dir` as [`enter`] does, looking for its ignore file by stat.
 pub(crate) fn enter_by_stat(
+    exclusions: &Exclusions,
     outer: &Stack,
     dir: &RelPath,
     readers: Readers<'_>,
@@ -124,7 +126,7 @@ pub(crate) fn enter_by_stat(
         }
     };
     match side {
-        Some(side) => load(outer, dir, side),
+        Some(side) => load(exclusions, outer, dir, side),
         None => Ok(Entered {
             stack: outer.clone(),
             problems: Vec::new(),
@@ -137,8 +139,14 @@ fn ignore_path(dir: &RelPath) -> Result<RelPath, RemoteError> {
         .map_err(|e| RemoteError::new(ErrorKind::NameNotAllowed, dir, e.to_string()))
 }
 
-/// Reads the ignore file of `dir` on `side` and puts its rules on `outer`.
-fn load(outer: &Stack, dir: &RelPath, side: &dyn Remote) -> Result<Entered, RemoteError> {
+/// Reads the ignore file of `dir` on `side` and puts its rules on `outer` (the
+/// root's are merged with the patterns that hold everywhere).
+fn load(
+    exclusions: &Exclusions,
+    outer: &Stack,
+    dir: &RelPath,
+    side: &dyn Remote,
+) -> Result<Entered, RemoteError> {
     let path = ignore_path(dir)?;
     let mut text = Vec::new();
     side.open_read(&path)?
@@ -155,8 +163,14 @@ fn load(outer: &Stack, dir: &RelPath, side: &dyn Remote) -> Result<Entered, Remo
             ),
         ));
     }
-    // In the root folder a pattern that excludes everything would end all syncing.
-    let (rules, problems) = Rules::parse(dir.clone(), Source::File(path), &text, dir.is_root());
+    if dir.is_root() {
+        let (rules, problems) = exclusions.merged(Some((path, &text)));
+        return Ok(Entered {
+            stack: Stack::with_root(rules),
+            problems,
+        });
+    }
+    let (rules, problems) = Rules::parse(dir.clone(), Source::File(path), &text, false);
     Ok(Entered {
         stack: outer.with(Some(rules)),
         problems,

@@ -21,6 +21,7 @@ mod config;
 mod defaults;
 mod load;
 mod query;
+mod rules;
 mod scan_hooks;
 mod walk_hooks;
 
@@ -32,13 +33,11 @@ pub use query::{Checker, ExcludedItem};
 pub(crate) use scan_hooks::{enter_listing, start_of, Start};
 pub(crate) use walk_hooks::ExcludeState;
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder, Glob};
-use ignore::Match;
+pub use rules::{check_not_everything, Rules, Stack};
+
+use ignore::gitignore::Glob;
 use offline_core::RelPath;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-use std::sync::Arc;
+use rules::RulesBuilder;
 
 /// Where a pattern comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,179 +75,6 @@ pub struct Reason {
     pub excluded: bool,
 }
 
-/// The patterns of one source, applying to `dir` and below.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    dir: RelPath,
-    source: Source,
-    matcher: Gitignore,
-    /// (line number, line) of every line that became a pattern, in order.
-    lines: Vec<(usize, String)>,
-}
-
-impl Rules {
-    /// Reads `text` (gitignore lines) as the patterns of `source`, for `dir` and
-    /// below. Lines that cannot be used are left out and returned as problems; with
-    /// `guard`, so is a pattern that would exclude everything.
-    pub fn parse(
-        dir: RelPath,
-        source: Source,
-        text: &[u8],
-        guard: bool,
-    ) -> (Rules, Vec<LineProblem>) {
-        let mut builder = GitignoreBuilder::new(".");
-        let mut lines = Vec::new();
-        let mut problems = Vec::new();
-        for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
-            let number = i + 1;
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let problem = |why: String| LineProblem {
-                source: source.clone(),
-                line: number,
-                text: String::from_utf8_lossy(raw).into_owned(),
-                why,
-            };
-            let Ok(line) = std::str::from_utf8(raw) else {
-                problems.push(problem("the line is not UTF-8 text".to_string()));
-                continue;
-            };
-            if guard {
-                if let Err(why) = check_not_everything(line) {
-                    problems.push(problem(why));
-                    continue;
-                }
-            }
-            match builder.add_line(None, line) {
-                Ok(_) => lines.push((number, line.to_string())),
-                Err(e) => problems.push(problem(format!("not a pattern: {e}"))),
-            }
-        }
-        let matcher = builder.build().unwrap_or_else(|e| {
-            problems.push(LineProblem {
-                source: source.clone(),
-                line: 0,
-                text: String::new(),
-                why: format!("the patterns could not be put together: {e}"),
-            });
-            Gitignore::empty()
-        });
-        let rules = Rules {
-            dir,
-            source,
-            matcher,
-            lines,
-        };
-        (rules, problems)
-    }
-
-    /// True when no pattern is in force.
-    pub fn is_empty(&self) -> bool {
-        self.matcher.is_empty()
-    }
-
-    /// The last pattern matching `path` (below this source's folder), if any.
-    fn matched(&self, path: &RelPath, is_dir: bool) -> Option<&Glob> {
-        let rel = path
-            .as_bytes()
-            .get(skip_len(&self.dir)..)
-            .unwrap_or_default();
-        match self
-            .matcher
-            .matched(Path::new(OsStr::from_bytes(rel)), is_dir)
-        {
-            Match::None => None,
-            Match::Ignore(glob) | Match::Whitelist(glob) => Some(glob),
-        }
-    }
-
-    /// The reason `glob` (one of these rules) gives.
-    fn reason(&self, glob: &Glob) -> Reason {
-        // The matched pattern is the last line with its text (later lines win).
-        let line = self
-            .lines
-            .iter()
-            .rev()
-            .find(|(_, text)| text.trim_end() == glob.original().trim_end())
-            .map_or(0, |(n, _)| *n);
-        Reason {
-            source: self.source.clone(),
-            line,
-            pattern: glob.original().to_string(),
-            excluded: !glob.is_whitelist(),
-        }
-    }
-}
-
-/// Bytes of a path below `dir` that name `dir` and the slash after it.
-fn skip_len(dir: &RelPath) -> usize {
-    if dir.is_root() {
-        0
-    } else {
-        dir.as_bytes().len() + 1
-    }
-}
-
-/// Refuses a pattern that names the root or would exclude every name (`*`, `**`,
-/// `/`, `/*`...): the sync would stop syncing anything.
-pub fn check_not_everything(line: &str) -> std::result::Result<(), String> {
-    let body = line.trim();
-    if body.starts_with('#') || body.starts_with('!') || body.is_empty() {
-        return Ok(());
-    }
-    let everything =
-        || format!("`{line}` would exclude everything, so nothing would ever sync; it is refused");
-    if body.chars().all(|c| c == '/') {
-        return Err(everything());
-    }
-    let mut builder = GitignoreBuilder::new(".");
-    if builder.add_line(None, line).is_err() {
-        return Ok(());
-    }
-    let Ok(one) = builder.build() else {
-        return Ok(());
-    };
-    const PROBES: [&str; 6] = ["a", "Z9", "a.b", ".a", "a b", "~"];
-    let all = PROBES.iter().all(|name| {
-        [false, true]
-            .iter()
-            .all(|&is_dir| one.matched(name, is_dir).is_ignore())
-    });
-    if all {
-        Err(everything())
-    } else {
-        Ok(())
-    }
-}
-
-/// The `.offlineignore` files in force in one folder: its own on top of its
-/// parents'. Cheap to clone (shared).
-#[derive(Debug, Clone, Default)]
-pub struct Stack(Option<Arc<Frame>>);
-
-#[derive(Debug)]
-struct Frame {
-    rules: Rules,
-    below: Stack,
-}
-
-impl Stack {
-    /// This stack with `rules` on top (unchanged when there are none).
-    pub fn with(&self, rules: Option<Rules>) -> Stack {
-        match rules {
-            Some(rules) if !rules.is_empty() => Stack(Some(Arc::new(Frame {
-                rules,
-                below: self.clone(),
-            }))),
-            _ => self.clone(),
-        }
-    }
-
-    /// The rules, innermost folder first.
-    fn iter(&self) -> impl Iterator<Item = &Rules> {
-        std::iter::successors(self.0.as_deref(), |f| f.below.0.as_deref()).map(|f| &f.rules)
-    }
-}
-
 /// The pattern that decided, borrowed.
 #[derive(Debug, Clone, Copy)]
 pub struct Hit<'a> {
@@ -269,10 +95,18 @@ impl Hit<'_> {
 }
 
 /// The patterns that hold everywhere: the built-in list and the cache's own.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Exclusions {
-    defaults: Option<Rules>,
-    cache: Option<Rules>,
+    defaults: bool,
+    patterns: Vec<String>,
+    /// The two merged, for a root without an ignore file.
+    base: Rules,
+}
+
+impl Default for Exclusions {
+    fn default() -> Exclusions {
+        Exclusions::new(false, &[])
+    }
 }
 
 impl Exclusions {
@@ -283,37 +117,68 @@ impl Exclusions {
 
     /// The built-in list (when `defaults`) and the cache's `patterns`.
     pub fn new(defaults: bool, patterns: &[String]) -> Exclusions {
-        let defaults = defaults.then(|| {
-            let text = DEFAULT_PATTERNS.join("\n");
-            Rules::parse(RelPath::root(), Source::Default, text.as_bytes(), false).0
-        });
-        let cache = (!patterns.is_empty()).then(|| {
-            let text = patterns.join("\n");
-            let (rules, problems) =
-                Rules::parse(RelPath::root(), Source::Cache, text.as_bytes(), true);
-            for p in problems {
-                tracing::warn!("the cache's exclude pattern {}", p.describe());
-            }
-            rules
-        });
-        Exclusions { defaults, cache }
+        let mut exclusions = Exclusions {
+            defaults,
+            patterns: patterns.to_vec(),
+            base: Rules::parse(RelPath::root(), Source::Default, b"", false).0,
+        };
+        let (base, problems) = exclusions.merged(None);
+        for p in problems {
+            tracing::warn!("the cache's exclude pattern {}", p.describe());
+        }
+        exclusions.base = base;
+        exclusions
+    }
+
+    /// The rules of the root folder: the built-in list, the root's ignore file
+    /// (`file`: its path and text), the cache's patterns, weakest first. Problems of
+    /// the ignore file only (the cache's patterns were checked when set).
+    pub(crate) fn merged(&self, file: Option<(RelPath, &[u8])>) -> (Rules, Vec<LineProblem>) {
+        let has_file = file.is_some();
+        let mut builder = RulesBuilder::new(RelPath::root());
+        if self.defaults {
+            builder.add(
+                &Source::Default,
+                DEFAULT_PATTERNS.join("\n").as_bytes(),
+                false,
+            );
+        }
+        if let Some((path, text)) = file {
+            // In the root a pattern that excludes everything would end all syncing.
+            builder.add(&Source::File(path), text, true);
+        }
+        if !self.patterns.is_empty() {
+            builder.add(&Source::Cache, self.patterns.join("\n").as_bytes(), true);
+        }
+        let (rules, mut problems) = builder.build();
+        if has_file {
+            problems.retain(|p| p.source != Source::Cache);
+        }
+        (rules, problems)
     }
 
     /// The pattern that decides about `path`, whose folder has `stack` in force;
     /// `None` when no pattern matches. `is_dir`: the path is a folder (on either
-    /// side), for patterns ending in `/`.
+    /// side), for patterns ending in `/`. The strongest source decides: the cache's
+    /// patterns, then the ignore files from the path's folder up to the root, then
+    /// the built-in list.
     pub fn decide<'a>(&'a self, stack: &'a Stack, path: &RelPath, is_dir: bool) -> Option<Hit<'a>> {
-        let sources = self
-            .cache
-            .iter()
-            .chain(stack.iter())
-            .chain(self.defaults.iter());
-        for rules in sources {
+        let root: &Rules = stack.root.as_deref().unwrap_or(&self.base);
+        let top = root
+            .matched(path, is_dir)
+            .map(|glob| Hit { rules: root, glob });
+        if stack.only_root() {
+            return top;
+        }
+        if top.is_some_and(|hit| hit.rules.source_of(hit.glob) == Some(&Source::Cache)) {
+            return top;
+        }
+        for rules in stack.frames() {
             if let Some(glob) = rules.matched(path, is_dir) {
                 return Some(Hit { rules, glob });
             }
         }
-        None
+        top
     }
 
     /// Why `path` is excluded, when it is (see [`Exclusions::decide`]).

@@ -139,7 +139,7 @@ impl Checker {
             Some(parent) => self.stack(&parent, readers)?,
             None => Stack::default(),
         };
-        let entered = enter_by_stat(&outer, dir, readers)?;
+        let entered = enter_by_stat(&self.exclusions, &outer, dir, readers)?;
         self.problems.extend(entered.problems);
         let stack = entered.stack;
         if self.stacks.len() >= MAX_KEPT_STACKS {

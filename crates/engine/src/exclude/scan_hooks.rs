@@ -36,6 +36,7 @@ pub(crate) fn start_of(
 /// force where it was found.
 pub(crate) fn enter_listing(
     side: &dyn Remote,
+    exclusions: &Exclusions,
     outer: &Stack,
     dir: &RelPath,
     entries: &[Entry],
@@ -44,5 +45,5 @@ pub(crate) fn enter_listing(
         local: side,
         share: None,
     };
-    Ok(enter(outer, dir, entries, &[], readers)?.stack)
+    Ok(enter(exclusions, outer, dir, entries, &[], readers)?.stack)
 }

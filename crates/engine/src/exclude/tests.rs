@@ -23,6 +23,13 @@ fn file_rules(dir: &str, text: &str) -> Rules {
     rules
 }
 
+/// The stack of the root folder whose ignore file holds `text`.
+fn root_stack(ex: &Exclusions, text: &str) -> Stack {
+    let (rules, problems) = ex.merged(Some((p(".offlineignore"), text.as_bytes())));
+    assert!(problems.is_empty(), "{problems:?}");
+    Stack::with_root(rules)
+}
+
 fn verdict(
     ex: &Exclusions,
     stack: &Stack,
@@ -42,7 +49,7 @@ fn verdict(
 #[test]
 fn nested_files_apply_below_their_folder_and_a_bang_includes_again() {
     let ex = Exclusions::none();
-    let root = Stack::default().with(Some(file_rules("", "# logs\n*.log\nbuild/\n")));
+    let root = root_stack(&ex, "# logs\n*.log\nbuild/\n");
     let inner = root.with(Some(file_rules("a", "!keep.log\n/only-here\n")));
     assert_eq!(
         verdict(&ex, &root, "x.log", false),
@@ -68,7 +75,7 @@ fn nested_files_apply_below_their_folder_and_a_bang_includes_again() {
 #[test]
 fn the_caches_patterns_beat_files_and_files_beat_the_built_in_list() {
     let ex = Exclusions::new(true, &["!x.swp".to_string(), "big/".to_string()]);
-    let stack = Stack::default().with(Some(file_rules("", "!big/\n!.*.swp\n")));
+    let stack = root_stack(&ex, "!big/\n!.*.swp\n");
     // The cache's `big/` wins over the file's `!big/`.
     assert_eq!(
         verdict(&ex, &stack, "big", true),
@@ -105,16 +112,11 @@ fn patterns_that_exclude_everything_are_refused() {
     }
     // In the root's ignore file the line is left out and reported; below the root
     // `*` is the usual "everything in this folder".
-    let (rules, problems) = Rules::parse(
-        RelPath::root(),
-        Source::File(p(".offlineignore")),
-        b"*\n*.tmp\n",
-        true,
-    );
+    let ex = Exclusions::none();
+    let (rules, problems) = ex.merged(Some((p(".offlineignore"), b"*\n*.tmp\n")));
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].line, 1);
-    let stack = Stack::default().with(Some(rules));
-    let ex = Exclusions::none();
+    let stack = Stack::with_root(rules);
     assert!(!ex.excludes(&stack, &p("a"), false));
     assert!(ex.excludes(&stack, &p("a.tmp"), false));
     let sub = Stack::default().with(Some(file_rules("cache", "*\n")));
@@ -140,11 +142,11 @@ fn lines_that_are_not_text_or_not_patterns_are_reported_and_the_rest_is_used() {
 #[test]
 fn a_name_pattern_matches_at_any_depth_and_a_path_pattern_only_its_path() {
     let ex = Exclusions::none();
-    let names = Stack::default().with(Some(file_rules("", "*.o\nbuild/\n!keep.o\n")));
+    let names = root_stack(&ex, "*.o\nbuild/\n!keep.o\n");
     assert!(ex.excludes(&names, &p("a/b/c.o"), false));
     assert!(ex.excludes(&names, &p("a/build"), true));
     assert!(!ex.excludes(&names, &p("a/keep.o"), false));
-    let paths = Stack::default().with(Some(file_rules("", "docs/*.o\n/top.o\n")));
+    let paths = root_stack(&ex, "docs/*.o\n/top.o\n");
     assert!(ex.excludes(&paths, &p("docs/c.o"), false));
     assert!(!ex.excludes(&paths, &p("a/docs/c.o"), false));
     assert!(ex.excludes(&paths, &p("top.o"), false));
@@ -154,4 +156,37 @@ fn a_name_pattern_matches_at_any_depth_and_a_path_pattern_only_its_path() {
     assert!(ex.excludes(&inner, &p("a/docs/c.o"), false));
     assert!(!ex.excludes(&inner, &p("docs/c.o"), false));
     assert!(!ex.excludes(&inner, &p("a/b/docs/c.o"), false));
+}
+
+#[test]
+fn the_caches_patterns_beat_a_folders_file_and_a_folders_file_beats_the_roots() {
+    let ex = Exclusions::new(true, &["secret.o".to_string()]);
+    let root = root_stack(&ex, "*.o\n!.DS_Store\n");
+    let inner = root.with(Some(file_rules("a", "!*.o\n")));
+    assert_eq!(
+        verdict(&ex, &inner, "a/secret.o", false),
+        Some((true, "<cache>:secret.o".into(), 1))
+    );
+    assert_eq!(
+        verdict(&ex, &inner, "a/main.o", false),
+        Some((false, "a/.offlineignore:!*.o".into(), 1))
+    );
+    assert_eq!(
+        verdict(&ex, &inner, "b.o", false),
+        Some((true, ".offlineignore:*.o".into(), 1))
+    );
+    // The root's file beats the built-in list.
+    assert_eq!(
+        verdict(&ex, &inner, "a/.DS_Store", false),
+        Some((false, ".offlineignore:!.DS_Store".into(), 2))
+    );
+    assert_eq!(
+        verdict(&ex, &inner, "a/x.swp", false),
+        None,
+        "not a swap name"
+    );
+    assert_eq!(
+        verdict(&ex, &inner, "a/.x.swp", false),
+        Some((true, "<built-in>:.*.sw[a-p]".into(), 1))
+    );
 }

@@ -39,7 +39,7 @@ impl Walker<'_> {
         remote: &[Entry],
         walk: &mut Walk,
     ) -> Option<Stack> {
-        match enter(outer, dir, local, remote, self.readers()) {
+        match enter(self.exclusions, outer, dir, local, remote, self.readers()) {
             Ok(entered) => {
                 note_problems(walk, entered.problems);
                 Some(entered.stack)
