@@ -6,10 +6,12 @@
 mod args;
 mod commands;
 mod exclude;
+mod extras;
 mod json;
 mod printer;
 mod service;
 mod term;
+mod ui;
 
 use args::Cli;
 use clap::Parser;

@@ -3,11 +3,13 @@
 //! in-memory reference executor; then the properties every sync must have:
 //! (a) no change is lost, (b) the sides converge, (c) a second plan has nothing left
 //! to do, (d) the trees stay consistent (nothing under a file or a missing folder),
-//! (e) an excluded path (and what lies below it) never changes on either side, and
+//! (e) the base updates the plan items carry give the base both sides agree on,
+//! (f) an excluded path (and what lies below it) never changes on either side, and
 //! its original is forgotten.
 //!
 //! `PROPTEST_CASES=N` runs more cases (default 500).
 
+use offline_core::plan::BaseUpdate;
 use offline_core::{
     plan, Action, ConflictPolicy, Hash, Kind, Meta, Plan, RelPath, Side, SyncControl,
     SyncOperation, Triple,
@@ -383,8 +385,8 @@ fn execute(plan: &Plan, world: &mut World) -> Result<(), String> {
     for item in deletions.chain(others) {
         let p = &item.path;
         // What prepare saw is still there: no other item touched this path.
-        assert_eq!(world.local.get(p), item.triple.local.as_deref(), "{p:?}");
-        assert_eq!(world.remote.get(p), item.triple.remote.as_deref(), "{p:?}");
+        assert_eq!(world.local.get(p), item.triple.meta(Side::Local), "{p:?}");
+        assert_eq!(world.remote.get(p), item.triple.meta(Side::Remote), "{p:?}");
         match item.action {
             Action::Run(op) => match op {
                 SyncOperation::CreateCopyOnServer | SyncOperation::SyncToServer => {
@@ -506,6 +508,61 @@ fn new_base(base: &Tree, world: &World, excluded: &[RelPath]) -> Tree {
     out
 }
 
+/// (e) The base updates carried by the plan's items, applied to the old base, give
+/// the base the sides agree on after the sync (`expected`), except at the conflict
+/// names keep-all picks while it runs (the executor records those) and at or below
+/// a logged conflict or blocked item (left alone, its base too).
+fn check_base_updates(
+    base: &Tree,
+    local: &Tree,
+    remote: &Tree,
+    planned: &Plan,
+    world: &World,
+    expected: &Tree,
+) -> Result<(), String> {
+    let mut updated = base.clone();
+    for item in &planned.items {
+        match item.base_update() {
+            None => return Err(format!("(e) {:?} has no base update", item.path)),
+            Some(BaseUpdate::Keep) => {}
+            Some(BaseUpdate::Forget) => {
+                updated.remove(&item.path);
+            }
+            Some(BaseUpdate::ForgetTree) => {
+                updated.retain(|p, _| !item.path.contains(p));
+            }
+            Some(BaseUpdate::Put(o)) | Some(BaseUpdate::PutCopy { original: o, .. }) => {
+                updated.insert(item.path.clone(), o.meta);
+            }
+        }
+    }
+    let picked_at_run = |p: &RelPath| !local.contains_key(p) && !remote.contains_key(p);
+    let left_alone: Vec<&RelPath> = planned
+        .items
+        .iter()
+        .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
+        .map(|i| &i.path)
+        .collect();
+    let paths: BTreeSet<&RelPath> = updated
+        .keys()
+        .chain(expected.keys())
+        .chain(world.local.keys())
+        .collect();
+    for p in paths {
+        if (picked_at_run(p) && !base.contains_key(p)) || left_alone.iter().any(|a| a.contains(p)) {
+            continue;
+        }
+        if !same(updated.get(p), expected.get(p)) {
+            return Err(format!(
+                "(e) the base at {p:?}: the plan's updates give {:?}, the sides agree on {:?}",
+                updated.get(p),
+                expected.get(p)
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn writes(action: Action) -> (bool, bool) {
     match action {
         Action::Run(op) => (op.writes_client(), op.writes_server()),
@@ -572,7 +629,7 @@ fn sync_and_check(
     check_consistent(&world.local, "local").map_err(&ctx)?;
     check_consistent(&world.remote, "remote").map_err(&ctx)?;
 
-    // (e) excluded paths: untouched on both sides, in the plan only to forget a base.
+    // (f) excluded paths: untouched on both sides, in the plan only to forget a base.
     check_excluded(&planned, base, excluded).map_err(&ctx)?;
     for (name, before, after) in [
         ("local", local, &world.local),
@@ -584,7 +641,7 @@ fn sync_and_check(
             .find(|p| before.get(*p) != after.get(*p))
         {
             return Err(ctx(format!(
-                "(e) the excluded {p:?} changed on {name}: {:?} -> {:?}",
+                "(f) the excluded {p:?} changed on {name}: {:?} -> {:?}",
                 before.get(p),
                 after.get(p)
             )));
@@ -647,8 +704,8 @@ fn sync_and_check(
             let ok = match i.action {
                 Action::LogConflict => {
                     control.policy == ConflictPolicy::KeepAll
-                        && i.triple.local.as_deref().is_some_and(Meta::is_dir)
-                        && i.triple.remote.as_deref().is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Local).is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Remote).is_some_and(Meta::is_dir)
                 }
                 Action::Blocked => false,
                 _ => true,
@@ -688,6 +745,7 @@ fn sync_and_check(
 
     // (c) idempotence: planning again finds nothing but what stays logged.
     let base2 = new_base(base, &world, excluded);
+    check_base_updates(base, local, remote, &planned, &world, &base2).map_err(&ctx)?;
     let again = plan(
         entries(&base2, &world.local, &world.remote, excluded),
         control,
@@ -730,7 +788,7 @@ fn sync_and_check(
             }
             let new_file_out = i.action == Action::Run(SyncOperation::CreateCopyOnServer)
                 && i.triple.original.is_none()
-                && !i.triple.local.as_deref().is_some_and(Meta::is_dir);
+                && !i.triple.meta(Side::Local).is_some_and(Meta::is_dir);
             if control.no_new_files_out && new_file_out {
                 continue;
             }
@@ -786,7 +844,7 @@ fn check_excluded(planned: &Plan, base: &Tree, excluded: &[RelPath]) -> Result<(
         let forgets = i.action == Action::ForgetExcluded;
         if at_excluded != forgets || (forgets && !base.contains_key(&i.path)) {
             return Err(format!(
-                "(e) {:?} planned {:?} (excluded: {at_excluded})",
+                "(f) {:?} planned {:?} (excluded: {at_excluded})",
                 i.path, i.action
             ));
         }

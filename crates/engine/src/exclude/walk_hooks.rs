@@ -8,7 +8,7 @@ use super::{enter, Checker, Readers, Stack};
 use crate::error::ItemError;
 use crate::sink::ItemReport;
 use crate::walk::{Walk, Walker};
-use offline_core::{plan::decide, PlanItem, RelPath, SyncOperation, Triple};
+use offline_core::{RelPath, Scanned, SyncOperation, Triple};
 use offline_remote::{Entry, RemoteError, Stat};
 use offline_store::Original;
 
@@ -77,23 +77,16 @@ impl Walker<'_> {
         original: Option<Original>,
         walk: &mut Walk,
     ) {
+        let scanned = |s: Stat| Box::new(Scanned::new(s.meta, s.identity));
         let triple = Triple {
-            original: original.map(|o| Box::new(o.meta)),
-            local: local.map(|s| Box::new(s.meta)),
-            remote: remote.map(|s| Box::new(s.meta)),
+            original: original.map(Box::new),
+            local: local.map(scanned),
+            remote: remote.map(scanned),
             cached: true,
             pinned: false,
-            sparse: false,
             excluded: true,
         };
-        if let Some((state, action)) = decide(&triple, self.control, self.base_known) {
-            walk.items.push(PlanItem {
-                path,
-                state,
-                action,
-                triple,
-            });
-        }
+        walk.planner.add(path, triple);
     }
 
     /// How the exclusions see a scope root or one of its ancestors (`is_dir`: it
@@ -146,8 +139,8 @@ fn note_problems(walk: &mut Walk, problems: Vec<super::LineProblem>) {
 }
 
 fn unreadable(walk: &mut Walk, dir: &RelPath, err: &RemoteError) {
-    walk.problems.push((
+    walk.problem(
         dir.clone(),
         ItemError::from_remote(SyncOperation::Prepare, err),
-    ));
+    );
 }
