@@ -5,8 +5,10 @@
 //! reference executor (`support/world.rs`); then the properties every sync must have:
 //! (a) no change is lost, (b) the sides converge, (c) a second plan has nothing left
 //! to do, (d) the trees stay consistent (nothing under a file or a missing folder),
-//! (e) the base updates the plan items carry give the base both sides agree on.
-//! The plan is what a dry run prints: the same planner, nothing else.
+//! (e) the base updates the plan items carry give the base both sides agree on,
+//! (f) an excluded path (and what lies below it) never changes on either side, and
+//! its original is forgotten. The plan is what a dry run prints: the same planner,
+//! nothing else.
 //!
 //! `PROPTEST_CASES=N` runs more cases (default 500).
 
@@ -69,6 +71,41 @@ fn check_base_updates(
     Ok(())
 }
 
+/// Excluded paths (what `.offlineignore` patterns pick out), none in a third of cases.
+fn exclusions() -> impl Strategy<Value = Vec<RelPath>> {
+    let name = prop_oneof![3 => Just(0usize), 2 => Just(1usize), 1 => Just(2usize)];
+    let path = prop::collection::vec(name, 1..=MAX_DEPTH).prop_map(|names| {
+        let text: Vec<&str> = names.iter().map(|&n| NAMES[n]).collect();
+        RelPath::from_str_lossy(&text.join("/")).expect("a valid path")
+    });
+    prop::collection::vec(path, 0..3)
+}
+
+/// True when `path` is excluded or lies below an excluded path.
+fn under_excluded(excluded: &[RelPath], path: &RelPath) -> bool {
+    excluded.iter().any(|e| e.contains(path))
+}
+
+/// (f) Every item the plan holds at or below an excluded path forgets the base it
+/// had, and nothing else.
+fn check_excluded(planned: &Plan, base: &Base, excluded: &[RelPath]) -> Result<(), String> {
+    for i in &planned.items {
+        let at_excluded = under_excluded(excluded, &i.path);
+        let forgets = i.action == Action::ForgetExcluded;
+        let renamed_there = i
+            .moved
+            .as_ref()
+            .is_some_and(|m| under_excluded(excluded, &m.from));
+        if at_excluded != forgets || (forgets && !base.contains_key(&i.path)) || renamed_there {
+            return Err(format!(
+                "(f) {:?} planned {:?} (excluded: {at_excluded})",
+                i.path, i.action
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn writes(item: &offline_core::PlanItem) -> (bool, bool) {
     (item.writes(Side::Local), item.writes(Side::Remote))
 }
@@ -94,10 +131,11 @@ fn sync_and_check(
     local: &Tree,
     remote: &Tree,
     lineage: Lineage,
+    excluded: &[RelPath],
     control: &SyncControl,
 ) -> Result<(), String> {
     let full = control.sync_in && control.sync_out && !control.no_new_files_out;
-    let planned = plan_sync(base, local, remote, lineage, control);
+    let planned = plan_sync(base, local, remote, lineage, excluded, control);
     let ctx = |what: String| {
         format!(
             "{what}\ncontrol {control:?} share {lineage:?}\nplan:\n{}",
@@ -123,6 +161,25 @@ fn sync_and_check(
     // (d) consistent trees.
     check_consistent(&world.local, "local").map_err(&ctx)?;
     check_consistent(&world.remote, "remote").map_err(&ctx)?;
+
+    // (f) excluded paths: untouched on both sides, in the plan only to forget a base.
+    check_excluded(&planned, base, excluded).map_err(&ctx)?;
+    for (name, before, after) in [
+        ("local", local, &world.local),
+        ("remote", remote, &world.remote),
+    ] {
+        let keys = before.keys().chain(after.keys());
+        if let Some(p) = keys
+            .filter(|p| under_excluded(excluded, p))
+            .find(|p| before.get(*p) != after.get(*p))
+        {
+            return Err(ctx(format!(
+                "(f) the excluded {p:?} changed on {name}: {:?} -> {:?}",
+                before.get(p),
+                after.get(p)
+            )));
+        }
+    }
 
     // (a) no change lost (an item only moved since the base is no change; on a
     // share without inodes, a file equal to a base file in content and stat is that
@@ -171,6 +228,7 @@ fn sync_and_check(
                 world.remote.get(*p).map(|n| &n.meta),
             )
         })
+        .filter(|p| !under_excluded(excluded, p))
         .collect();
 
     // Under log, no conflict is settled.
@@ -232,9 +290,23 @@ fn sync_and_check(
 
     // (c) idempotence: planning again finds nothing but what stays logged.
     let moved = moves(&planned, &world).map_err(&ctx)?;
-    let base2 = new_base(base, &world, lineage, &bases_left(&planned), &moved);
+    let base2 = new_base(
+        base,
+        &world,
+        lineage,
+        &bases_left(&planned),
+        &moved,
+        excluded,
+    );
     check_base_updates(base, local, remote, &planned, &world, &base2).map_err(&ctx)?;
-    let again = plan_sync(&base2, &world.local, &world.remote, lineage, control);
+    let again = plan_sync(
+        &base2,
+        &world.local,
+        &world.remote,
+        lineage,
+        excluded,
+        control,
+    );
     for i in &again.items {
         if !matches!(i.action, Action::LogConflict | Action::Blocked) {
             return Err(ctx(format!(
@@ -256,7 +328,14 @@ fn sync_and_check(
             no_new_files_out: false,
             ..*control
         };
-        let rest = plan_sync(&base2, &world.local, &world.remote, lineage, &both_ways);
+        let rest = plan_sync(
+            &base2,
+            &world.local,
+            &world.remote,
+            lineage,
+            excluded,
+            &both_ways,
+        );
         // A conflict the direction left logged holds back what lies below it.
         // A rename on a side the sync may not write waits with all its work, and
         // with what is merged below it.
@@ -341,6 +420,15 @@ fn controls() -> Vec<SyncControl> {
 }
 
 fn check_all(base: &Tree, local: &Tree, remote: &Tree) -> Result<(), String> {
+    check_all_excluding(base, local, remote, &[])
+}
+
+fn check_all_excluding(
+    base: &Tree,
+    local: &Tree,
+    remote: &Tree,
+    excluded: &[RelPath],
+) -> Result<(), String> {
     check_consistent(base, "base")?;
     check_consistent(local, "local")?;
     check_consistent(remote, "remote")?;
@@ -348,7 +436,9 @@ fn check_all(base: &Tree, local: &Tree, remote: &Tree) -> Result<(), String> {
     for lineage in LINEAGES {
         let base = base_of(base_tree, lineage);
         for control in controls() {
-            sync_and_check(base_tree, &base, local, remote, lineage, &control).map_err(|e| {
+            let checked =
+                sync_and_check(base_tree, &base, local, remote, lineage, excluded, &control);
+            checked.map_err(|e| {
                 let trees: tree::Tree = base
                     .iter()
                     .map(|(p, b)| {
@@ -361,7 +451,7 @@ fn check_all(base: &Tree, local: &Tree, remote: &Tree) -> Result<(), String> {
                     })
                     .collect();
                 format!(
-                    "{e}\nbase {}\nlocal {}\nremote {}",
+                    "{e}\nbase {}\nlocal {}\nremote {}\nexcluded {excluded:?}",
                     show(&trees),
                     show(local),
                     show(remote)
@@ -393,10 +483,11 @@ proptest! {
 
     #[test]
     fn planned_syncs_lose_nothing_converge_and_are_idempotent(
-        (base_ops, local_ops, remote_ops) in scenario()
+        (base_ops, local_ops, remote_ops) in scenario(),
+        excluded in exclusions(),
     ) {
         let (base, local, remote) = trees(&base_ops, &local_ops, &remote_ops);
-        if let Err(e) = check_all(&base, &local, &remote) {
+        if let Err(e) = check_all_excluding(&base, &local, &remote, &excluded) {
             return Err(TestCaseError::fail(format!(
                 "{e}\n(replay: PROPTEST_RNG_SEED={} cargo test -p offline-core --test model)",
                 seed::seed()
@@ -552,7 +643,7 @@ fn the_generator_reaches_the_hard_cases() {
         for lineage in LINEAGES {
             let base = base_of(&base, lineage);
             for control in controls() {
-                for i in plan_sync(&base, &local, &remote, lineage, &control).items {
+                for i in plan_sync(&base, &local, &remote, lineage, &[], &control).items {
                     seen.insert(format!("{} {}", i.state, i.action.name()));
                 }
             }

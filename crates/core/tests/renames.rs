@@ -58,6 +58,7 @@ fn triple(
         remote,
         cached: true,
         pinned: true,
+        excluded: false,
     }
 }
 

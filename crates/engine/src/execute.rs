@@ -100,7 +100,12 @@ impl<'a> Executor<'a> {
             transfers,
             stored_conflicts,
         } = self;
-        let order: Vec<&PlanItem> = prepared.plan.run_order();
+        let order: Vec<&PlanItem> = prepared
+            .plan
+            .run_order()
+            .into_iter()
+            .filter(|i| !is_excluded(i))
+            .collect();
         let sides = work.sides;
         let mut run = Run::new(work, ledger, sink);
         run.report_problems(&prepared.problems, &prepared.skipped);
@@ -116,6 +121,10 @@ impl<'a> Executor<'a> {
             ended
                 .ledger
                 .append(Entry::Put(path.clone(), original.clone()));
+        }
+        // Excluded paths are no part of the sync: their originals go silently.
+        for item in items.iter().filter(|i| is_excluded(i)) {
+            ended.ledger.append(Entry::ForgetTree(item.path.clone()));
         }
         ended.ledger.close()?;
         Ok(ended.summary)
@@ -141,4 +150,8 @@ fn settled_conflicts(
         .filter(|p| !planned.contains(p) && !failed.contains(*p) && prepared.covers(p))
         .cloned()
         .collect()
+}
+
+fn is_excluded(item: &PlanItem) -> bool {
+    item.action == Action::ForgetExcluded
 }

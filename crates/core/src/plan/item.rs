@@ -23,6 +23,9 @@ pub enum BaseUpdate {
     Keep,
     /// The original is removed: the item is gone from both sides.
     Forget,
+    /// The originals of the path and of everything below it are removed: the path
+    /// is excluded, both copies stay as they are.
+    ForgetTree,
     /// This original is recorded as it is.
     Put(Original),
     /// The item was copied to `to`: `original` is recorded once the executor has
@@ -150,6 +153,7 @@ impl PlanItem {
                     cached: t.cached && t.local.is_some(),
                 })
             }
+            Action::ForgetExcluded => BaseUpdate::ForgetTree,
             Action::Run(_) | Action::KeepOne { .. } | Action::KeepBoth { .. } => {
                 let (from, to) = self.copy_direction()?;
                 copied(t, from, to)?

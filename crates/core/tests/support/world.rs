@@ -86,6 +86,7 @@ pub fn entries(
     local: &Tree,
     remote: &Tree,
     lineage: Lineage,
+    excluded: &[RelPath],
 ) -> Vec<(RelPath, Triple)> {
     let paths: BTreeSet<&RelPath> = base
         .keys()
@@ -102,8 +103,11 @@ pub fn entries(
             Box::new(Scanned::new(meta, identity(n, lin)))
         })
     };
+    // An excluded path is marked as such, nothing below it is seen (the walk never
+    // goes there).
     paths
         .into_iter()
+        .filter(|p| !excluded.iter().any(|e| e.is_ancestor_of(p)))
         .map(|p| {
             let b = base.get(p);
             let (l, r) = (local.get(p), remote.get(p));
@@ -120,6 +124,7 @@ pub fn entries(
                 remote: scanned(r, l, b.is_some(), lineage),
                 cached: true,
                 pinned: true,
+                excluded: excluded.contains(p),
             };
             (p.clone(), t)
         })
@@ -132,12 +137,13 @@ pub fn plan_sync(
     local: &Tree,
     remote: &Tree,
     lineage: Lineage,
+    excluded: &[RelPath],
     control: &SyncControl,
 ) -> Plan {
     let mut planner = Planner::new(control)
         .lineage(Side::Local, Lineage::Inode)
         .lineage(Side::Remote, lineage);
-    for (path, triple) in entries(base, local, remote, lineage) {
+    for (path, triple) in entries(base, local, remote, lineage, excluded) {
         planner.add(path, triple);
     }
     for _ in 0..3 {
@@ -319,7 +325,8 @@ pub fn execute(plan: &Plan, world: &mut World) -> Result<(), String> {
             | Action::RecordGhost
             | Action::LogConflict
             | Action::Blocked
-            | Action::Rename { .. } => {}
+            | Action::Rename { .. }
+            | Action::ForgetExcluded => {}
         }
     }
     Ok(())
@@ -374,13 +381,15 @@ pub fn moves(plan: &Plan, world: &World) -> Result<Vec<(RelPath, RelPath)>, Stri
 
 /// The base after a sync: the renamed items' bases moved to their new paths
 /// (`moved`), then where both sides agree, what they hold (with their identities);
-/// elsewhere the old base, which also stays wherever the plan leaves things alone.
+/// elsewhere the old base, which also stays wherever the plan leaves things alone;
+/// nothing at or below an excluded path (its originals are forgotten).
 pub fn new_base(
     base: &Base,
     world: &World,
     lineage: Lineage,
     alone: &[RelPath],
     moved: &[(RelPath, RelPath)],
+    excluded: &[RelPath],
 ) -> Base {
     let mut base = base.clone();
     for (from, to) in moved {
@@ -400,6 +409,7 @@ pub fn new_base(
         .keys()
         .chain(world.local.keys())
         .chain(world.remote.keys())
+        .filter(|p| !excluded.iter().any(|e| e.contains(p)))
         .collect();
     let mut out = Base::new();
     for p in paths {
@@ -458,6 +468,9 @@ pub fn updated_base(
             BaseUpdate::Keep => {}
             BaseUpdate::Forget => {
                 updated.remove(&item.path);
+            }
+            BaseUpdate::ForgetTree => {
+                updated.retain(|p, _| !item.path.contains(p));
             }
             BaseUpdate::Put(o) => {
                 updated.insert(item.path.clone(), o.meta);

@@ -54,6 +54,7 @@ impl Work<'_> {
             | Action::ForgetOriginal
             | Action::RecordGhost
             | Action::Blocked
+            | Action::ForgetExcluded
             | Action::Rename { .. } => Ok(Done {
                 entries: recorded(item).map_err(fail)?,
                 ..Done::default()
@@ -130,6 +131,7 @@ fn recorded(item: &PlanItem) -> Result<Vec<Entry>, RemoteError> {
     Ok(match item.base_update().ok_or_else(missing)? {
         BaseUpdate::Keep => Vec::new(),
         BaseUpdate::Forget => vec![Entry::Forget(item.path.clone())],
+        BaseUpdate::ForgetTree => vec![Entry::ForgetTree(item.path.clone())],
         BaseUpdate::Put(original) => vec![Entry::Put(item.path.clone(), original)],
         BaseUpdate::PutCopy { .. } | BaseUpdate::Move { .. } => return Err(missing()),
     })

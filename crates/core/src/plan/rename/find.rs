@@ -246,6 +246,7 @@ pub(super) fn filled_hash(
 pub(super) fn is_gone(item: &PlanItem, side: Side) -> bool {
     let t = &item.triple;
     item.moved.is_none()
+        && !t.excluded
         && t.copy(side).is_none()
         && (side == Side::Remote || t.cached)
         && t.original
@@ -257,6 +258,7 @@ pub(super) fn is_gone(item: &PlanItem, side: Side) -> bool {
 fn is_new(item: &PlanItem, side: Side) -> bool {
     let t = &item.triple;
     item.moved.is_none()
+        && !t.excluded
         && t.original.is_none()
         && t.copy(side).is_some()
         && t.copy(side.other()).is_none()

@@ -241,6 +241,7 @@ impl Renames<'_> {
             remote,
             cached: f.or(t).is_none_or(|i| i.triple.cached),
             pinned: f.is_some_and(|i| i.triple.pinned) || t.is_some_and(|i| i.triple.pinned),
+            excluded: false,
         }
     }
 }
