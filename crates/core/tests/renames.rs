@@ -205,6 +205,33 @@ fn s43_a_folder_renamed_in_the_cache_is_one_rename_on_the_share() {
     assert_eq!(plan.counts.delete_remote, 0);
 }
 
+/// A folder with an excluded item below its new name (or its old one) is no
+/// rename: carrying it out would move what the sync must not touch. The files in it
+/// are still renamed one by one, into the folder made anew.
+#[test]
+fn a_folder_holding_an_excluded_item_is_not_renamed() {
+    let mut entries = folder_renamed(Side::Local);
+    let junk = file(9);
+    let excluded = Triple {
+        excluded: true,
+        ..triple(None, copy(junk.clone(), ino(9, 0, &junk)), None)
+    };
+    entries.push(("e/.DS_Store", excluded));
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let plan = plan(entries, &ctl(ConflictPolicy::Log));
+    let folder = one(&plan, "e");
+    assert_eq!(folder.moved, None, "{:#?}", plan.items);
+    assert_eq!(
+        folder.action,
+        Action::Run(SyncOperation::CreateCopyOnServer)
+    );
+    assert_eq!(one(&plan, "e/x").moved, moved("d/x", Side::Remote, "d/x"));
+    assert!(plan
+        .items
+        .iter()
+        .all(|i| i.path != p("e/.DS_Store") || i.moved.is_none()));
+}
+
 #[test]
 fn s48_a_folder_renamed_on_the_share_is_one_rename_in_the_cache() {
     let plan = plan(folder_renamed(Side::Remote), &ctl(ConflictPolicy::Log));

@@ -123,7 +123,7 @@ impl<'a> Executor<'a> {
                 .append(Entry::Put(path.clone(), original.clone()));
         }
         // Excluded paths are no part of the sync: their originals go silently.
-        for item in items.iter().filter(|i| is_excluded(i)) {
+        for item in prepared.plan.items.iter().filter(|i| is_excluded(i)) {
             ended.ledger.append(Entry::ForgetTree(item.path.clone()));
         }
         ended.ledger.close()?;

@@ -62,6 +62,7 @@ impl LineProblem {
             )),
             bytes: 0,
             note: None,
+            from: None,
         }
     }
 }

@@ -62,6 +62,13 @@ impl Renames<'_> {
             if lineage != Lineage::Inode {
                 infer_folders(items, merged, side, &mut found);
             }
+            // A folder with an excluded path below its old or new name is no rename:
+            // carrying it out would move what the sync must not touch.
+            found.retain(|p| {
+                !p.dir
+                    || !(holds_excluded(items, &items[p.from].path)
+                        || holds_excluded(items, &items[p.to].path))
+            });
             pairs.extend(found);
         }
         pairs.sort_by_key(|p| (p.from, slot(p.side)));
@@ -241,6 +248,11 @@ pub(super) fn filled_hash(
         size_and_mtime(was).is_some() && size_and_mtime(was) == size_and_mtime(&copy.identity);
     (same_object && same_stat).then_some(o.meta.hash).flatten()
 }
+/// True when an excluded path lies below `dir` in `items` (sorted by path).
+fn holds_excluded(items: &[PlanItem], dir: &RelPath) -> bool {
+    subtree(items, dir).any(|i| i.triple.excluded)
+}
+
 /// True when `item` had a copy on `side` at the last sync that is gone now (a ghost
 /// is never gone from the cache).
 pub(super) fn is_gone(item: &PlanItem, side: Side) -> bool {
