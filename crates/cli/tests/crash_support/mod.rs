@@ -196,11 +196,17 @@ impl World {
     }
 
     /// Puts the world back as the template saved it, at the same path (the state
-    /// database names the share by its absolute path).
+    /// database names the share by its absolute path). The world it replaces is
+    /// moved aside (beside it, `<root>.old/N`), not deleted: its files keep their
+    /// inodes, so the copy never gets an inode the template's base records for a
+    /// path that is gone, which renames are found by: a copied tree must not make a
+    /// rename out of a deletion and a creation, or runs would differ.
     pub fn restore(&self, template: &Path) {
         if self.root.exists() {
-            make_writable(&self.root);
-            fs::remove_dir_all(&self.root).expect("remove the world");
+            let aside = self.root.with_extension("old");
+            fs::create_dir_all(&aside).expect("the folder of old worlds");
+            let n = fs::read_dir(&aside).map(|d| d.count()).unwrap_or(0);
+            fs::rename(&self.root, aside.join(n.to_string())).expect("move the world aside");
         }
         copy_tree(template, &self.root);
     }
