@@ -390,6 +390,7 @@ fn status(as_json: bool) -> Result<u8> {
                 "interrupted": s.interrupted,
                 "sparse_items": s.sparse_items,
                 "daemon": crate::service::status_json(&cache),
+                "mounts": crate::service::mounts_json(&cache),
                 "space": {"used": s.space.used, "auto_used": s.space.auto_used, "limit": s.space.limit, "auto_cache_limit": s.space.auto_limit},
             })
         );

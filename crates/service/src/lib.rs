@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod events;
 #[cfg(feature = "fuse")]
 pub mod mount;
+pub mod mount_status;
 pub mod settings;
 pub mod sink;
 pub mod socket;

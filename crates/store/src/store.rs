@@ -183,6 +183,30 @@ impl Store {
         })
     }
 
+    /// True when some item below `dir` (not `dir` itself) has no cache copy (a
+    /// ghost). One index range probe, however big the folder.
+    pub fn has_ghost_below(&self, dir: &RelPath) -> Result<bool> {
+        if dir.is_root() {
+            return self.run(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT 1 FROM originals WHERE path > ?1 AND cached = 0 LIMIT 1",
+                )?;
+                Ok(stmt.exists(params![Vec::<u8>::new()])?)
+            });
+        }
+        // Descendants sort in ["dir/", "dir0"), '0' being the byte after '/'.
+        let mut low = dir.as_bytes().to_vec();
+        low.push(b'/');
+        let mut high = dir.as_bytes().to_vec();
+        high.push(b'/' + 1);
+        self.run(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT 1 FROM originals WHERE path >= ?1 AND path < ?2 AND cached = 0 LIMIT 1",
+            )?;
+            Ok(stmt.exists(params![low, high])?)
+        })
+    }
+
     /// How many originals there are.
     pub fn original_count(&self) -> Result<u64> {
         let count = self.run(|conn| {
