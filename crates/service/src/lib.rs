@@ -11,11 +11,13 @@
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
 
 pub mod bus;
+pub mod cached_set;
 pub mod daemon;
 pub mod events;
 #[cfg(feature = "fuse")]
 pub mod mount;
 pub mod mount_status;
+pub mod rescan;
 pub mod settings;
 pub mod sink;
 pub mod socket;

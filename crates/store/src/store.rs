@@ -207,6 +207,23 @@ impl Store {
         })
     }
 
+    /// Calls `each` with the path of every item that has a cache copy, in byte
+    /// order, one row at a time: nothing is collected, so memory does not grow with
+    /// the tree.
+    pub fn each_cached_path(&self, mut each: impl FnMut(&[u8])) -> Result<()> {
+        self.run(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT path FROM originals WHERE cached = 1 ORDER BY path")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                if let Ok(path) = row.get_ref(0)?.as_blob() {
+                    each(path);
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// How many originals there are.
     pub fn original_count(&self) -> Result<u64> {
         let count = self.run(|conn| {
