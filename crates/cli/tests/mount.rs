@@ -374,7 +374,13 @@ fn a_change_by_a_sync_is_seen_through_the_view_at_once() {
         fs::metadata(mnt.path("ghostdir/g.txt")).unwrap().blocks(),
         0
     );
-    // The share changes; a sync brings it into the cache.
+    assert_eq!(
+        names(&mnt.dir),
+        vec!["big.bin", "ghostdir", "link", "pinned"]
+    );
+    // The share changes; a sync brings it into the cache (and a new ghost: the
+    // root is not pinned).
+    fx.write_share("top-new.txt", "a new ghost\n");
     fx.write_share("pinned/p.txt", "changed on the share, longer than before\n");
     fs::remove_file(fx.share.join("pinned/sub/q.txt")).unwrap();
     fx.write_share("pinned/new.txt", "new\n");
@@ -392,6 +398,11 @@ fn a_change_by_a_sync_is_seen_through_the_view_at_once() {
         fs::metadata(mnt.path("pinned/sub/q.txt")).is_err()
     });
     assert_eq!(names(&mnt.path("pinned")), vec!["new.txt", "p.txt", "sub"]);
+    // A listing the kernel keeps is dropped when the state database changes.
+    soon("the new ghost in the listing", limit, || {
+        names(&mnt.dir).contains(&"top-new.txt".to_string())
+    });
+    assert!(!fx.cache.join("top-new.txt").exists(), "still a ghost");
     // A ghost gets its content (pinned): its space shows at once.
     fx.run_in_cache_ok(&["pin", "ghostdir"]);
     soon("the fetched ghost's space", limit, || {

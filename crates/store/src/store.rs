@@ -132,6 +132,16 @@ impl Store {
     /// rows (one seek per subfolder), so a walk of the whole tree reads each row
     /// about once instead of once per level above it.
     pub fn originals_in(&self, dir: &RelPath) -> Result<Vec<(RelPath, Original)>> {
+        self.children(dir, false)
+    }
+
+    /// The originals of the direct children of `dir` that have no cache copy
+    /// (ghosts), in path-byte order; only those rows are decoded.
+    pub fn ghosts_in(&self, dir: &RelPath) -> Result<Vec<(RelPath, Original)>> {
+        self.children(dir, true)
+    }
+
+    fn children(&self, dir: &RelPath, ghosts_only: bool) -> Result<Vec<(RelPath, Original)>> {
         let mut low = dir.as_bytes().to_vec();
         if !dir.is_root() {
             low.push(b'/');
@@ -172,6 +182,9 @@ impl Store {
                         next.push(b'/' + 1);
                         skip_to = Some(next);
                         break;
+                    }
+                    if ghosts_only && row.get::<_, i64>(rows::CACHED_COLUMN)? != 0 {
+                        continue;
                     }
                     out.push(rows::original(Cols::read(row, rows::ORIGINAL_COUNT)?)?);
                 }

@@ -1,7 +1,9 @@
-//! Listing folders: a folder's entries are read once at `opendir` (its cache copy's
-//! entries, then its ghosts from the state database), and handed out by `readdir`
-//! (names and kinds) or `readdirplus` (with attributes, so `ls -l` and `find` need
-//! no lookup per entry).
+//! Listing folders: a folder's entries are read when the kernel asks for the first
+//! of them (its cache copy's entries, then its ghosts from the state database), and
+//! handed out by `readdir` (names and kinds) or `readdirplus` (with attributes, so
+//! `ls -l` needs no lookup per entry). The kernel keeps the listing of a watched
+//! cache folder in its page cache (`FOPEN_CACHE_DIR`): [`super::watch`] drops it
+//! when a name changes there, or when the state database changes (ghosts).
 
 use super::reply::Opened;
 use super::view::{ghost_kind, io_errno, kind_of, lock, Node, OfflineFs};
@@ -21,15 +23,48 @@ pub struct Child {
     ghost: Option<Meta>,
 }
 
-/// An open folder: its path and entries, listed at opendir.
+/// A listing: the folder's path and entries.
 pub struct Listing {
     path: RelPath,
     children: Vec<Child>,
 }
 
+/// An open folder: its listing, read at the first `readdir`.
+pub struct OpenDir {
+    ino: u64,
+    listing: std::sync::Mutex<Option<Arc<Listing>>>,
+}
+
 impl OfflineFs {
     pub fn opendir_op(&self, ino: INodeNo) -> Result<Opened, Errno> {
         let path = self.path_of(ino)?;
+        let node = self.node(&path).ok_or(Errno::ENOENT)?;
+        if !node.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let watched = matches!(node, Node::Local(_)) && lock(&self.inodes).watch(ino.0).is_some();
+        let fh = self.new_fh();
+        lock(&self.dirs).insert(
+            fh,
+            Arc::new(OpenDir {
+                ino: ino.0,
+                listing: std::sync::Mutex::new(None),
+            }),
+        );
+        let flags = if watched {
+            FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE
+        } else {
+            FopenFlags::empty()
+        };
+        Ok(Opened {
+            fh,
+            flags,
+            backing: None,
+        })
+    }
+
+    /// Reads the entries of the folder `path`.
+    fn list(&self, path: RelPath) -> Result<Listing, Errno> {
         let node = self.node(&path).ok_or(Errno::ENOENT)?;
         let mut children: Vec<Child> = Vec::new();
         match node {
@@ -55,30 +90,41 @@ impl OfflineFs {
             Node::Ghost(m) if m.is_dir() => {}
             _ => return Err(Errno::ENOTDIR),
         }
-        let local: HashSet<Vec<u8>> = children.iter().map(|c| c.name.clone()).collect();
-        for (child, meta) in self.ghosts_in(&path) {
-            let name = child.file_name().to_vec();
-            if local.contains(&name) || Self::hidden(&child) {
-                continue;
+        let ghosts = self.ghosts_in(&path);
+        if !ghosts.is_empty() {
+            let local: HashSet<Vec<u8>> = children.iter().map(|c| c.name.clone()).collect();
+            for (child, meta) in ghosts {
+                let name = child.file_name().to_vec();
+                if local.contains(&name) || Self::hidden(&child) {
+                    continue;
+                }
+                children.push(Child {
+                    name,
+                    kind: ghost_kind(meta.kind),
+                    ghost: Some(meta),
+                });
             }
-            children.push(Child {
-                name,
-                kind: ghost_kind(meta.kind),
-                ghost: Some(meta),
-            });
         }
         children.sort_by(|a, b| a.name.cmp(&b.name));
-        let fh = self.new_fh();
-        lock(&self.dirs).insert(fh, Arc::new(Listing { path, children }));
-        Ok(Opened {
-            fh,
-            flags: FopenFlags::empty(),
-            backing: None,
-        })
+        Ok(Listing { path, children })
     }
 
-    fn listing(&self, fh: u64) -> Option<Arc<Listing>> {
-        lock(&self.dirs).get(&fh).cloned()
+    /// The listing of open folder `fh`: read afresh when the kernel starts at the
+    /// beginning (offset 0), else the one read then.
+    fn listing(&self, fh: u64, offset: u64) -> Result<Arc<Listing>, Errno> {
+        let open = lock(&self.dirs).get(&fh).cloned().ok_or(Errno::EBADF)?;
+        let mut held = lock(&open.listing);
+        if let Some(listing) = held.as_ref().filter(|_| offset > 0) {
+            return Ok(listing.clone());
+        }
+        let path = self.path_of(INodeNo(open.ino))?;
+        let listing = Arc::new(self.list(path)?);
+        *held = Some(listing.clone());
+        if lock(&self.inodes).watch(open.ino).is_some() {
+            // The kernel may keep it: dropped again when the folder changes.
+            lock(&self.listed).insert(open.ino);
+        }
+        Ok(listing)
     }
 
     /// The folder itself and its parent, as `.` and `..` (offsets 1 and 2).
@@ -98,8 +144,9 @@ impl OfflineFs {
     }
 
     pub fn readdir_op(&self, ino: INodeNo, fh: u64, offset: u64, mut reply: ReplyDirectory) {
-        let Some(list) = self.listing(fh) else {
-            return reply.error(Errno::EBADF);
+        let list = match self.listing(fh, offset) {
+            Ok(list) => list,
+            Err(e) => return reply.error(e),
         };
         let mut at = offset;
         for (dot_ino, name) in self.dots(ino, &list).into_iter().skip(at as usize) {
@@ -139,8 +186,9 @@ impl OfflineFs {
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
-        let Some(list) = self.listing(fh) else {
-            return reply.error(Errno::EBADF);
+        let list = match self.listing(fh, offset) {
+            Ok(list) => list,
+            Err(e) => return reply.error(e),
         };
         let mut at = offset;
         for (dot_ino, name) in self.dots(ino, &list).into_iter().skip(at as usize) {

@@ -289,6 +289,9 @@ impl Filesystem for OfflineFs {
         reply.answer(result);
     }
 
+    // Extended attributes are not synced. ENOSYS tells the kernel once for all, so
+    // it stops asking for `security.capability` before every write (a request per
+    // write otherwise).
     fn getxattr(
         &self,
         _req: &Request,
@@ -297,8 +300,7 @@ impl Filesystem for OfflineFs {
         _size: u32,
         reply: ReplyXattr,
     ) {
-        // Extended attributes are not synced: there are none.
-        reply.error(Errno::ENODATA);
+        reply.error(Errno::ENOSYS);
     }
 
     fn setxattr(
@@ -311,19 +313,15 @@ impl Filesystem for OfflineFs {
         _position: u32,
         reply: ReplyEmpty,
     ) {
-        reply.answer(Err(Errno::EOPNOTSUPP));
+        reply.answer(Err(Errno::ENOSYS));
     }
 
     fn removexattr(&self, _req: &Request, _ino: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
-        reply.answer(Err(Errno::ENODATA));
+        reply.answer(Err(Errno::ENOSYS));
     }
 
-    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
-        if size == 0 {
-            reply.size(0);
-        } else {
-            reply.data(&[]);
-        }
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, _size: u32, reply: ReplyXattr) {
+        reply.error(Errno::ENOSYS);
     }
 
     fn copy_file_range(

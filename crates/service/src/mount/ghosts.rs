@@ -38,12 +38,8 @@ impl OfflineFs {
     /// The ghosts directly inside `dir` (with or without a cache copy beside them:
     /// callers check the cache folder), in path order.
     pub fn ghosts_in(&self, dir: &RelPath) -> Vec<(RelPath, Meta)> {
-        match lock(&self.store).originals_in(dir) {
-            Ok(children) => children
-                .into_iter()
-                .filter(|(_, o)| !o.cached)
-                .map(|(p, o)| (p, o.meta))
-                .collect(),
+        match lock(&self.store).ghosts_in(dir) {
+            Ok(children) => children.into_iter().map(|(p, o)| (p, o.meta)).collect(),
             Err(e) => {
                 tracing::warn!(path = %dir, "reading the state database: {e}");
                 Vec::new()

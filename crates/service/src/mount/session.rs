@@ -58,7 +58,12 @@ pub fn run(cache_dir: &Path, mountpoint: &Path, options: &Options) -> Result<()>
     ];
     config.n_threads = Some(THREADS);
     config.clone_fd = true;
-    let (watcher_view, inodes) = (view.watcher.clone(), view.inodes.clone());
+    let (watcher_view, inodes, listed) = (
+        view.watcher.clone(),
+        view.inodes.clone(),
+        view.listed.clone(),
+    );
+    view.watcher.watch_database(&meta_dir);
     // As root the kernel is asked directly; otherwise fuser runs fusermount3.
     let session = fuser::spawn_mount(view, &mountpoint, &config).with_context(|| {
         format!(
@@ -66,7 +71,7 @@ pub fn run(cache_dir: &Path, mountpoint: &Path, options: &Options) -> Result<()>
             mountpoint.display()
         )
     })?;
-    watch::spawn(watcher_view, inodes, session.notifier())
+    watch::spawn(watcher_view, inodes, listed, session.notifier())
         .context("starting the mount's change watcher")?;
     eprintln!(
         "offline mount: {} on {} (stop with Ctrl-C or `fusermount3 -u {}`)",

@@ -14,7 +14,7 @@ use fuser::{Errno, FileAttr, FileType, INodeNo};
 use offline_core::{is_temp_name, Kind, Meta, RelPath, CACHE_DIR_NAME};
 use offline_engine::Cache;
 use offline_store::Store;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -75,7 +75,10 @@ pub struct OfflineFs {
     pub(super) store: Mutex<Store>,
     pub(super) inodes: Arc<Mutex<Inodes>>,
     pub(super) files: Mutex<HashMap<u64, Handle>>,
-    pub(super) dirs: Mutex<HashMap<u64, Arc<super::dirs::Listing>>>,
+    pub(super) dirs: Mutex<HashMap<u64, Arc<super::dirs::OpenDir>>>,
+    /// Folders whose listing the kernel may keep (dropped when the state database
+    /// changes: ghosts are not seen by inotify).
+    pub(super) listed: Arc<Mutex<HashSet<u64>>>,
     pub(super) backings: Mutex<Backings>,
     pub(super) watcher: Arc<Watcher>,
     /// How file content is served (`None` until the kernel connects).
@@ -136,6 +139,7 @@ impl OfflineFs {
             inodes: Arc::new(Mutex::new(inodes)),
             files: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
+            listed: Arc::new(Mutex::new(HashSet::new())),
             backings: Mutex::new(Backings::default()),
             watcher,
             io,

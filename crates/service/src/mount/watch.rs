@@ -1,16 +1,19 @@
 //! Keeping the kernel's caches true: every folder of the cache folder that the
 //! kernel holds an inode for is watched with inotify, and a change there (a sync
 //! writing, renaming or removing an item, the person editing the cache folder
-//! directly, the view's own writes) invalidates the name and the attributes (and
-//! cached pages) the kernel keeps for it, as soon as it happens. Lost events
-//! (an inotify queue overflow) invalidate everything the kernel holds.
+//! directly; a file written in place is seen when it is closed, so the view's own
+//! writes cost nothing) invalidates the name and the attributes (and
+//! cached pages) the kernel keeps for it, and the folder's cached listing, as soon
+//! as it happens. A change of the state database (ghosts come and go there only)
+//! drops every cached listing. Lost events (an inotify queue overflow) invalidate
+//! everything the kernel holds.
 
 use super::inodes::Inodes;
 use super::view::lock;
 use fuser::{INodeNo, Notifier};
 use offline_core::RelPath;
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
@@ -18,10 +21,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// How long events gather after a batch was handled.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The inotify instance and which inode number each watch belongs to.
 pub struct Watcher {
     fd: OwnedFd,
     by_wd: Mutex<HashMap<i32, u64>>,
+    /// The watch on the cache's `.offline/` folder (its state database).
+    meta: Mutex<Option<i32>>,
 }
 
 /// What a batch of events asks the kernel to forget.
@@ -33,6 +41,8 @@ struct Batch {
     items: BTreeSet<(u64, Vec<u8>)>,
     /// Folders whose own attributes changed.
     dirs: BTreeSet<u64>,
+    /// The state database changed.
+    database: bool,
     /// Events were lost: everything.
     all: bool,
 }
@@ -43,7 +53,21 @@ impl Watcher {
         Ok(Watcher {
             fd,
             by_wd: Mutex::new(HashMap::new()),
+            meta: Mutex::new(None),
         })
+    }
+
+    /// Watches the cache's `.offline/` folder for changes of its state database.
+    pub fn watch_database(&self, meta_dir: &Path) {
+        let mask = WatchFlags::MODIFY
+            | WatchFlags::CLOSE_WRITE
+            | WatchFlags::MOVED_TO
+            | WatchFlags::CREATE
+            | WatchFlags::ONLYDIR;
+        match inotify::add_watch(&self.fd, meta_dir, mask) {
+            Ok(wd) => *lock(&self.meta) = Some(wd),
+            Err(e) => tracing::warn!("cannot watch the state database: {e}"),
+        }
     }
 
     /// Watches the cache folder `dir` for inode number `ino`; `None` when it cannot
@@ -54,7 +78,6 @@ impl Watcher {
             | WatchFlags::MOVED_FROM
             | WatchFlags::MOVED_TO
             | WatchFlags::ATTRIB
-            | WatchFlags::MODIFY
             | WatchFlags::CLOSE_WRITE
             | WatchFlags::DELETE_SELF
             | WatchFlags::ONLYDIR
@@ -94,15 +117,22 @@ impl Watcher {
 pub fn spawn(
     watcher: Arc<Watcher>,
     inodes: Arc<Mutex<Inodes>>,
+    listed: Arc<Mutex<HashSet<u64>>>,
     notifier: Notifier,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("offline-mount-watch".into())
-        .spawn(move || run(&watcher, &inodes, &notifier))?;
+        .spawn(move || run(&watcher, &inodes, &listed, &notifier))?;
     Ok(())
 }
 
-fn run(watcher: &Watcher, inodes: &Mutex<Inodes>, notifier: &Notifier) {
+fn run(
+    watcher: &Watcher,
+    inodes: &Mutex<Inodes>,
+    listed: &Mutex<HashSet<u64>>,
+    notifier: &Notifier,
+) {
+    let meta = *lock(&watcher.meta);
     let mut buf = vec![MaybeUninit::<u8>::uninit(); 64 * 1024];
     let mut reader = inotify::Reader::new(&watcher.fd, &mut buf);
     loop {
@@ -119,6 +149,9 @@ fn run(watcher: &Watcher, inodes: &Mutex<Inodes>, notifier: &Notifier) {
             let flags = event.events();
             if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
                 batch.all = true;
+            } else if Some(event.wd()) == meta {
+                let name = event.file_name().map(|n| n.to_bytes()).unwrap_or_default();
+                batch.database |= name.starts_with(b"state.db");
             } else if flags.contains(ReadFlags::IGNORED) {
                 if let Some(ino) = watcher.dropped(event.wd()) {
                     lock(inodes).clear_watch(ino);
@@ -145,7 +178,15 @@ fn run(watcher: &Watcher, inodes: &Mutex<Inodes>, notifier: &Notifier) {
                 break;
             }
         }
+        if batch.database || batch.all {
+            let dirs: Vec<u64> = lock(listed).drain().collect();
+            for dir in dirs {
+                let _ = notifier.inval_inode(INodeNo(dir), 0, 0);
+            }
+        }
         send(&batch, inodes, notifier);
+        // Let the next events gather: a burst costs one invalidation per item.
+        std::thread::sleep(GATHER);
     }
 }
 
@@ -180,7 +221,13 @@ fn send(batch: &Batch, inodes: &Mutex<Inodes>, notifier: &Notifier) {
     for ino in items {
         let _ = notifier.inval_inode(INodeNo(ino), 0, 0);
     }
+    let mut folders = BTreeSet::new();
     for (dir, name) in names {
         let _ = notifier.inval_entry(INodeNo(dir), OsStr::from_bytes(&name));
+        folders.insert(dir);
+    }
+    // Their listings (the kernel may keep them).
+    for dir in folders {
+        let _ = notifier.inval_inode(INodeNo(dir), 0, 0);
     }
 }
