@@ -3,6 +3,10 @@
 #
 # Usage: bench/run.sh [NFILES...]      default: 10000 100000
 #        bench/run.sh --smoke          N=1000, REPS=1, TOOLS="stat offline" (quick check, for CI)
+#        bench/run.sh mount daemon [NFILES...]   the service's cases instead (default 100000):
+#          mount: read/copy 1 GiB and `find` through `offline mount` against the cache
+#          folder; daemon: `offline daemon`'s memory and CPU while idle, edit-to-share time
+#          (bench/service.sh; REPS defaults to 5 there)
 #
 # Env (passed through to ../shared/bench/peers.sh):
 #   REPS=3            runs per case (the report shows the median)
@@ -28,17 +32,23 @@ REPO="$(cd "$HERE/.." && pwd)"
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
-SMOKE=0; NS=()
+SMOKE=0; NS=(); CASES=()
 for a in "$@"; do
   case "$a" in
     --smoke) SMOKE=1;;
+    mount|daemon) CASES+=("$a");;
     -h|--help) usage; exit 0;;
     ''|*[!0-9]*) echo "run.sh: unknown argument '$a' (expected --smoke or file counts)" >&2; usage >&2; exit 2;;
     *) NS+=("$a");;
   esac
 done
 
-if [[ $SMOKE -eq 1 ]]; then
+if [[ ${#CASES[@]} -gt 0 ]]; then
+  [[ $SMOKE -eq 0 ]] || { echo "run.sh: --smoke runs the sync cases only" >&2; exit 2; }
+  [[ ${#NS[@]} -gt 0 ]] || NS=(100000)
+  export TOOLS="offline"; export TIMEOUT="${TIMEOUT:-300}"
+  RESULTS="${RESULTS:-$HERE/results}"
+elif [[ $SMOKE -eq 1 ]]; then
   [[ ${#NS[@]} -eq 0 ]] || { echo "run.sh: --smoke takes no file counts" >&2; exit 2; }
   NS=(1000); export REPS="${REPS:-1}"; export TOOLS="${TOOLS:-stat offline}"
   export TIMEOUT="${TIMEOUT:-60}"
@@ -119,6 +129,23 @@ if [[ $want_offline -eq 1 ]]; then
   export OFFLINE_BIN
 else
   unset OFFLINE_BIN
+fi
+
+# --- the service's cases: their own script, their own table ------------------------------
+if [[ ${#CASES[@]} -gt 0 ]]; then
+  mkdir -p "$RESULTS"
+  cases="$(IFS=,; echo "${CASES[*]}")"
+  for N in "${NS[@]}"; do
+    out="$RESULTS/$(date +%Y-%m-%d)-service-$N.tsv"
+    {
+      echo "# offline-files service bench: N=$N cases=$cases commit=$COMMIT date=$(date -Iseconds) cores=$(nproc)"
+      echo "# load before: $(uptime)"
+      echo "# columns: tool case rep value unit rc"
+    } > "$out"
+    OUT="$out" MAKE_TREE="$(dirname "$PEERS_SH")/make-tree.sh" bash "$HERE/service.sh" "$cases" "$N"
+    echo "# load after: $(uptime)" >> "$out"
+  done
+  exit 0
 fi
 
 # --- the report tool (its own Cargo project, outside the workspace) -----------------------
