@@ -33,8 +33,7 @@ mod dav_write;
 mod s3_write;
 use super::CHECKED;
 use super::{
-    auth_failed, is_connection_failure, key, no_symlinks, short_message, unreachable,
-    Runtime,
+    auth_failed, is_connection_failure, key, no_symlinks, short_message, unreachable, Runtime,
 };
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
@@ -563,6 +562,11 @@ impl ObjectRemote {
 impl Remote for ObjectRemote {
     fn describe(&self) -> String {
         self.location.clone()
+    }
+
+    fn reads_whole_versions(&self) -> bool {
+        // An S3 GET serves one object version whole.
+        self.is_s3()
     }
 
     fn capabilities(&self) -> Capabilities {

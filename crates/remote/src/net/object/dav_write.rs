@@ -9,7 +9,9 @@
 use super::{encode_path, Dav, ObjectRemote};
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
-use crate::net::{auth_failed, is_connection_failure, short_message, temp_key, unreachable, CHECKED};
+use crate::net::{
+    auth_failed, is_connection_failure, short_message, temp_key, unreachable, CHECKED,
+};
 use crate::{Expect, Written};
 use offline_core::{Hash, RelPath};
 use std::io::{self, Read, Seek, Write};
@@ -197,5 +199,4 @@ impl ObjectRemote {
             _ => RemoteError::new(ErrorKind::Io, path, format!("cannot {action}: {detail}")),
         })
     }
-
 }

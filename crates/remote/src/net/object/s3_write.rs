@@ -145,7 +145,11 @@ impl ObjectRemote {
     fn put_failed(&self, path: &RelPath, action: &str, err: opendal::Error) -> RemoteError {
         let failed = self.fail(path, action, err);
         if failed.kind == ErrorKind::NotFound {
-            return RemoteError::new(ErrorKind::Changed, path, "it was removed since it was scanned");
+            return RemoteError::new(
+                ErrorKind::Changed,
+                path,
+                "it was removed since it was scanned",
+            );
         }
         failed
     }
