@@ -20,6 +20,9 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Daemon(args) => crate::service::daemon(args),
         Command::Events(args) => crate::service::events(args),
         Command::Mount(args) => crate::service::mount(args),
+        Command::Ui(args) => crate::ui::ui(args),
+        Command::Completions(args) => crate::extras::completions(args),
+        Command::Man(args) => crate::extras::man(args),
         Command::Init {
             share,
             cache_dir,

@@ -5,10 +5,12 @@
 
 mod args;
 mod commands;
+mod extras;
 mod json;
 mod printer;
 mod service;
 mod term;
+mod ui;
 
 use args::Cli;
 use clap::Parser;

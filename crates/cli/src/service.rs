@@ -43,6 +43,13 @@ pub struct DaemonArgs {
     /// Send subscribers a ping this often (seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub ping_interval: u64,
+    /// Serve the Sync Center page on this loopback address (default 127.0.0.1:7531;
+    /// port 0 takes a free one). `offline ui` prints its login address.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_ui")]
+    pub ui: Option<String>,
+    /// Do not serve the Sync Center page.
+    #[arg(long)]
+    pub no_ui: bool,
 }
 
 /// `offline events`.
@@ -251,10 +258,18 @@ pub fn daemon(args: DaemonArgs) -> Result<u8> {
     if caches.is_empty() {
         caches.push(PathBuf::from("."));
     }
+    let ui = match (&args.ui, args.no_ui) {
+        (_, true) => offline_service::ui::Listen::Off,
+        (Some(addr), false) => {
+            offline_service::ui::Listen::At(offline_service::ui::parse_listen(addr).map_err(usage)?)
+        }
+        (None, false) => offline_service::ui::Listen::Default,
+    };
     daemon::run(daemon::DaemonOptions {
         caches,
         socket: events::socket_path(),
         ping_every: Duration::from_secs(args.ping_interval.max(1)),
+        ui,
     })?;
     Ok(EXIT_OK)
 }
@@ -318,7 +333,7 @@ pub fn events(args: EventsArgs) -> Result<u8> {
 }
 
 /// A usage error (exit 2).
-fn usage(err: anyhow::Error) -> anyhow::Error {
+pub fn usage(err: anyhow::Error) -> anyhow::Error {
     offline_engine::EngineError::Usage(format!("{err:#}")).into()
 }
 

@@ -85,7 +85,7 @@ fn the_daemon_removes_nothing_but_a_stale_socket() {
     let tmp = fx.dir.path().display().to_string();
     let child = spawn_bin_as(
         None,
-        &[os("daemon"), fx.cache.as_os_str()],
+        &[os("daemon"), os("--no-ui"), fx.cache.as_os_str()],
         &daemon_env(&socket, &tmp),
         None,
     );
@@ -101,7 +101,7 @@ fn the_daemon_removes_nothing_but_a_stale_socket() {
     let socket = stale.display().to_string();
     let child = spawn_bin_as(
         None,
-        &[os("daemon"), fx.cache.as_os_str()],
+        &[os("daemon"), os("--no-ui"), fx.cache.as_os_str()],
         &daemon_env(&socket, &tmp),
         None,
     );
@@ -148,7 +148,7 @@ fn the_events_folder_must_belong_to_the_user_alone() {
     let folder = tmpdir.join(format!("offline-files-{uid}"));
     let tmp = tmpdir.display().to_string();
     let env = daemon_env("", &tmp);
-    let daemon = [os("daemon"), cache.as_os_str()];
+    let daemon = [os("daemon"), os("--no-ui"), cache.as_os_str()];
     let refused = |why: &str| {
         let run = run_as(runner, &daemon, &env);
         assert_eq!(run.code, Some(EXIT_USAGE), "{why}: {}", run.describe());

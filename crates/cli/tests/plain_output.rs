@@ -279,3 +279,49 @@ fn a_full_disk_under_the_state_database_says_so_and_loses_nothing() {
     }
     drop(disk);
 }
+
+#[test]
+fn a_closed_output_stops_the_sync_between_two_items_and_the_next_sync_finishes() {
+    const FILES: usize = 2000;
+    let fx = Fixture::new();
+    for n in 0..FILES {
+        fx.write(
+            Side::Share,
+            format!("d{}/f{n}.txt", n % 10),
+            format!("{n}\n"),
+        );
+    }
+    fx.init();
+    // Far more JSON lines than a pipe holds: the sync blocks on the full pipe, and
+    // its next write after the reader is gone fails.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_offline"))
+        .args([os("-C"), fx.cache.as_os_str(), os("sync"), os("--json")])
+        .env("OFFLINE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start offline sync");
+    let mut first = String::new();
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut first).expect("a first line");
+    assert!(first.starts_with('{'), "{first}");
+    drop(out);
+    let done = child.wait_with_output().expect("offline sync ends");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(EXIT_INCOMPLETE), "{err}");
+    assert!(err.contains("progress output failed"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let copied = (0..FILES)
+        .filter(|n| fx.cache.join(format!("d{}/f{n}.txt", n % 10)).exists())
+        .count();
+    assert!(copied < FILES, "the sync stopped early ({copied} copied)");
+    // What was done is recorded: the next sync brings only the rest, and converges.
+    let next = fx.sync_json_run(&[]);
+    assert_eq!(next.code, EXIT_OK, "{}", next.stderr);
+    let redone = next.items.len();
+    assert!(
+        (FILES - copied..=FILES - copied + 10).contains(&redone),
+        "the rest only (and folders not made yet): {redone} items after {copied} copied"
+    );
+    fx.assert_same_trees();
+}

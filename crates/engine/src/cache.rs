@@ -3,6 +3,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::private;
+use crate::settings::{self, Setting};
 use offline_core::{
     is_reserved_root_name, ConnectState, Kind, OfflineReason, RelPath, TempTag, CACHE_DIR_NAME,
     SHARE_MARKER,
@@ -21,21 +22,7 @@ pub const STATE_DB_NAME: &str = "state.db";
 pub const CONFLICTS_DIR_NAME: &str = "conflicts";
 const LOCK_NAME: &str = "lock";
 
-/// Settings keys in the state database.
-pub mod keys {
-    /// Where the share is (an absolute folder path).
-    pub const SHARE: &str = "share";
-    /// `online` / `offline` / `unknown`.
-    pub const CONNECT_STATE: &str = "connect_state";
-    /// Why the share is offline.
-    pub const OFFLINE_REASON: &str = "offline_reason";
-    /// When the last sync without errors ended (ns since the epoch).
-    pub const LAST_GOOD_SYNC_NS: &str = "last_good_sync_ns";
-    /// Set while a sync runs; found set at start means the last one was interrupted.
-    pub const SYNC_RUNNING: &str = "sync_running";
-    /// File copies in flight at most during a sync.
-    pub const TRANSFERS: &str = "transfers";
-}
+pub use crate::settings::keys;
 
 /// Options of `offline init`.
 #[derive(Debug, Clone, Copy)]
@@ -131,9 +118,7 @@ impl Cache {
         let mut store = Store::create(&meta_dir.join(STATE_DB_NAME))?;
         {
             let batch = store.transaction()?;
-            batch.set_setting(keys::SHARE, &location)?;
-            batch.set_setting(keys::CONNECT_STATE, ConnectState::Online.name())?;
-            batch.set_setting(keys::OFFLINE_REASON, OfflineReason::NotApplicable.name())?;
+            settings::write_in(&batch, &settings::initial(&location))?;
             if options.pin_root {
                 batch.put_pin(&Pin {
                     path: RelPath::root(),
@@ -214,9 +199,7 @@ impl Cache {
                 crate::MAX_TRANSFERS
             )));
         }
-        self.store
-            .set_setting(keys::TRANSFERS, &transfers.to_string())?;
-        Ok(())
+        settings::write(&self.store, &[Setting::Transfers(transfers)])
     }
 
     /// The cache's own folder (`.offline/`).
@@ -288,10 +271,10 @@ impl Cache {
 
     /// Records the share's connect state.
     pub fn set_connect_state(&self, state: ConnectState, reason: OfflineReason) -> Result<()> {
-        self.store.set_setting(keys::CONNECT_STATE, state.name())?;
-        self.store
-            .set_setting(keys::OFFLINE_REASON, reason.name())?;
-        Ok(())
+        settings::write(
+            &self.store,
+            &[Setting::ConnectState(state), Setting::OfflineReason(reason)],
+        )
     }
 
     /// Turns a path given by the person (absolute, or relative to the working folder)

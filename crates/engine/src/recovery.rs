@@ -4,8 +4,9 @@
 //! its operation was durable, so the next prepare sees either the old state (and
 //! redoes the operation) or both sides equal (and records them as synced).
 
-use crate::cache::{keys, Cache, CONFLICTS_DIR_NAME};
+use crate::cache::{Cache, CONFLICTS_DIR_NAME};
 use crate::error::Result;
+use crate::settings::{self, Setting};
 use offline_remote::{DirRemote, Remote};
 use offline_store::JournalEntry;
 
@@ -59,7 +60,7 @@ impl Cache {
     /// conflicts folder; never another cache's, nor a person's file named like one)
     /// and clears the rows. Does nothing after a sync that ended.
     pub fn recover(&mut self, share: &dyn Remote) -> Result<Recovery> {
-        let interrupted = self.store.setting(keys::SYNC_RUNNING)?.as_deref() == Some("1");
+        let interrupted = settings::sync_running(&self.store)?;
         let in_flight = self.store.journal()?;
         if !interrupted && in_flight.is_empty() {
             return Ok(Recovery::default());
@@ -83,7 +84,7 @@ impl Cache {
         for entry in &in_flight {
             batch.journal_end(entry.id)?;
         }
-        batch.set_setting(keys::SYNC_RUNNING, "0")?;
+        settings::write_in(&batch, &[Setting::SyncRunning(false)])?;
         batch.commit()?;
         let mut recovery = Recovery {
             interrupted,

@@ -7,12 +7,13 @@
 //! sides are recorded, items on one side only are copied to the other, and items that
 //! differ become conflicts for the person to settle. Nothing is overwritten.
 
-use crate::cache::{keys, now_ns, Cache, STATE_DB_NAME};
+use crate::cache::{now_ns, Cache, STATE_DB_NAME};
 use crate::conflict::utc_stamp;
 use crate::error::{EngineError, Result};
 use crate::prepare::PrepareOptions;
+use crate::settings::{self, Setting};
 use crate::sink::{SyncSink, SyncSummary};
-use offline_core::{ConnectState, OfflineReason, RelPath, SyncControl, CACHE_DIR_NAME};
+use offline_core::{RelPath, SyncControl, CACHE_DIR_NAME};
 use offline_store::{Pin, PinSource, Store};
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -195,12 +196,10 @@ impl Cache {
             let moved_to = move_aside(&meta_dir)?;
             let mut store = Store::create(&db)?;
             let batch = store.transaction()?;
-            batch.set_setting(keys::SHARE, &share)?;
-            batch.set_setting(keys::CONNECT_STATE, ConnectState::Online.name())?;
-            batch.set_setting(keys::OFFLINE_REASON, OfflineReason::NotApplicable.name())?;
+            settings::write_in(&batch, &settings::initial(&share))?;
             // What the last run left is unknown: let recovery clean temp files on
             // both sides before the compare.
-            batch.set_setting(keys::SYNC_RUNNING, "1")?;
+            settings::write_in(&batch, &[Setting::SyncRunning(true)])?;
             if options.pin_root {
                 batch.put_pin(&Pin {
                     path: RelPath::root(),

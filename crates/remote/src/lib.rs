@@ -32,6 +32,7 @@ pub use net::object::ObjectRemote;
 pub use net::sftp::SftpRemote;
 pub use open::{open_network, open_share, ShareOptions};
 
+pub use offline_core::Expect;
 use offline_core::{Hash, Meta, RelPath, TempTag};
 use std::io::Read;
 
@@ -58,17 +59,6 @@ pub struct Entry {
     pub name: Vec<u8>,
     /// What the child looks like.
     pub stat: Stat,
-}
-
-/// A precondition checked right before a replace or delete (safety rule 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// Whatever is there (or nothing).
-    Any,
-    /// Nothing may be there.
-    Absent,
-    /// The item must be there with exactly this [`Stat::identity`].
-    Identity(String),
 }
 
 /// What a backend can represent.

@@ -6,9 +6,10 @@
 //!   automatic reconnect; [`settings`]: its per-cache settings; [`status`]: what it
 //!   tells `offline status`).
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
-//!   [`sink`] turns a sync's reports into events; [`socket`]: where the socket
-//!   lives and what may be removed there.
+//!   [`sink`] turns a sync's reports into events; [`outcome`] names how a sync
+//!   ended; [`socket`]: where the socket lives and what may be removed there.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
+//! - [`ui`] (its server with feature `ui`): the Sync Center, the daemon's web page.
 
 pub mod bus;
 pub mod cached_set;
@@ -17,10 +18,12 @@ pub mod events;
 #[cfg(feature = "fuse")]
 pub mod mount;
 pub mod mount_status;
+pub mod outcome;
 pub mod rescan;
 pub mod settings;
 pub mod sink;
 pub mod socket;
 pub mod status;
 pub mod subscribe;
+pub mod ui;
 pub mod worker;

@@ -35,6 +35,9 @@ pub struct DaemonStatus {
     pub last_result: Option<String>,
     /// The events socket.
     pub socket: Option<String>,
+    /// The Sync Center page's address (no token), when the daemon serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<String>,
 }
 
 /// A daemon found serving a cache.

@@ -9,6 +9,7 @@ use crate::bus::Bus;
 use crate::cached_set::CachedSet;
 use crate::events::{id, Event};
 use crate::rescan;
+use crate::outcome::SyncOutcome;
 use crate::settings::{local_minute_now, Settings};
 use crate::sink::{conflict_set, new_sync_id, publish_conflict_changes, ConflictSet, EventSink};
 use crate::status::{self, DaemonStatus};
@@ -201,8 +202,10 @@ pub struct Worker {
     state_changed: Option<Instant>,
     started_ns: i64,
     last_sync_ns: Option<i64>,
-    last_result: Option<String>,
+    last_result: Option<SyncOutcome>,
     written_status: Option<DaemonStatus>,
+    /// The Sync Center's address, for `daemon.json`.
+    ui: Option<String>,
 }
 
 fn instant_to_ns(at: Instant) -> i64 {
@@ -275,6 +278,7 @@ impl Worker {
             last_sync_ns: None,
             last_result: None,
             written_status: None,
+            ui: None,
             settings,
             settings_read: now,
         };
@@ -286,6 +290,12 @@ impl Worker {
             worker.next_retry = Some(now);
         }
         Ok(worker)
+    }
+
+    /// Records the Sync Center's address in `daemon.json`.
+    pub fn with_ui(mut self, url: Option<String>) -> Worker {
+        self.ui = url;
+        self
     }
 
     /// The cache folder.
@@ -782,7 +792,7 @@ impl Worker {
         let started = Instant::now();
         let outcome = self.cache.synchronize(&control, &options, &mut sink);
         self.next_probe = Instant::now() + self.settings.retry_interval;
-        let result: String = match &outcome {
+        let result = match &outcome {
             Ok(summary) => {
                 if let Some(recovery) = &summary.recovered {
                     tracing::info!(cache = %self.root.display(), "{}", recovery.describe());
@@ -796,18 +806,12 @@ impl Worker {
                     ms = started.elapsed().as_millis() as u64,
                     "background sync"
                 );
-                if summary.stopped.as_deref() == Some("stopped on request") {
+                let result = SyncOutcome::of(summary);
+                if summary.stopped.is_some() {
                     // Stopped between two items: what is left waits for next time.
                     self.unsynced.extend(covered);
-                    "cancelled".into()
-                } else if summary.stopped.is_some() {
-                    self.unsynced.extend(covered);
-                    "stopped".into()
-                } else if summary.is_clean() {
-                    "ok".into()
-                } else {
-                    "incomplete".into()
                 }
+                result
             }
             Err(err) => {
                 self.unsynced.extend(covered);
@@ -816,9 +820,9 @@ impl Worker {
                 match err {
                     EngineError::Unreachable { .. } => {
                         tracing::info!(cache = %self.root.display(), "share unreachable: {text}");
-                        "unreachable".into()
+                        SyncOutcome::Unreachable
                     }
-                    EngineError::Disconnected { .. } => "disconnected".into(),
+                    EngineError::Disconnected { .. } => SyncOutcome::Disconnected,
                     EngineError::MassDelete { .. } => {
                         // Only a person can allow that (`offline sync --force`): say so
                         // once, and wait for the next scheduled sync or a new change.
@@ -831,7 +835,7 @@ impl Worker {
                         );
                         self.push_due = None;
                         self.push_deadline = None;
-                        "refused".into()
+                        SyncOutcome::Refused
                     }
                     EngineError::Busy { .. } => {
                         // Another command works on the cache: try again shortly.
@@ -840,7 +844,7 @@ impl Worker {
                         if whole {
                             self.next_full = Instant::now() + BUSY_RETRY;
                         }
-                        "busy".into()
+                        SyncOutcome::Busy
                     }
                     _ => {
                         tracing::warn!(cache = %self.root.display(), "background sync failed: {text}");
@@ -853,7 +857,7 @@ impl Worker {
                         if !self.unsynced.is_empty() {
                             self.push_due = Some(Instant::now() + ERROR_BACKOFF);
                         }
-                        "error".into()
+                        SyncOutcome::Error
                     }
                 }
             }
@@ -867,13 +871,13 @@ impl Worker {
             &Event::for_cache(id::BACKGROUND_SYNC_END, &self.root)
                 .with("sync_id", sync_id.as_str())
                 .with("reason", reason.name())
-                .with("result", result.as_str()),
+                .with("result", result.name()),
         );
         if let Some(after) = sink.conflicts_after.take() {
             // Already announced by the sink.
             self.snapshot.conflicts = after;
         }
-        if result != "busy" {
+        if result != SyncOutcome::Busy {
             self.last_sync_ns = Some(now_ns());
             self.last_result = Some(result);
         }
@@ -904,8 +908,9 @@ impl Worker {
                 None
             },
             last_sync_ns: self.last_sync_ns,
-            last_result: self.last_result.clone(),
+            last_result: self.last_result.map(|r| r.name().to_string()),
             socket: self.bus.socket().map(|s| s.display().to_string()),
+            ui: self.ui.clone(),
         };
         // Rewrite only when something other than the clock's rounding moved.
         let same = self.written_status.as_ref().is_some_and(|w| {

@@ -304,7 +304,11 @@ impl Fx {
     fn spawn_daemon(&self, caches: &[&Path], env: &[(&str, &str)]) -> Daemon {
         let log = self.dir.path().join(format!("daemon-{}.log", now_ns()));
         let mut cmd = self.command();
-        cmd.arg("daemon").args(caches).env("OFFLINE_LOG", "info");
+        // The Sync Center on a free port: tests never take the fixed default.
+        cmd.arg("daemon")
+            .args(caches)
+            .args(["--ui", "127.0.0.1:0"])
+            .env("OFFLINE_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);
         }
