@@ -26,7 +26,9 @@
 #
 # Writes RESULTS/<YYYY-MM-DD>-<N>.tsv per N (raw rows: tool case rep wall_s rss_KiB rc,
 # after '#' header lines), then runs bench/report: a markdown table per N and
-# RESULTS/sync-time.svg (sync time against file count).
+# RESULTS/sync-time.svg (sync time against file count); both kinds of run also draw
+# RESULTS/issue16-goals.svg (issue 16's ratios, from the latest *-service-N.tsv and
+# *-backends-N.tsv: `OFFLINE_BENCH_TSV=... cargo bench -p offline-cli --bench backends`).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -134,6 +136,16 @@ else
   unset OFFLINE_BIN
 fi
 
+# --- the report tool (its own Cargo project, outside the workspace) -----------------------
+echo "== building bench/report" >&2
+REPORT_BIN="$(cd "$HERE/report" && cargo build --release --message-format=json-render-diagnostics \
+  | python3 -c 'import sys, json
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        print(m["executable"])')"
+[[ -x "$REPORT_BIN" ]] || { echo "run.sh: could not build bench/report" >&2; exit 1; }
+
 # --- the service's cases: their own script, their own table ------------------------------
 if [[ ${#CASES[@]} -gt 0 ]]; then
   mkdir -p "$RESULTS"
@@ -148,18 +160,10 @@ if [[ ${#CASES[@]} -gt 0 ]]; then
     OUT="$out" MAKE_TREE="$(dirname "$PEERS_SH")/make-tree.sh" bash "$HERE/service.sh" "$cases" "$N"
     echo "# load after: $(uptime)" >> "$out"
   done
+  # issue 16's goals chart, with the latest backends run (cargo bench --bench backends)
+  "$REPORT_BIN" --goals-svg "$RESULTS/issue16-goals.svg" --plot-dir "$RESULTS" "$out"
   exit 0
 fi
-
-# --- the report tool (its own Cargo project, outside the workspace) -----------------------
-echo "== building bench/report" >&2
-REPORT_BIN="$(cd "$HERE/report" && cargo build --release --message-format=json-render-diagnostics \
-  | python3 -c 'import sys, json
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable"):
-        print(m["executable"])')"
-[[ -x "$REPORT_BIN" ]] || { echo "run.sh: could not build bench/report" >&2; exit 1; }
 
 # --- run ----------------------------------------------------------------------------------
 mkdir -p "$RESULTS"
@@ -224,5 +228,5 @@ if [[ $SMOKE -eq 1 ]]; then
   echo "smoke results in $RESULTS" >&2
 else
   # table for the counts just run; the plot uses the latest file of every count in RESULTS
-  "$REPORT_BIN" --svg "$RESULTS/sync-time.svg" --plot-dir "$RESULTS" "${files[@]}"
+  "$REPORT_BIN" --svg "$RESULTS/sync-time.svg" --goals-svg "$RESULTS/issue16-goals.svg" --plot-dir "$RESULTS" "${files[@]}"
 fi

@@ -8,8 +8,8 @@
 use crate::bus::Bus;
 use crate::cached_set::CachedSet;
 use crate::events::{id, Event};
-use crate::rescan;
 use crate::outcome::SyncOutcome;
+use crate::rescan;
 use crate::settings::{local_minute_now, Settings};
 use crate::sink::{conflict_set, new_sync_id, publish_conflict_changes, ConflictSet, EventSink};
 use crate::status::{self, DaemonStatus};
