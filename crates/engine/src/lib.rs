@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod conflict;
 pub mod error;
+pub mod exclude;
 mod execute;
 mod guards;
 mod listing;

@@ -71,6 +71,7 @@ impl Cache {
             store: &self.store,
             pins: &pins,
             also_pinned: &options.also_pinned,
+            exclusions: &self.exclusions()?,
         };
         let mut planner = Planner::new(control).fills_as(options.fill_operation);
         if options.without_base {
@@ -82,7 +83,12 @@ impl Cache {
             let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
             guards::check(self, &plan, !walked.problems.is_empty(), percent)?;
         }
-        let skipped = walked.left_out.iter().map(|l| l.report()).collect();
+        let skipped = walked
+            .left_out
+            .iter()
+            .map(|l| l.report())
+            .chain(walked.notes)
+            .collect();
         let problems = walked
             .problems
             .into_iter()

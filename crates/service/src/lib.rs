@@ -4,7 +4,7 @@
 //! - [`daemon`]: `offline daemon`, one process serving many caches ([`worker`]: a
 //!   thread per cache with scheduled syncs, pushes of local changes, rescans and
 //!   automatic reconnect; [`settings`]: its per-cache settings; [`status`]: what it
-//!   tells `offline status`).
+//!   tells `offline status`; [`excluded`]: the changes it ignores).
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
 //!   [`sink`] turns a sync's reports into events; [`outcome`] names how a sync
 //!   ended; [`socket`]: where the socket lives and what may be removed there.
@@ -15,6 +15,7 @@ pub mod bus;
 pub mod cached_set;
 pub mod daemon;
 pub mod events;
+pub mod excluded;
 #[cfg(feature = "fuse")]
 pub mod mount;
 pub mod mount_status;
