@@ -62,11 +62,12 @@ impl CacheView {
         }
     }
 
-    /// `online`, `offline` or `unknown` (the `data-state` of its section).
-    pub fn state_name(&self) -> &'static str {
+    /// The share's connect state (`Unknown` when the cache could not be read); its
+    /// name is the `data-state` of its section.
+    pub fn connect_state(&self) -> ConnectState {
         match &self.state {
-            Ok(s) => s.status.connect_state.name(),
-            Err(_) => "unknown",
+            Ok(s) => s.status.connect_state,
+            Err(_) => ConnectState::Unknown,
         }
     }
 
