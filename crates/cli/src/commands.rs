@@ -149,14 +149,8 @@ fn sync(
         let failed = !prepared.problems.is_empty();
         return Ok(if failed { EXIT_INCOMPLETE } else { EXIT_OK });
     }
-    let mut table = TablePrinter::new();
-    let mut json_printer = JsonPrinter;
-    let sink: &mut dyn SyncSink = if as_json {
-        &mut json_printer
-    } else {
-        &mut table
-    };
-    let summary = cache.synchronize(control, &options, sink)?;
+    let mut sink = printer(as_json);
+    let summary = cache.synchronize(control, &options, sink.as_mut())?;
     if let Some(recovery) = &summary.recovered {
         eprintln!("offline: note: {}", shown(recovery.describe()));
     }
@@ -604,14 +598,8 @@ fn resolve(path: &Path, keep: KeepArg, as_json: bool) -> Result<u8> {
         force: true,
         ..PrepareOptions::default()
     };
-    let mut table = TablePrinter::new();
-    let mut json_printer = JsonPrinter;
-    let sink: &mut dyn SyncSink = if as_json {
-        &mut json_printer
-    } else {
-        &mut table
-    };
-    let summary = cache.synchronize(&control, &options, sink)?;
+    let mut sink = printer(as_json);
+    let summary = cache.synchronize(&control, &options, sink.as_mut())?;
     Ok(match sync_exit_code(&cache, &summary) {
         EXIT_UNREACHABLE => EXIT_UNREACHABLE,
         code if code == EXIT_OK => EXIT_OK,
@@ -625,14 +613,8 @@ fn repair(share: Option<PathBuf>, no_pin: bool, force: bool, as_json: bool) -> R
         pin_root: !no_pin,
         force,
     };
-    let mut table = TablePrinter::new();
-    let mut json_printer = JsonPrinter;
-    let sink: &mut dyn SyncSink = if as_json {
-        &mut json_printer
-    } else {
-        &mut table
-    };
-    let repaired = Cache::repair(Path::new("."), &options, sink)?;
+    let mut sink = printer(as_json);
+    let repaired = Cache::repair(Path::new("."), &options, sink.as_mut())?;
     let Some(summary) = &repaired.summary else {
         eprintln!(
             "offline: the state database of {} is sound; nothing to repair (`offline repair --force` rebuilds it anyway)",
