@@ -219,7 +219,7 @@ fn facts(v: &CacheView, s: &offline_engine::Status) -> Markup {
                     @match &v.daemon {
                         None => "not serving this cache",
                         Some(d) => {
-                            (activity_words(&d.activity))
+                            (activity_words(d.activity()))
                             @if let Some(ns) = d.next_sync_ns { "; next sync " (when(Some(ns), "")) }
                             @if let Some(ns) = d.next_retry_ns { "; next try of the share " (when(Some(ns), "")) }
                         }
