@@ -8,6 +8,12 @@ pub mod skip;
 #[allow(unused_imports)]
 pub use skip::skip;
 
+// Each island that includes this file has its own copy (a test crate may use two).
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::Side;
+
 use assert_cmd::Command;
 use filetime::FileTime;
 use serde_json::Value;
@@ -28,23 +34,6 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INCOMPLETE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_UNREACHABLE: i32 = 3;
-
-/// Which side of the sync a helper works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Share,
-    Cache,
-}
-
-impl Side {
-    /// The folder name of this side's losing copies under `.offline/conflicts/<UTC>/`.
-    pub fn word(self) -> &'static str {
-        match self {
-            Side::Share => "share",
-            Side::Cache => "cache",
-        }
-    }
-}
 
 /// A temp folder holding `share/` and (after `init`) `cache/`.
 pub struct Fixture {

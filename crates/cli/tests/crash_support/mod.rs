@@ -9,6 +9,12 @@ pub mod counts;
 pub mod enumerate;
 pub mod snapshot;
 
+// Each island that includes this file has its own copy (a test crate may use two).
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::{bin, Side};
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -24,11 +30,6 @@ use std::time::{Duration, Instant};
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// The prefix of the temp files of both sides.
 pub const TEMP_PREFIX: &[u8] = b".offline-tmp-";
-
-/// The `offline` binary built for these tests.
-pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_offline"))
-}
 
 /// A share and a cache side by side in `root` (`root/share`, `root/cache`).
 pub struct World {
@@ -204,13 +205,6 @@ impl World {
         }
         copy_tree(template, &self.root);
     }
-}
-
-/// The two sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Share,
-    Cache,
 }
 
 /// Runs the binary in `cwd` with a timeout; the child is killed when it hangs.
