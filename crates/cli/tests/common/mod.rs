@@ -465,42 +465,23 @@ pub fn escape(bytes: &[u8]) -> String {
 /// cache's `.offline/` and the share's `.offline-share` at the root.
 pub fn tree(root: &Path) -> BTreeMap<String, Node> {
     let mut out = BTreeMap::new();
-    walk(root, Vec::new(), &mut out);
-    out
-}
-
-fn walk(dir: &Path, rel: Vec<u8>, out: &mut BTreeMap<String, Node>) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("list {}: {e}", dir.display()));
-    for entry in entries {
-        let entry = entry.expect("dir entry");
-        let name = entry.file_name().as_bytes().to_vec();
-        if rel.is_empty() && (name == b".offline" || name == b".offline-share") {
-            continue;
-        }
-        let mut path = rel.clone();
-        if !path.is_empty() {
-            path.push(b'/');
-        }
-        path.extend_from_slice(&name);
-        let full = entry.path();
-        let meta = fs::symlink_metadata(&full).expect("lstat");
+    support::visit_tree(root, &mut |path, full, meta| {
         let ft = meta.file_type();
         let node = if ft.is_symlink() {
             Node::Symlink {
-                target: fs::read_link(&full)
+                target: fs::read_link(full)
                     .expect("readlink")
                     .as_os_str()
                     .as_bytes()
                     .to_vec(),
             }
         } else if ft.is_dir() {
-            walk(&full, path.clone(), out);
             Node::Dir {
                 mode: meta.mode() & 0o7777,
             }
         } else if ft.is_file() {
             Node::File {
-                content: fs::read(&full).expect("read"),
+                content: fs::read(full).expect("read"),
                 mode: meta.mode() & 0o7777,
             }
         } else {
@@ -508,8 +489,9 @@ fn walk(dir: &Path, rel: Vec<u8>, out: &mut BTreeMap<String, Node>) {
                 file_type: format!("{ft:?}"),
             }
         };
-        out.insert(escape(&path), node);
-    }
+        out.insert(escape(path), node);
+    });
+    out
 }
 
 /// The (path, operation, action) of every item of a JSON run, sorted.
