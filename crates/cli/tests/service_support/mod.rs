@@ -12,9 +12,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The `offline` binary.
+// Each island that includes this file has its own copy (a test crate may use two).
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/mod.rs"]
+mod support;
+
+/// The `offline` binary (its path as text; `support::bin` is the same as a path).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_offline")
+    support::BIN
 }
 
 /// Nanoseconds since the epoch.
