@@ -12,6 +12,7 @@ pub mod error;
 pub mod exclude;
 mod execute;
 mod guards;
+pub mod layout;
 mod listing;
 mod moving;
 pub mod pin;

@@ -7,7 +7,7 @@
 //! moves to the new path, as the run would have recorded it; one not done is left
 //! for the next prepare to find again.
 
-use crate::cache::{Cache, CONFLICTS_DIR_NAME};
+use crate::cache::Cache;
 use crate::error::Result;
 use crate::execute::RenameRow;
 use crate::settings::{self, Setting};
@@ -79,7 +79,7 @@ impl Cache {
             );
         }
         let mut removed = self.local.remove_temp_files()? + share.remove_temp_files()?;
-        let conflicts = self.meta_dir().join(CONFLICTS_DIR_NAME);
+        let conflicts = crate::layout::conflicts_dir(&self.meta_dir());
         if conflicts.is_dir() {
             removed += DirRemote::open(&conflicts, &[])?
                 .with_temp_tag(&self.temp)

@@ -33,12 +33,14 @@ use crate::side::Side;
 use crate::state::SyncState;
 use std::collections::HashSet;
 
+mod change;
 mod decide;
 mod item;
 mod planner;
 mod rename;
 mod settle;
 
+pub use change::Change;
 pub use decide::decide;
 pub use item::BaseUpdate;
 pub use planner::Planner;
