@@ -7,7 +7,7 @@ mod servers;
 
 use servers::{run, sync_expect, text, Backend, Server};
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, UNIX_EPOCH};
@@ -65,7 +65,7 @@ fn names_that_differ_only_by_case_are_refused_per_item() {
     for path in ["report.txt", "docs"] {
         let errors = errors_about(&out.stdout, path);
         assert_eq!(errors.len(), 1, "{path}: {}", text(&out));
-        let message = errors[0]["error"].as_str().unwrap_or_default();
+        let message = errors[0]["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("differ only by case"), "{message}");
     }
     assert_eq!(
@@ -107,7 +107,7 @@ fn names_windows_refuses_are_item_errors() {
     let out = sync_expect(&server, a.path(), &["--json"], 1);
     let errors = errors_about(&out.stdout, "meeting: notes.txt");
     assert_eq!(errors.len(), 1, "{}", text(&out));
-    let message = errors[0]["error"].as_str().unwrap_or_default();
+    let message = errors[0]["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("character `:`"), "{message}");
     sync_expect(&server, b.path(), &[], 0);
     assert_eq!(fs::read_to_string(b.path().join("ok.txt")).unwrap(), "ok\n");
@@ -128,7 +128,7 @@ fn a_file_held_open_by_another_client_is_retried_next_sync() {
     let out = sync_expect(&server, a.path(), &["--json"], 1);
     let errors = errors_about(&out.stdout, "held.txt");
     assert_eq!(errors.len(), 1, "{}", text(&out));
-    let message = errors[0]["error"].as_str().unwrap_or_default();
+    let message = errors[0]["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("sharing violation"), "{message}");
     assert!(on_share(&server, "held.txt").exists(), "still on the share");
     assert!(!on_share(&server, "other.txt").exists(), "the rest went on");
@@ -155,7 +155,7 @@ fn hold_open(server: &Server, path: &str) -> Holder {
         .arg("-U")
         .arg(format!("{}%{}", servers::smb_user(), servers::SMB_PASSWORD))
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("smbclient");
@@ -163,23 +163,26 @@ fn hold_open(server: &Server, path: &str) -> Holder {
     writeln!(stdin, "open {path}").unwrap();
     stdin.flush().unwrap();
     child.stdin = Some(stdin);
-    let mut lines = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
+    // smbclient's own output is buffered in a pipe: ask the server instead.
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let start = std::time::Instant::now();
     loop {
-        line.clear();
-        let n = lines.read_line(&mut line).unwrap();
-        assert!(n > 0, "smbclient ended before opening {path}");
-        if line.contains("open file") {
+        let status = Command::new("smbstatus")
+            .arg("-s")
+            .arg(server.path("smb.conf"))
+            .arg("-L")
+            .output()
+            .expect("smbstatus");
+        if String::from_utf8_lossy(&status.stdout).contains(name) {
             break;
         }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "smbclient did not open {path}: {}",
+            text(&status)
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
-    // Keep reading its output so that it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while lines.read_line(&mut sink).unwrap_or(0) > 0 {
-            sink.clear();
-        }
-    });
     Holder(child)
 }
 

@@ -336,5 +336,9 @@ impl Drop for Session {
 
 /// The server cannot encrypt, but encryption was asked for.
 fn no_encryption(err: &smb::Error) -> bool {
-    matches!(err, smb::Error::InvalidMessage(text) if text.contains("Encryption is required"))
+    matches!(
+        err,
+        smb::Error::InvalidMessage(text) | smb::Error::NegotiationError(text)
+            if text.contains("Encryption is required")
+    )
 }
