@@ -1,11 +1,13 @@
 //! Network-share benchmark: the same tree synced to and from a real WebDAV (nginx),
-//! SFTP (sshd) and S3 (SeaweedFS) server on loopback, with 1, 4 and 8 copies in
-//! flight (`offline config --transfers`), then a no-change sync. Prints one table
-//! row per backend and transfer count. Not part of the test suite.
+//! SFTP (sshd), S3 (SeaweedFS) and SMB (Samba) server on loopback, with 1, 4 and 8
+//! copies in flight (`offline config --transfers`), then a no-change sync. Prints
+//! one table row per backend and transfer count; for SMB also a row for
+//! `smbclient`'s own recursive `mput` and `mget` of the same tree in the same run,
+//! the anchor to compare with. Not part of the test suite.
 //!
 //! `cargo bench -p offline-cli --bench backends`; environment:
 //! `OFFLINE_BENCH_FILES` (2000), `OFFLINE_BENCH_TRANSFERS` ("1 4 8"),
-//! `OFFLINE_BENCH_BACKENDS` ("webdav sftp s3"), `OFFLINE_BENCH_DELAY_MS` (0: the
+//! `OFFLINE_BENCH_BACKENDS` ("webdav sftp s3 smb"), `OFFLINE_BENCH_DELAY_MS` (0: the
 //! client talks to the server directly; N: through a relay on loopback that holds
 //! every chunk N ms in each direction, a link with a round trip of 2N ms).
 
@@ -133,7 +135,7 @@ fn main() {
         .split_whitespace()
         .map(|t| t.parse().expect("OFFLINE_BENCH_TRANSFERS: numbers"))
         .collect();
-    let wanted = env_or("OFFLINE_BENCH_BACKENDS", "webdav sftp s3");
+    let wanted = env_or("OFFLINE_BENCH_BACKENDS", "webdav sftp s3 smb");
     let delay_ms: u64 = env_or("OFFLINE_BENCH_DELAY_MS", "0")
         .parse()
         .expect("OFFLINE_BENCH_DELAY_MS: a number");
@@ -163,6 +165,67 @@ fn main() {
                 backend.name(),
                 2 * delay_ms
             );
+            if backend == Backend::Smb {
+                let (mput, mget) = smbclient_anchor(&server, work.path(), files);
+                println!(
+                    "| smbclient mput/mget | {files} | {} ms | 1 | {mput:.2} | {mget:.2} | |",
+                    2 * delay_ms
+                );
+            }
         }
     }
+}
+
+/// `smbclient`'s recursive `mput` of the same tree into a folder of its own on the
+/// share, then `mget` of it into a new local folder (through the relay, if any):
+/// the wall times in seconds.
+fn smbclient_anchor(server: &Server, work: &Path, files: usize) -> (f64, f64) {
+    let port = server
+        .url
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("the share URL has a port")
+        .to_string();
+    let source = work.join("anchor-up");
+    make_tree(&source, files);
+    let target = work.join("anchor-down");
+    fs::create_dir_all(&target).expect("create a folder");
+    let run = |commands: String| {
+        let start = Instant::now();
+        let out = std::process::Command::new("smbclient")
+            .args(["-p", &port, "//127.0.0.1/share", "-U"])
+            .arg(format!("{}%{}", servers::smb_user(), servers::SMB_PASSWORD))
+            .arg("-c")
+            .arg(&commands)
+            .output()
+            .expect("run smbclient");
+        let secs = start.elapsed().as_secs_f64();
+        servers::assert_ok(&out, &format!("smbclient -c {commands:?}"), server);
+        secs
+    };
+    let mput = run(format!(
+        "prompt OFF; recurse ON; mkdir anchor; cd anchor; lcd {}; mput *",
+        source.display()
+    ));
+    let mget = run(format!(
+        "prompt OFF; recurse ON; cd anchor; lcd {}; mget *",
+        target.display()
+    ));
+    let got = walk_count(&target);
+    assert_eq!(got, files, "smbclient mget brought {got} of {files} files");
+    (mput, mget)
+}
+
+/// How many files are below `dir`.
+fn walk_count(dir: &Path) -> usize {
+    let mut count = 0;
+    for entry in fs::read_dir(dir).expect("read a folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            count += walk_count(&path);
+        } else {
+            count += 1;
+        }
+    }
+    count
 }

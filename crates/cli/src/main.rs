@@ -43,8 +43,18 @@ fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFLINE_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("OFFLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The SMB client's libraries tell every connection and logon at `info`: only
+    // their warnings, unless OFFLINE_LOG names them.
+    let asked = std::env::var("OFFLINE_LOG").unwrap_or_default();
+    for chatty in ["smb", "smb_transport", "sspi"] {
+        if !asked.contains(chatty) {
+            if let Ok(directive) = format!("{chatty}=warn").parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

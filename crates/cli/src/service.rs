@@ -119,6 +119,10 @@ pub struct ConfigArgs {
     /// Scan the cache folder for missed changes this often (e.g. 5m).
     #[arg(long, value_name = "DURATION")]
     pub rescan_interval: Option<String>,
+    /// Look for changes on a share that announces none (WebDAV, SFTP, S3, network
+    /// mounts) this often (e.g. 60s).
+    #[arg(long, value_name = "DURATION")]
+    pub share_poll_interval: Option<String>,
 }
 
 impl ConfigArgs {
@@ -130,6 +134,7 @@ impl ConfigArgs {
             (keys::RETRY_INTERVAL, &self.retry_interval),
             (keys::PUSH_DELAY, &self.push_delay),
             (keys::RESCAN_INTERVAL, &self.rescan_interval),
+            (keys::SHARE_POLL_INTERVAL, &self.share_poll_interval),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
@@ -186,6 +191,7 @@ pub fn status_json(cache: &Cache) -> Value {
             "last_sync_ns": found.status.last_sync_ns,
             "last_result": found.status.last_result,
             "socket": found.status.socket,
+            "share_changes": found.status.share_changes,
         }),
         _ => json!({"running": false}),
     }
@@ -202,6 +208,9 @@ pub fn print_status(cache: &Cache) {
             }
             if let Some(ns) = s.next_retry_ns {
                 println!("next retry:   {}", time_text(ns));
+            }
+            if let Some(how) = &s.share_changes {
+                println!("share changes: {how}");
             }
         }
         _ => println!("daemon:       not running (start it with `offline daemon`)"),

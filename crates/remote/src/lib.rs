@@ -104,6 +104,24 @@ pub struct Staged {
     pub hash: Hash,
 }
 
+/// What changed on a share, as its server told ([`Remote::watch_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareChanges {
+    /// These items (files or folders; a folder covers what is inside it).
+    Paths(Vec<RelPath>),
+    /// Something changed, the server did not say what (its list overflowed, or
+    /// the watch was started again): everything must be looked at.
+    Unknown,
+}
+
+/// A live watch of a share for changes other clients make.
+pub trait ChangeWatch: Send {
+    /// Waits up to `timeout` for the next changes; `Ok(None)` when none came.
+    /// A broken connection is an error ([`ErrorKind::Unreachable`]); the caller
+    /// starts a new watch when the share is back.
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<Option<ShareChanges>>;
+}
+
 /// One side of a sync: the share, or the cache folder.
 ///
 /// Paths are relative to the side's root; the empty path is the root itself.
@@ -237,5 +255,12 @@ pub trait Remote: Send + Sync {
     /// Removes a staged file that will not be placed.
     fn discard_staged(&self, _staged: &Staged) -> Result<()> {
         Ok(())
+    }
+
+    /// A watch for changes made on the share by other clients, where the server
+    /// can tell (SMB `CHANGE_NOTIFY`); `None` where it cannot (the caller watches
+    /// a local folder itself, or polls).
+    fn watch_changes(&self) -> Option<Result<Box<dyn ChangeWatch>>> {
+        None
     }
 }

@@ -4,7 +4,8 @@
 //! - [`daemon`]: `offline daemon`, one process serving many caches ([`worker`]: a
 //!   thread per cache with scheduled syncs, pushes of local changes, rescans and
 //!   automatic reconnect; [`settings`]: its per-cache settings; [`status`]: what it
-//!   tells `offline status`).
+//!   tells `offline status`; [`share_watch`]: changes other clients make on the
+//!   share, announced by the server, seen by inotify, or polled).
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
 //!   [`sink`] turns a sync's reports into events.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
@@ -15,6 +16,7 @@ pub mod events;
 #[cfg(feature = "fuse")]
 pub mod mount;
 pub mod settings;
+pub mod share_watch;
 pub mod sink;
 pub mod status;
 pub mod subscribe;

@@ -9,6 +9,7 @@
 //! | `daemon.retry_interval` | `2m` | how often an unreachable share is tried again |
 //! | `daemon.push_delay` | `1s` | quiet time after a local change before it is pushed |
 //! | `daemon.rescan_interval` | `5m` | a full scan of the cache folder for changes inotify missed |
+//! | `daemon.share_poll_interval` | `60s` | a look at a share that announces no changes (WebDAV, SFTP, S3, network mounts) |
 //!
 //! Durations are written like `90`, `90s`, `500ms`, `10m`, `2h`.
 
@@ -29,14 +30,17 @@ pub mod keys {
     pub const PUSH_DELAY: &str = "daemon.push_delay";
     /// Full scan of the cache folder.
     pub const RESCAN_INTERVAL: &str = "daemon.rescan_interval";
+    /// A look at a share whose server announces no changes.
+    pub const SHARE_POLL_INTERVAL: &str = "daemon.share_poll_interval";
     /// Every key, for `offline config`.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         SYNC_INTERVAL,
         SYNC_JITTER,
         BLACKOUT,
         RETRY_INTERVAL,
         PUSH_DELAY,
         RESCAN_INTERVAL,
+        SHARE_POLL_INTERVAL,
     ];
 }
 
@@ -108,6 +112,8 @@ pub struct Settings {
     pub push_delay: Duration,
     /// Full scan of the cache folder.
     pub rescan_interval: Duration,
+    /// A look at a share whose server announces no changes.
+    pub share_poll_interval: Duration,
 }
 
 impl Default for Settings {
@@ -119,6 +125,7 @@ impl Default for Settings {
             retry_interval: Duration::from_secs(2 * 60),
             push_delay: Duration::from_secs(1),
             rescan_interval: Duration::from_secs(5 * 60),
+            share_poll_interval: Duration::from_secs(60),
         }
     }
 }
@@ -178,6 +185,8 @@ impl Settings {
             push_delay: dur(keys::PUSH_DELAY, d.push_delay),
             rescan_interval: dur(keys::RESCAN_INTERVAL, d.rescan_interval)
                 .max(Duration::from_millis(100)),
+            share_poll_interval: dur(keys::SHARE_POLL_INTERVAL, d.share_poll_interval)
+                .max(Duration::from_secs(1)),
         }
     }
 
@@ -216,6 +225,10 @@ impl Settings {
             (keys::RETRY_INTERVAL, format_duration(self.retry_interval)),
             (keys::PUSH_DELAY, format_duration(self.push_delay)),
             (keys::RESCAN_INTERVAL, format_duration(self.rescan_interval)),
+            (
+                keys::SHARE_POLL_INTERVAL,
+                format_duration(self.share_poll_interval),
+            ),
         ]
     }
 }

@@ -33,6 +33,10 @@ pub struct DaemonStatus {
     pub last_result: Option<String>,
     /// The events socket.
     pub socket: Option<String>,
+    /// How changes made on the share by other clients are learnt (see
+    /// `share_watch`).
+    #[serde(default)]
+    pub share_changes: Option<String>,
 }
 
 /// A daemon found serving a cache.

@@ -44,6 +44,9 @@ pub enum Msg {
     StateChanged,
     /// The watcher lost events: rescan.
     Overflow,
+    /// Items of the share changed (`None`: it is not known which), as the share
+    /// watch saw (see `share_watch`).
+    ShareChanged(Option<Vec<RelPath>>),
     /// Look at the stop flag now.
     Wake,
 }
@@ -56,6 +59,7 @@ enum Reason {
     Push,
     Rescan,
     Reconnect,
+    ShareChange,
 }
 
 impl Reason {
@@ -66,6 +70,7 @@ impl Reason {
             Reason::Push => "push",
             Reason::Rescan => "rescan",
             Reason::Reconnect => "reconnect",
+            Reason::ShareChange => "share_change",
         }
     }
 }
@@ -178,6 +183,10 @@ pub struct Worker {
     stop: Arc<AtomicBool>,
     rx: Receiver<Msg>,
     _watcher: Option<notify::RecommendedWatcher>,
+    /// Changes on the share side (see `share_watch`).
+    share_watch: Option<crate::share_watch::ShareWatch>,
+    /// The pending push was asked for by the share watch only.
+    share_push: bool,
     settings: Settings,
     settings_read: Instant,
     /// When the next scheduled full sync is due.
@@ -239,10 +248,11 @@ impl Worker {
         let meta_dir = cache.meta_dir();
         // A test hook: no watcher, so only the periodic rescan finds local changes
         // (as after an inotify queue overflow).
-        let watcher = if std::env::var_os("OFFLINE_DAEMON_NO_WATCH").is_some() {
-            None
+        let (watcher, share_watch) = if std::env::var_os("OFFLINE_DAEMON_NO_WATCH").is_some() {
+            (None, None)
         } else {
-            watch(&root, tx)
+            let share_watch = crate::share_watch::start(&cache, tx.clone());
+            (watch(&root, tx), Some(share_watch))
         };
         let settings = Settings::load(&cache);
         let now = Instant::now();
@@ -259,6 +269,8 @@ impl Worker {
             stop,
             rx,
             _watcher: watcher,
+            share_watch,
+            share_push: false,
             next_full: now,
             push_due: None,
             push_deadline: None,
@@ -387,6 +399,9 @@ impl Worker {
 
     fn take(&mut self, msg: Msg) {
         let now = Instant::now();
+        // A push asked for by the share watch alone says so in its reason.
+        let from_share = matches!(msg, Msg::ShareChanged(_));
+        let only_share = self.push_due.is_none() || self.share_push;
         let changed = |w: &mut Worker, p: RelPath| {
             if w.unannounced.len() < MAX_MODIFIED_EVENTS {
                 w.unannounced.insert(p.clone());
@@ -415,6 +430,8 @@ impl Worker {
             Msg::Overflow => {
                 self.unsynced_all = true;
             }
+            Msg::ShareChanged(Some(paths)) => self.unsynced.extend(paths),
+            Msg::ShareChanged(None) => self.unsynced_all = true,
             Msg::StateChanged => {
                 if self.state_changed.is_none() {
                     self.state_changed = Some(now + Duration::from_millis(300));
@@ -423,6 +440,7 @@ impl Worker {
             }
             Msg::Wake => return,
         }
+        self.share_push = from_share && only_share;
         if self.unsynced.len() > MAX_SCOPE {
             self.unsynced_all = true;
         }
@@ -510,19 +528,28 @@ impl Worker {
             self.sync(reason, Vec::new());
         } else if push_ready {
             if self.unsynced_all {
-                self.sync(Reason::Push, Vec::new());
+                self.sync(self.push_reason(), Vec::new());
             } else {
                 let scope = collapse(&self.unsynced);
                 if scope.is_empty() {
                     self.push_due = None;
                     self.push_deadline = None;
                 } else {
-                    self.sync(Reason::Push, scope);
+                    self.sync(self.push_reason(), scope);
                 }
             }
         } else if now >= self.next_rescan {
             self.next_rescan = now + self.settings.rescan_interval;
             self.rescan();
+        }
+    }
+
+    /// Why a push runs: local changes, or only changes on the share.
+    fn push_reason(&self) -> Reason {
+        if self.share_push {
+            Reason::ShareChange
+        } else {
+            Reason::Push
         }
     }
 
@@ -761,6 +788,7 @@ impl Worker {
         };
         self.push_due = None;
         self.push_deadline = None;
+        self.share_push = false;
         if whole {
             self.next_full = now + jittered(self.settings.sync_interval, self.settings.sync_jitter);
             self.next_rescan = now + self.settings.rescan_interval;
@@ -920,6 +948,7 @@ impl Worker {
             last_sync_ns: self.last_sync_ns,
             last_result: self.last_result.clone(),
             socket: self.bus.socket().map(|s| s.display().to_string()),
+            share_changes: self.share_watch.as_ref().map(|w| w.mode().describe()),
         };
         // Rewrite only when something other than the clock's rounding moved.
         let same = self.written_status.as_ref().is_some_and(|w| {

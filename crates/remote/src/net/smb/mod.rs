@@ -23,15 +23,17 @@ mod names;
 mod read;
 mod session;
 mod status;
+mod watch;
 mod write;
 
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
+use crate::{Capabilities, ChangeWatch, Entry, Expect, Remote, Stat, Written};
 use lookup::Found;
 use names::NameMatch;
 use offline_core::{Hash, Kind, RelPath, TEMP_PREFIX};
 use session::{Encrypt, Session, Target};
 use std::io::Read;
+use std::sync::Arc;
 
 /// The settings to open an SMB share.
 pub(crate) struct SmbConfig<'a> {
@@ -49,7 +51,7 @@ pub(crate) struct SmbConfig<'a> {
 
 /// An SMB share.
 pub struct SmbRemote {
-    session: Session,
+    session: Arc<Session>,
     /// The share's folder as the server names it (`a\b`), empty for the share root.
     root: String,
     hidden: Vec<Vec<u8>>,
@@ -83,7 +85,7 @@ impl SmbRemote {
             encrypt: Encrypt::from_setting(config.encrypt)?,
         };
         let remote = SmbRemote {
-            session: Session::open(target)?,
+            session: Arc::new(Session::open(target)?),
             root: names::root_path(config.path),
             hidden: hidden.iter().map(|h| h.to_vec()).collect(),
             location: location.to_string(),
@@ -319,6 +321,13 @@ impl Remote for SmbRemote {
         self.session.once(path, "set its time", |link| async move {
             change::set_mtime(&link.tree, path, &target, mtime_ns, expect).await
         })
+    }
+
+    fn watch_changes(&self) -> Option<Result<Box<dyn ChangeWatch>>> {
+        Some(Ok(Box::new(watch::SmbWatch::new(
+            self.session.clone(),
+            self.root.clone(),
+        ))))
     }
 
     fn remove_temp_files(&self) -> Result<usize> {

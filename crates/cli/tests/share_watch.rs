@@ -1,0 +1,146 @@
+//! The daemon learns of changes made on the share by other clients within seconds
+//! (not at the next scheduled sync, set to an hour here): announced by an SMB
+//! server (`CHANGE_NOTIFY`), seen by inotify on a local folder share.
+
+mod servers;
+mod service_support;
+
+use servers::{Backend, Server};
+use service_support::{wait_until, Fx};
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How soon a change on the share must be in the cache.
+const WITHIN: Duration = Duration::from_secs(5);
+
+#[test]
+fn a_file_written_on_a_local_folder_share_reaches_the_cache_through_inotify() {
+    let fx = Fx::synced(&[("a.txt", "a\n")]);
+    let daemon = fx.daemon();
+    fx.wait_daemon_idle();
+    let status = fx.status();
+    let how = status["daemon"]["share_changes"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(how.contains("inotify"), "{status}");
+
+    fx.write_share("docs/new.txt", "written on the share\n");
+    let target = fx.cache.join("docs/new.txt");
+    wait_until("the new file is in the cache", WITHIN, || {
+        fs::read_to_string(&target).ok().as_deref() == Some("written on the share\n")
+    });
+    fs::remove_file(fx.share.join("a.txt")).unwrap();
+    wait_until("the deletion reached the cache", WITHIN, || {
+        !fx.cache.join("a.txt").exists()
+    });
+    daemon.stop();
+}
+
+/// A daemon serving `cache` with the server's credentials; killed when dropped.
+struct SmbDaemon(Child);
+
+impl Drop for SmbDaemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        for _ in 0..200 {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn offline(server: &Server, home: &Path, cache: &Path) -> Command {
+    let mut c = server.offline(cache);
+    c.env("OFFLINE_EVENTS_SOCKET", home.join("events.sock"))
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME");
+    c
+}
+
+fn status(server: &Server, home: &Path, cache: &Path) -> serde_json::Value {
+    let out = offline(server, home, cache)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+#[test]
+fn a_file_written_on_an_smb_share_by_smbclient_reaches_the_cache() {
+    let server = Server::start(Backend::Smb);
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("cache");
+    server.init(&cache);
+    let config = offline(&server, home.path(), &cache)
+        .args(["config", "--sync-interval", "1h", "--sync-jitter", "0"])
+        .args(["--push-delay", "300ms", "--rescan-interval", "1h"])
+        .output()
+        .unwrap();
+    servers::assert_ok(&config, "offline config", &server);
+    let log = home.path().join("daemon.log");
+    let child = offline(&server, home.path(), &cache)
+        .arg("daemon")
+        .arg(&cache)
+        .env("OFFLINE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _daemon = SmbDaemon(child);
+    wait_until("the daemon is idle", Duration::from_secs(60), || {
+        let s = status(&server, home.path(), &cache);
+        s["daemon"]["activity"] == "idle" && s["daemon"]["last_sync_ns"].is_i64()
+    });
+    let s = status(&server, home.path(), &cache);
+    let how = s["daemon"]["share_changes"].as_str().unwrap_or_default();
+    assert!(how.contains("SMB server"), "{s}");
+    wait_until("the share watch is armed", Duration::from_secs(30), || {
+        fs::read_to_string(&log).is_ok_and(|l| l.contains("the server announces changes"))
+    });
+    // Arming asks for one full look; let it pass, so that only the server's
+    // announcement can bring what comes next (the scheduled sync is an hour away).
+    std::thread::sleep(Duration::from_secs(1));
+    wait_until("the daemon is idle again", Duration::from_secs(30), || {
+        status(&server, home.path(), &cache)["daemon"]["activity"] == "idle"
+    });
+    let syncs_before = fs::read_to_string(&log)
+        .unwrap_or_default()
+        .matches("share_change")
+        .count();
+
+    let source = home.path().join("from-smbclient.txt");
+    fs::write(&source, "put by smbclient\n").unwrap();
+    server.smbclient(&format!(
+        "mkdir team/inbox; put {} team/inbox/note.txt",
+        source.display()
+    ));
+    let target = cache.join("inbox/note.txt");
+    let waited = std::panic::catch_unwind(|| {
+        wait_until("the file is in the cache", WITHIN, || {
+            fs::read_to_string(&target).ok().as_deref() == Some("put by smbclient\n")
+        })
+    });
+    assert!(
+        waited.is_ok(),
+        "not in the cache within {WITHIN:?}; daemon log:\n{}",
+        fs::read_to_string(&log).unwrap_or_default()
+    );
+    // The sync that brought it logs once it has ended.
+    wait_until("a sync for the share's change is logged", WITHIN, || {
+        fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("share_change")
+            .count()
+            > syncs_before
+    });
+}
