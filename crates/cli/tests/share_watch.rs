@@ -144,3 +144,87 @@ fn a_file_written_on_an_smb_share_by_smbclient_reaches_the_cache() {
             > syncs_before
     });
 }
+
+/// `HH:MM` local time, `minutes` from now.
+fn local_time_in(minutes: i64) -> String {
+    let out = Command::new("date")
+        .arg("-d")
+        .arg(format!("{minutes} minutes"))
+        .arg("+%H:%M")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A share behind a link with a 120 ms round trip (over the 80 ms slow-link
+/// latency): `status` says the link is slow, background syncs carry small files
+/// at once but a large one only when the slow-link window opens.
+#[test]
+fn on_a_slow_link_large_files_wait_for_the_slow_link_window() {
+    let mut server = Server::start(Backend::Webdav);
+    servers::through_relay(&mut server, Duration::from_millis(60));
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("cache");
+    server.init(&cache);
+    let later = format!("{}-{}", local_time_in(120), local_time_in(180));
+    let config = offline(&server, home.path(), &cache)
+        .args(["config", "--sync-interval", "1h", "--sync-jitter", "0"])
+        .args(["--push-delay", "300ms", "--rescan-interval", "1h"])
+        .args(["--share-poll-interval", "1h", "--slow-link-latency", "80ms"])
+        .args(["--slow-link-window", &later])
+        .output()
+        .unwrap();
+    servers::assert_ok(&config, "offline config", &server);
+    let log = home.path().join("daemon.log");
+    let child = offline(&server, home.path(), &cache)
+        .arg("daemon")
+        .arg(&cache)
+        .env("OFFLINE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _daemon = SmbDaemon(child);
+    wait_until("the link is found slow", Duration::from_secs(60), || {
+        let s = status(&server, home.path(), &cache);
+        s["daemon"]["slow_link"] == true && s["daemon"]["activity"] == "idle"
+    });
+    let s = status(&server, home.path(), &cache);
+    assert!(
+        s["daemon"]["round_trip_ms"].as_u64().unwrap_or(0) > 80,
+        "{s}"
+    );
+
+    fs::write(cache.join("small.txt"), "small\n").unwrap();
+    fs::write(cache.join("big.bin"), vec![7u8; 2 * 1024 * 1024]).unwrap();
+    let on_share = |name: &str| server.path("data/share").join(name);
+    wait_until(
+        "the small file is on the share",
+        Duration::from_secs(20),
+        || on_share("small.txt").exists(),
+    );
+    wait_until("the daemon is idle", Duration::from_secs(20), || {
+        status(&server, home.path(), &cache)["daemon"]["activity"] == "idle"
+    });
+    assert!(!on_share("big.bin").exists(), "the large file waits");
+
+    let now = format!("{}-{}", local_time_in(-1), local_time_in(60));
+    let config = offline(&server, home.path(), &cache)
+        .args(["config", "--slow-link-window", &now])
+        .output()
+        .unwrap();
+    servers::assert_ok(&config, "offline config", &server);
+    let arrived = std::panic::catch_unwind(|| {
+        wait_until(
+            "the large file is on the share",
+            Duration::from_secs(30),
+            || fs::metadata(on_share("big.bin")).is_ok_and(|m| m.len() == 2 * 1024 * 1024),
+        )
+    });
+    assert!(
+        arrived.is_ok(),
+        "daemon log:\n{}",
+        fs::read_to_string(&log).unwrap_or_default()
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod conflict;
+mod defer;
 pub mod error;
 mod execute;
 pub mod pin;

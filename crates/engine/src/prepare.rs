@@ -82,6 +82,9 @@ pub struct PrepareOptions {
     pub fill_operation: Option<SyncOperation>,
     /// The mass-delete limit in percent (default [`MASS_DELETE_PERCENT`]).
     pub max_delete_percent: Option<u32>,
+    /// Leave out copies of files larger than this many bytes, reported as skipped
+    /// (the daemon on a slow link, outside its slow-link window).
+    pub defer_larger_than: Option<u64>,
 }
 
 impl Cache {
@@ -113,6 +116,12 @@ impl Cache {
         if let Some(op) = options.fill_operation {
             relabel_fills(&mut plan, op);
         }
+        let deferred = match options.defer_larger_than {
+            Some(limit) => {
+                crate::defer::defer_large(&mut plan.items, &mut walk.local, &mut walk.remote, limit)
+            }
+            None => Vec::new(),
+        };
         if !options.force {
             let unreadable = !walk.problems.is_empty();
             check_share_not_empty(self, walk.remote_count, walk.known_remote, unreadable)?;
@@ -131,6 +140,7 @@ impl Cache {
                 bytes: 0,
                 note: None,
             })
+            .chain(deferred)
             .collect();
         Ok(Prepared {
             plan,

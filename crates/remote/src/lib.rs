@@ -263,4 +263,12 @@ pub trait Remote: Send + Sync {
     fn watch_changes(&self) -> Option<Result<Box<dyn ChangeWatch>>> {
         None
     }
+
+    /// How long one request to this side takes now (the daemon's slow-link
+    /// mode): by default, the time of a stat of the root.
+    fn round_trip(&self) -> Result<std::time::Duration> {
+        let start = std::time::Instant::now();
+        self.stat(&RelPath::root())?;
+        Ok(start.elapsed())
+    }
 }

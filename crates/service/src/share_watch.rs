@@ -12,6 +12,10 @@
 //!
 //! Changes go to the cache's worker as [`Msg::ShareChanged`]; it syncs the named
 //! paths (or everything) after the usual push delay.
+//!
+//! The same threads measure the share's round trip ([`ShareWatch::round_trip`],
+//! the fastest of three requests, every [`MEASURE_EVERY`] at most) for the
+//! worker's slow-link mode.
 
 use crate::worker::Msg;
 use offline_core::{RelPath, SHARE_MARKER, TEMP_PREFIX};
@@ -29,6 +33,11 @@ use std::time::{Duration, Instant};
 const RECONNECT_AFTER: Duration = Duration::from_secs(15);
 /// The longest a watch thread waits without looking at the stop flag.
 const STEP: Duration = Duration::from_millis(500);
+/// How often the round trip is measured at most.
+pub const MEASURE_EVERY: Duration = Duration::from_secs(30);
+
+/// The share's last measured round trip, shared with the worker.
+type RoundTrip = Arc<std::sync::Mutex<Option<Duration>>>;
 
 /// How the daemon learns of changes on a share.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +72,7 @@ impl Mode {
 /// A running watch of one cache's share; stopped when dropped.
 pub struct ShareWatch {
     mode: Mode,
+    round_trip: RoundTrip,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     _inotify: Option<notify::RecommendedWatcher>,
@@ -72,6 +82,20 @@ impl ShareWatch {
     /// How changes are learnt.
     pub fn mode(&self) -> &Mode {
         &self.mode
+    }
+
+    /// The share's round trip as last measured (`None`: a local folder, or not
+    /// measured yet).
+    pub fn round_trip(&self) -> Option<Duration> {
+        *self.round_trip.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The fastest of three round trips to `share`, stored in `into`.
+fn measure(share: &dyn offline_remote::Remote, into: &RoundTrip) {
+    let best = (0..3).filter_map(|_| share.round_trip().ok()).min();
+    if let Some(best) = best {
+        *into.lock().unwrap_or_else(|p| p.into_inner()) = Some(best);
     }
 }
 
@@ -88,15 +112,29 @@ impl Drop for ShareWatch {
 pub fn start(cache: &Cache, tx: Sender<Msg>) -> ShareWatch {
     let stop = Arc::new(AtomicBool::new(false));
     let location = cache.share_location().to_string();
+    let credentials = cache.meta_dir().join(CREDENTIALS_FILE);
     let store_path = cache.store().path().to_path_buf();
+    let round_trip: RoundTrip = Arc::default();
     let mut watch = ShareWatch {
         mode: Mode::None,
+        round_trip: round_trip.clone(),
         stop: stop.clone(),
         thread: None,
         _inotify: None,
     };
     let poll_stop = stop.clone();
-    let poll = |tx: Sender<Msg>| spawn(move || poll_loop(&store_path, &tx, &poll_stop));
+    let (poll_location, poll_credentials) = (location.clone(), credentials.clone());
+    let poll_round_trip = round_trip.clone();
+    let poll = |tx: Sender<Msg>| {
+        spawn(move || {
+            let share = Share {
+                location: &poll_location,
+                credentials: &poll_credentials,
+                round_trip: &poll_round_trip,
+            };
+            poll_loop(&share, &store_path, &tx, &poll_stop)
+        })
+    };
     match Location::parse(&location) {
         Ok(Location::Dir(path)) => {
             let path = cache.root().join(path);
@@ -114,9 +152,15 @@ pub fn start(cache: &Cache, tx: Sender<Msg>) -> ShareWatch {
             }
         }
         Ok(Location::Smb { .. }) => {
-            let credentials = cache.meta_dir().join(CREDENTIALS_FILE);
             watch.mode = Mode::ServerNotify;
-            watch.thread = spawn(move || smb_loop(&location, &credentials, &tx, &stop));
+            watch.thread = spawn(move || {
+                let share = Share {
+                    location: &location,
+                    credentials: &credentials,
+                    round_trip: &round_trip,
+                };
+                smb_loop(&share, &tx, &stop)
+            });
         }
         Ok(_) => {
             watch.mode = Mode::Poll;
@@ -162,9 +206,38 @@ fn poll_interval(store: Option<&offline_store::Store>) -> Duration {
         .max(Duration::from_secs(1))
 }
 
-fn poll_loop(store_path: &Path, tx: &Sender<Msg>, stop: &AtomicBool) {
+/// The share a watch thread looks at.
+struct Share<'a> {
+    location: &'a str,
+    credentials: &'a Path,
+    round_trip: &'a RoundTrip,
+}
+
+impl Share<'_> {
+    fn open(&self) -> offline_remote::Result<Box<dyn offline_remote::Remote>> {
+        let options = ShareOptions {
+            hidden: &[SHARE_MARKER],
+            credentials: Some(self.credentials),
+        };
+        offline_remote::open_share(self.location, &options)
+    }
+}
+
+/// Measures the round trip, then asks the worker for a full look, every poll
+/// interval.
+fn poll_loop(share: &Share<'_>, store_path: &Path, tx: &Sender<Msg>, stop: &AtomicBool) {
     let store = offline_store::Store::open(store_path).ok();
-    while sleep_unless_stopped(poll_interval(store.as_ref()), stop) {
+    let mut measured: Option<Instant> = None;
+    loop {
+        if measured.is_none_or(|at| at.elapsed() >= MEASURE_EVERY) {
+            if let Ok(remote) = share.open() {
+                measure(remote.as_ref(), share.round_trip);
+            }
+            measured = Some(Instant::now());
+        }
+        if !sleep_unless_stopped(poll_interval(store.as_ref()), stop) {
+            return;
+        }
         if tx.send(Msg::ShareChanged(None)).is_err() {
             return;
         }
@@ -175,13 +248,10 @@ fn poll_loop(store_path: &Path, tx: &Sender<Msg>, stop: &AtomicBool) {
 /// server went away. Each time the watch is armed, the worker is asked for one
 /// full look: what changed before (while connecting, or while the server was
 /// away) was not announced.
-fn smb_loop(location: &str, credentials: &Path, tx: &Sender<Msg>, stop: &AtomicBool) {
+fn smb_loop(share: &Share<'_>, tx: &Sender<Msg>, stop: &AtomicBool) {
+    let location = share.location;
     while !stop.load(Ordering::SeqCst) {
-        let options = ShareOptions {
-            hidden: &[SHARE_MARKER],
-            credentials: Some(credentials),
-        };
-        let armed = offline_remote::open_share(location, &options).and_then(|share| {
+        let armed = share.open().and_then(|share| {
             match share.watch_changes() {
                 Some(Ok(mut watch)) => {
                     // The first wait arms the watch on the server.
@@ -192,7 +262,7 @@ fn smb_loop(location: &str, credentials: &Path, tx: &Sender<Msg>, stop: &AtomicB
                 None => Ok(None),
             }
         });
-        let (mut watch, _share, first) = match armed {
+        let (mut watch, remote, first) = match armed {
             Ok(Some(armed)) => armed,
             Ok(None) => return,
             Err(e) => {
@@ -208,7 +278,12 @@ fn smb_loop(location: &str, credentials: &Path, tx: &Sender<Msg>, stop: &AtomicB
             return;
         }
         let mut next = Ok(first);
+        let mut measured: Option<Instant> = None;
         while !stop.load(Ordering::SeqCst) {
+            if measured.is_none_or(|at| at.elapsed() >= MEASURE_EVERY) {
+                measure(remote.as_ref(), share.round_trip);
+                measured = Some(Instant::now());
+            }
             let msg = match next {
                 Ok(None) => None,
                 Ok(Some(ShareChanges::Paths(paths))) => Some(Msg::ShareChanged(Some(paths))),
@@ -226,6 +301,7 @@ fn smb_loop(location: &str, credentials: &Path, tx: &Sender<Msg>, stop: &AtomicB
             next = watch.wait(STEP);
         }
         drop(watch);
+        drop(remote);
         if !sleep_unless_stopped(RECONNECT_AFTER, stop) {
             return;
         }

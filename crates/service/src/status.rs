@@ -37,6 +37,13 @@ pub struct DaemonStatus {
     /// `share_watch`).
     #[serde(default)]
     pub share_changes: Option<String>,
+    /// The share's round trip as last measured, in milliseconds.
+    #[serde(default)]
+    pub round_trip_ms: Option<u64>,
+    /// The round trip is over `daemon.slow_link_latency` (Windows' slow-link mode):
+    /// background syncs copy large files only in `daemon.slow_link_window`.
+    #[serde(default)]
+    pub slow_link: bool,
 }
 
 /// A daemon found serving a cache.

@@ -32,6 +32,9 @@ const BUSY_RETRY: Duration = Duration::from_secs(2);
 const ERROR_BACKOFF: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps without looking at the clock and the settings.
 const TICK: Duration = Duration::from_millis(500);
+/// On a slow link, background syncs copy files larger than this only in the
+/// slow-link window.
+pub const LARGE_FILE: u64 = 1024 * 1024;
 
 /// What the watcher and the daemon tell a worker.
 #[derive(Debug)]
@@ -187,6 +190,8 @@ pub struct Worker {
     share_watch: Option<crate::share_watch::ShareWatch>,
     /// The pending push was asked for by the share watch only.
     share_push: bool,
+    /// The slow-link window was open at the last look (its opening starts a sync).
+    slow_window_open: bool,
     settings: Settings,
     settings_read: Instant,
     /// When the next scheduled full sync is due.
@@ -271,6 +276,7 @@ impl Worker {
             _watcher: watcher,
             share_watch,
             share_push: false,
+            slow_window_open: false,
             next_full: now,
             push_due: None,
             push_deadline: None,
@@ -519,6 +525,7 @@ impl Worker {
         if self.in_blackout() {
             return;
         }
+        self.watch_slow_window();
         if now >= self.next_full {
             let reason = if self.last_sync_ns.is_none() {
                 Reason::Startup
@@ -542,6 +549,32 @@ impl Worker {
             self.next_rescan = now + self.settings.rescan_interval;
             self.rescan();
         }
+    }
+
+    /// The share's round trip when it is over `slow_link_latency` (a slow link).
+    fn slow_link(&self) -> Option<Duration> {
+        let round_trip = self.share_watch.as_ref()?.round_trip()?;
+        (round_trip > self.settings.slow_link_latency).then_some(round_trip)
+    }
+
+    /// The size over which copies wait for the slow-link window, while they must.
+    fn defer_limit(&self) -> Option<u64> {
+        let window = self.settings.slow_link_window?;
+        (self.slow_link().is_some() && !window.contains(local_minute_now())).then_some(LARGE_FILE)
+    }
+
+    /// When the slow-link window opens on a slow link, what waited goes now.
+    fn watch_slow_window(&mut self) {
+        let open = self.slow_link().is_some()
+            && self
+                .settings
+                .slow_link_window
+                .is_some_and(|w| w.contains(local_minute_now()));
+        if open && !self.slow_window_open {
+            tracing::info!(cache = %self.root.display(), "slow-link window open: large files go now");
+            self.next_full = Instant::now();
+        }
+        self.slow_window_open = open;
     }
 
     /// Why a push runs: local changes, or only changes on the share.
@@ -796,6 +829,7 @@ impl Worker {
         let control = SyncControl::default();
         let options = PrepareOptions {
             scope: scope.clone(),
+            defer_larger_than: self.defer_limit(),
             ..PrepareOptions::default()
         };
         let sync_id = new_sync_id();
@@ -949,6 +983,12 @@ impl Worker {
             last_result: self.last_result.clone(),
             socket: self.bus.socket().map(|s| s.display().to_string()),
             share_changes: self.share_watch.as_ref().map(|w| w.mode().describe()),
+            round_trip_ms: self
+                .share_watch
+                .as_ref()
+                .and_then(|w| w.round_trip())
+                .map(|d| d.as_millis() as u64),
+            slow_link: self.slow_link().is_some(),
         };
         // Rewrite only when something other than the clock's rounding moved.
         let same = self.written_status.as_ref().is_some_and(|w| {
@@ -962,6 +1002,8 @@ impl Worker {
                 && close(w.next_retry_ns, status.next_retry_ns)
                 && w.last_sync_ns == status.last_sync_ns
                 && w.last_result == status.last_result
+                && w.slow_link == status.slow_link
+                && w.round_trip_ms.map(|m| m / 10) == status.round_trip_ms.map(|m| m / 10)
         });
         if same {
             return;

@@ -745,6 +745,74 @@ http {{
     }
 }
 
+/// Starts a relay that forwards connections on a new loopback port to `target`,
+/// holding every chunk `delay` in each direction; returns the new port.
+pub fn start_relay(target: u16, delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+    let port = listener.local_addr().expect("relay address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let (c2, s2) = (client.try_clone(), server.try_clone());
+            if let (Ok(c2), Ok(s2)) = (c2, s2) {
+                pump(client, s2, delay);
+                pump(server, c2, delay);
+            }
+        }
+    });
+    port
+}
+
+/// Copies `from` to `to`, each chunk sent `delay` after it arrived.
+fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    use std::io::{Read, Write};
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0
+                || tx
+                    .send((Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (due, chunk) in rx {
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+/// Points the client at a relay in front of the server (a link with a round
+/// trip of twice `delay`).
+pub fn through_relay(server: &mut Server, delay: Duration) {
+    let port = server.port();
+    let relay = start_relay(port, delay);
+    let (old, new) = (format!(":{port}"), format!(":{relay}"));
+    server.url = server.url.replace(&old, &new);
+    for (_, value) in server.env.iter_mut() {
+        *value = value.replace(&old, &new);
+    }
+    if server.backend == Backend::Sftp {
+        // The host key, known for the relay's port too.
+        let known = server.path("known_hosts");
+        let text = fs::read_to_string(&known).expect("read known_hosts");
+        let more = text.replace(&format!("]{old} "), &format!("]{new} "));
+        fs::write(&known, format!("{text}{more}")).expect("write known_hosts");
+    }
+}
+
 /// The Samba user of the tests: the current user (Samba maps it to a Unix account).
 pub fn smb_user() -> String {
     std::env::var("USER")

@@ -330,6 +330,13 @@ impl Remote for SmbRemote {
         ))))
     }
 
+    fn round_trip(&self) -> Result<std::time::Duration> {
+        // A stat is three requests on SMB (open, query, close).
+        let start = std::time::Instant::now();
+        self.stat(&RelPath::root())?;
+        Ok(start.elapsed() / 3)
+    }
+
     fn remove_temp_files(&self) -> Result<usize> {
         let mut pending = vec![RelPath::root()];
         let mut removed = 0;
