@@ -23,6 +23,7 @@ mod names;
 mod read;
 mod session;
 mod status;
+mod transport;
 mod watch;
 mod write;
 
@@ -216,7 +217,7 @@ impl Remote for SmbRemote {
                 )
                 .await;
                 match resource {
-                    Ok(smb::Resource::File(file)) => Ok(Some(file)),
+                    Ok(smb::Resource::File(file)) => Ok(Some((file, link.alive.clone()))),
                     Ok(other) => {
                         lookup::close(other).await;
                         Ok(None)
@@ -232,7 +233,11 @@ impl Remote for SmbRemote {
             }
         })?;
         match file {
-            Some(file) => Ok(Box::new(read::SmbRead::new(self.session.rt.handle(), file))),
+            Some((file, alive)) => Ok(Box::new(read::SmbRead::new(
+                self.session.rt.handle(),
+                alive,
+                file,
+            ))),
             None => Err(RemoteError::new(
                 ErrorKind::Io,
                 path,

@@ -1,8 +1,10 @@
 //! Reading a file of the share from synchronous code, a megabyte per request.
 
 use super::status::is_connection_failure;
+use super::transport::Liveness;
 use smb::{File, ReadAt};
 use std::io::{self, Read};
+use std::sync::Arc;
 
 /// How much is asked for in one read request.
 const CHUNK: usize = 1024 * 1024;
@@ -10,6 +12,7 @@ const CHUNK: usize = 1024 * 1024;
 /// An open file of the share, read in order; closed at the end or when dropped.
 pub(crate) struct SmbRead {
     rt: tokio::runtime::Handle,
+    alive: Arc<Liveness>,
     file: Option<File>,
     offset: u64,
     buffer: Vec<u8>,
@@ -18,9 +21,10 @@ pub(crate) struct SmbRead {
 }
 
 impl SmbRead {
-    pub(crate) fn new(rt: tokio::runtime::Handle, file: File) -> SmbRead {
+    pub(crate) fn new(rt: tokio::runtime::Handle, alive: Arc<Liveness>, file: File) -> SmbRead {
         SmbRead {
             rt,
+            alive,
             file: Some(file),
             offset: 0,
             buffer: Vec::new(),
@@ -39,9 +43,15 @@ impl SmbRead {
         }
         let offset = self.offset;
         let buffer = &mut self.buffer;
+        let alive = &self.alive;
         let n = self
             .rt
-            .block_on(file.read_at(buffer, offset))
+            .block_on(async {
+                tokio::select! {
+                    read = file.read_at(buffer, offset) => read,
+                    _ = alive.died() => Err(smb::Error::ConnectionStopped),
+                }
+            })
             .map_err(|e| {
                 let kind = if is_connection_failure(&e) {
                     io::ErrorKind::ConnectionAborted

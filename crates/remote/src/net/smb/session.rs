@@ -8,11 +8,12 @@
 //! server's own setting.
 
 use super::status::{fail, is_connection_failure};
+use super::transport::{Liveness, Tcp};
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::net::{unreachable, Runtime, ATTEMPTS, CONNECT_TIMEOUT, FIRST_BACKOFF, IO_TIMEOUT};
 use offline_core::RelPath;
 use smb::connection::EncryptionMode;
-use smb::{Client, ClientConfig, Tree, UncPath};
+use smb::{Connection, ConnectionConfig, Guid, Session as SmbSession, Tree, UncPath};
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -55,10 +56,14 @@ pub(crate) struct Target {
     pub encrypt: Encrypt,
 }
 
-/// One working connection: the client and the tree of the share.
+/// One working connection: the TCP connection, the logged-on session, and the
+/// tree of the share.
 pub(crate) struct Link {
-    pub client: Client,
+    conn: Connection,
+    session: SmbSession,
     pub tree: Arc<Tree>,
+    /// Whether the TCP connection still works.
+    pub alive: Arc<Liveness>,
     /// Counts the connections made, so that threads that saw the same broken one
     /// make only one new one.
     pub generation: u64,
@@ -70,7 +75,13 @@ pub(crate) struct Session {
     target: Target,
     link: Mutex<Option<Arc<Link>>>,
     reconnecting: tokio::sync::Mutex<()>,
+    /// When the server last stayed away through every retry: for a short while
+    /// after, requests fail at once instead of each waiting through its retries.
+    gave_up: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long requests fail at once after the server stayed away.
+const FAIL_FAST: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A failure inside one attempt: an answer or a broken connection of the server,
 /// or a decision of this backend (a precondition, a refused name).
@@ -115,6 +126,7 @@ impl Session {
             target,
             link: Mutex::new(None),
             reconnecting: tokio::sync::Mutex::new(()),
+            gave_up: Mutex::new(None),
         };
         let link = session.rt.block_on(session.connect(0))?;
         *session.lock() = Some(Arc::new(link));
@@ -149,22 +161,8 @@ impl Session {
             Encrypt::Required | Encrypt::WhenOffered => EncryptionMode::Required,
         };
         loop {
-            let mut config = ClientConfig {
-                dfs: false,
-                ..ClientConfig::default()
-            };
-            config.connection.port = self.target.port;
-            config.connection.timeout = Some(IO_TIMEOUT);
-            config.connection.encryption_mode = mode;
-            config.connection.auth_methods.kerberos = false;
-            config.connection.auth_methods.ntlm = true;
-            let client = Client::new(config);
-            let connected = tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                client.share_connect(&unc, &self.target.user, self.target.password.clone()),
-            )
-            .await;
-            let result = match connected {
+            let attempt = tokio::time::timeout(CONNECT_TIMEOUT, self.connect_once(&unc, mode));
+            let result = match attempt.await {
                 Err(_) => {
                     return Err(unreachable(
                         &here,
@@ -175,20 +173,17 @@ impl Session {
                 Ok(result) => result,
             };
             match result {
-                Ok(()) => {
-                    let tree = client
-                        .get_tree(&unc)
-                        .await
-                        .map_err(|e| fail(&here, "connect to the share", &e))?;
-                    tracing::debug!("connected to {} (encryption {:?})", self.target.host, mode);
+                Ok((conn, session, tree, alive)) => {
+                    tracing::debug!("connected to {} (encryption {mode:?})", self.target.host);
                     return Ok(Link {
-                        client,
-                        tree,
+                        conn,
+                        session,
+                        tree: Arc::new(tree),
+                        alive,
                         generation: generation + 1,
                     });
                 }
                 Err(err) if mode == EncryptionMode::Required && no_encryption(&err) => {
-                    let _ = client.close().await;
                     if self.target.encrypt == Encrypt::Required {
                         return Err(RemoteError::new(
                             ErrorKind::PermissionDenied,
@@ -202,10 +197,51 @@ impl Session {
                     );
                     mode = EncryptionMode::Allowed;
                 }
-                Err(err) => {
-                    let _ = client.close().await;
-                    return Err(fail(&here, "connect to the share", &err));
-                }
+                Err(err) => return Err(fail(&here, "connect to the share", &err)),
+            }
+        }
+    }
+
+    /// One try at connecting with the encryption `mode`.
+    async fn connect_once(
+        &self,
+        unc: &UncPath,
+        mode: EncryptionMode,
+    ) -> smb::Result<(Connection, SmbSession, Tree, Arc<Liveness>)> {
+        let port = self.target.port.unwrap_or(445);
+        let tcp = Tcp::connect(&self.target.host, port)
+            .await
+            .map_err(smb::Error::IoError)?;
+        let alive = tcp.liveness();
+        let mut config = ConnectionConfig {
+            port: Some(port),
+            timeout: Some(IO_TIMEOUT),
+            encryption_mode: mode,
+            ..ConnectionConfig::default()
+        };
+        config.auth_methods.kerberos = false;
+        config.auth_methods.ntlm = true;
+        let conn =
+            Connection::from_transport(Box::new(tcp), &self.target.host, Guid::generate(), config)
+                .await?;
+        let identity = sspi::AuthIdentity {
+            username: sspi::Username::parse(&self.target.user)
+                .map_err(|e| smb::Error::SspiError(e.into()))?,
+            password: sspi::Secret::from(self.target.password.clone()),
+        };
+        let session = match conn.authenticate(identity).await {
+            Ok(session) => session,
+            Err(err) => {
+                let _ = conn.close().await;
+                return Err(err);
+            }
+        };
+        match session.tree_connect(unc).await {
+            Ok(tree) => Ok((conn, session, tree, alive)),
+            Err(err) => {
+                let _ = session.logoff().await;
+                let _ = conn.close().await;
+                Err(err)
             }
         }
     }
@@ -226,8 +262,7 @@ impl Session {
         let link = self.connect(current).await?;
         let old = self.lock().replace(Arc::new(link));
         if let Some(old) = old {
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_secs(2), old.client.close()).await;
+            old.close(std::time::Duration::from_secs(2)).await;
         }
         Ok(())
     }
@@ -242,6 +277,10 @@ impl Session {
     ) -> Result<T> {
         let mut wait = FIRST_BACKOFF;
         let mut tries = 1;
+        let gave_up = *self.gave_up.lock().unwrap_or_else(|p| p.into_inner());
+        if gave_up.is_some_and(|at| at.elapsed() < FAIL_FAST) {
+            return Err(unreachable(path, action, "the server stopped answering"));
+        }
         loop {
             let Some(link) = self.link() else {
                 return Err(unreachable(path, action, "the connection is closed"));
@@ -256,11 +295,21 @@ impl Session {
                     tries += 1;
                     if let Err(e) = self.rt.block_on(self.reconnect(generation)) {
                         if e.kind != ErrorKind::Unreachable || tries >= ATTEMPTS {
+                            if e.kind == ErrorKind::Unreachable {
+                                *self.gave_up.lock().unwrap_or_else(|p| p.into_inner()) =
+                                    Some(std::time::Instant::now());
+                            }
                             return Err(e);
                         }
                     }
                 }
-                Err(err) => return Err(err.into_remote(path, action)),
+                Err(err) => {
+                    if err.is_connection_failure() {
+                        *self.gave_up.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(std::time::Instant::now());
+                    }
+                    return Err(err.into_remote(path, action));
+                }
             }
         }
     }
@@ -272,7 +321,9 @@ impl Session {
         F: Fn(Arc<Link>) -> Fut,
         Fut: Future<Output = Attempt<T>>,
     {
-        self.retry_with(path, action, |link| self.rt.block_on(op(link)))
+        self.retry_with(path, action, |link| {
+            self.rt.block_on(until_broken(&link, op(link.clone())))
+        })
     }
 
     /// Like [`Session::retrying`], but each attempt runs on a runtime of its own
@@ -295,7 +346,7 @@ impl Session {
                 .enable_time()
                 .build()
                 .map_err(|e| Fail::Remote(RemoteError::io(path, e)))?;
-            local.block_on(op(link))
+            local.block_on(until_broken(&link, op(link.clone())))
         })
     }
 
@@ -309,7 +360,9 @@ impl Session {
             let Some(link) = self.link() else {
                 return Err(unreachable(path, action, "the connection is closed"));
             };
-            op(link).await.map_err(|e| e.into_remote(path, action))
+            until_broken(&link, op(link.clone()))
+                .await
+                .map_err(|e| e.into_remote(path, action))
         })
     }
 
@@ -319,9 +372,7 @@ impl Session {
         let link = self.lock().take();
         if let Some(link) = link {
             self.rt.block_on(async move {
-                let _ =
-                    tokio::time::timeout(std::time::Duration::from_secs(5), link.client.close())
-                        .await;
+                link.close(std::time::Duration::from_secs(5)).await;
                 drop(link);
             });
         }
@@ -331,6 +382,28 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Runs `op` until it ends or the connection of `link` breaks, whichever is
+/// first (the `smb` crate leaves requests of a broken connection waiting).
+pub(crate) async fn until_broken<T>(
+    link: &Link,
+    op: impl Future<Output = Attempt<T>>,
+) -> Attempt<T> {
+    tokio::select! {
+        result = op => result,
+        _ = link.alive.died() => Err(Fail::Smb(smb::Error::ConnectionStopped)),
+    }
+}
+
+impl Link {
+    /// Disconnects the tree, logs off and closes the connection, each step given
+    /// at most `limit`.
+    async fn close(&self, limit: std::time::Duration) {
+        let _ = tokio::time::timeout(limit, self.tree.disconnect()).await;
+        let _ = tokio::time::timeout(limit, self.session.logoff()).await;
+        let _ = tokio::time::timeout(limit, self.conn.close()).await;
     }
 }
 

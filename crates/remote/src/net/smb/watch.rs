@@ -5,6 +5,7 @@
 use super::lookup;
 use super::session::Session;
 use super::status::{fail, is_connection_failure};
+use super::transport::Liveness;
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::{ChangeWatch, ShareChanges};
 use futures_util::StreamExt;
@@ -25,7 +26,8 @@ pub(crate) struct SmbWatch {
     session: Arc<Session>,
     /// The share's folder as the server names it.
     root: String,
-    active: Option<(Arc<Directory>, Notices)>,
+    /// The folder watched, its notifications, and the connection they come on.
+    active: Option<(Arc<Directory>, Notices, Arc<Liveness>)>,
 }
 
 impl SmbWatch {
@@ -38,7 +40,9 @@ impl SmbWatch {
     }
 
     /// Opens the share's folder and arms the watch.
-    async fn start(&self) -> std::result::Result<(Arc<Directory>, Notices), smb::Error> {
+    async fn start(
+        &self,
+    ) -> std::result::Result<(Arc<Directory>, Notices, Arc<Liveness>), smb::Error> {
         let link = self.session.link().ok_or(smb::Error::ConnectionStopped)?;
         let access = DirAccessMask::new()
             .with_list_directory(true)
@@ -90,12 +94,12 @@ impl SmbWatch {
                 }
             }
         });
-        Ok((dir, rx))
+        Ok((dir, rx, link.alive.clone()))
     }
 
     /// Stops the watch (dropping the stream cancels it) and closes the folder.
     fn stop(&mut self) {
-        if let Some((dir, stream)) = self.active.take() {
+        if let Some((dir, stream, _)) = self.active.take() {
             self.session.rt.block_on(async move {
                 drop(stream);
                 let _ = tokio::time::timeout(Duration::from_secs(2), dir.close()).await;
@@ -124,11 +128,15 @@ impl ChangeWatch for SmbWatch {
             let started = self.session.rt.block_on(self.start());
             self.active = Some(started.map_err(|e| fail(&here, "watch the share", &e))?);
         }
-        let Some((_, stream)) = self.active.as_mut() else {
+        let Some((_, stream, alive)) = self.active.as_mut() else {
             return Ok(None);
         };
+        let alive = alive.clone();
         let first = self.session.rt.block_on(async {
-            let first = tokio::time::timeout(timeout, stream.recv()).await;
+            let first = tokio::select! {
+                first = tokio::time::timeout(timeout, stream.recv()) => first,
+                _ = alive.died() => Ok(Some(Err(smb::Error::ConnectionStopped))),
+            };
             // Whatever else is ready now comes in the same batch.
             let mut more = Vec::new();
             if let Ok(Some(Ok(_))) = &first {
