@@ -11,6 +11,8 @@
 #   LARGE=0           number of 64 MiB files added to the tree
 # Env (this script):
 #   OFFLINE_BIN=path  use this binary instead of building `cargo build --release -p offline-cli`
+#   OFFLINE_PROFILE=p cargo profile to build with (default release: no debug information;
+#                     `profiling` keeps line tables for perf, callgrind and heaptrack)
 #   OFFLINE_REV=rev   build that commit (e.g. HEAD) from a clean `git archive` snapshot in
 #                     target/bench-src (own target dir target/bench-target) instead of the work tree
 #   OFFLINE_LABEL=s   with OFFLINE_BIN: what to record as its commit (one word)
@@ -102,9 +104,10 @@ if [[ $want_offline -eq 1 && -z "${OFFLINE_BIN:-}" && -n "${OFFLINE_REV:-}" ]]; 
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target/bench-target}"
 fi
 if [[ $want_offline -eq 1 && -z "${OFFLINE_BIN:-}" ]]; then
-  echo "== cargo build --release -p offline-cli (in $SRC)" >&2
+  PROFILE="${OFFLINE_PROFILE:-release}"
+  echo "== cargo build --profile $PROFILE -p offline-cli (in $SRC)" >&2
   # the executable's path comes from cargo itself, so CARGO_TARGET_DIR is honoured
-  OFFLINE_BIN="$(cd "$SRC" && cargo build --release -p offline-cli --message-format=json-render-diagnostics \
+  OFFLINE_BIN="$(cd "$SRC" && cargo build --profile "$PROFILE" -p offline-cli --message-format=json-render-diagnostics \
     | python3 -c 'import sys, json
 for l in sys.stdin:
     m = json.loads(l)

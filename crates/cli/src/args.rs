@@ -135,6 +135,13 @@ pub enum Command {
     /// Show the whole share as a folder (FUSE): cached items from the cache, ghosts
     /// fetched when opened.
     Mount(crate::service::MountArgs),
+    /// Print the address of the Sync Center, the daemon's web page, with its login
+    /// token (--open: open it in the browser).
+    Ui(crate::ui::UiArgs),
+    /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::extras::CompletionsArgs),
+    /// Print the manual page, or write every page into a folder (--dir).
+    Man(crate::extras::ManArgs),
     /// Show or set the cache's space limits, copies in flight and daemon schedule.
     Config {
         /// Total size of cached content (e.g. 500M, 2G; 0: no limit).

@@ -2,6 +2,7 @@
 
 use crate::args::{Command, DirectionArg, FilterArg, KeepArg, PolicyArg, SourceArg};
 use crate::printer::{print_plan, JsonPrinter, TablePrinter};
+use crate::term::shown;
 use crate::{json, EXIT_INCOMPLETE, EXIT_OK, EXIT_UNREACHABLE};
 use anyhow::{Context, Result};
 use offline_core::{ConflictPolicy, RelPath, SyncControl};
@@ -19,6 +20,9 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Daemon(args) => crate::service::daemon(args),
         Command::Events(args) => crate::service::events(args),
         Command::Mount(args) => crate::service::mount(args),
+        Command::Ui(args) => crate::ui::ui(args),
+        Command::Completions(args) => crate::extras::completions(args),
+        Command::Man(args) => crate::extras::man(args),
         Command::Init {
             share,
             cache_dir,
@@ -84,8 +88,8 @@ fn init(share: &std::ffi::OsStr, cache_dir: &Path, no_pin: bool) -> Result<u8> {
     let cache = Cache::init(share, cache_dir, InitOptions { pin_root: !no_pin })?;
     println!(
         "Initialized the cache {} for the share {}{}.",
-        cache.root().display(),
-        cache.share_location(),
+        shown(cache.root().display()),
+        shown(cache.share_location()),
         if no_pin { " (nothing pinned)" } else { "" }
     );
     println!("Run `offline sync` in it to copy the share.");
@@ -133,7 +137,13 @@ fn sync(
     if dry_run {
         let share = cache.open_share()?;
         let prepared = cache.prepare(share.as_ref(), control, &options)?;
-        print_plan(&prepared.plan, &prepared.problems, as_json);
+        let reports: Vec<_> = prepared
+            .problems
+            .iter()
+            .chain(&prepared.skipped)
+            .cloned()
+            .collect();
+        print_plan(&prepared.plan, &reports, as_json);
         let failed = !prepared.problems.is_empty();
         return Ok(if failed { EXIT_INCOMPLETE } else { EXIT_OK });
     }
@@ -146,7 +156,7 @@ fn sync(
     };
     let summary = cache.synchronize(control, &options, sink)?;
     if let Some(recovery) = &summary.recovered {
-        eprintln!("offline: note: {}", recovery.describe());
+        eprintln!("offline: note: {}", shown(recovery.describe()));
     }
     report_evictions(&cache.enforce_limits()?, as_json);
     Ok(sync_exit_code(&cache, &summary))
@@ -264,11 +274,11 @@ fn evict(paths: &[PathBuf], discard_changes: bool, as_json: bool) -> Result<u8> 
         for (path, dest) in &report.discarded {
             println!(
                 "dropped  {path}  (its changed bytes were moved to {})",
-                dest.display()
+                shown(dest.display())
             );
         }
         for (path, err) in &report.failed {
-            println!("failed   {path}: {err}");
+            println!("failed   {path}: {}", shown(err));
         }
         println!(
             "{} items evicted, {} bytes freed",
@@ -285,7 +295,7 @@ fn disconnect() -> Result<u8> {
     cache.disconnect()?;
     println!(
         "working offline: syncs wait until `offline reconnect`; keep working in {}",
-        cache.root().display()
+        shown(cache.root().display())
     );
     Ok(EXIT_OK)
 }
@@ -298,7 +308,11 @@ fn reconnect() -> Result<u8> {
         println!("online: run `offline sync` to send what waits");
         Ok(EXIT_OK)
     } else {
-        eprintln!("offline: the share {} cannot be reached ({}); the next sync that reaches it goes online", cache.share_location(), reason.name());
+        eprintln!(
+            "offline: the share {} cannot be reached ({}); the next sync that reaches it goes online",
+            shown(cache.share_location()),
+            reason.name()
+        );
         Ok(EXIT_UNREACHABLE)
     }
 }
@@ -384,8 +398,8 @@ fn status(as_json: bool) -> Result<u8> {
         );
         return Ok(EXIT_OK);
     }
-    println!("cache:        {}", cache.root().display());
-    println!("share:        {}", s.share);
+    println!("cache:        {}", shown(cache.root().display()));
+    println!("share:        {}", shown(&s.share));
     let reason = match s.connect_state {
         offline_core::ConnectState::Offline => format!(" ({})", s.offline_reason.name()),
         _ => String::new(),
@@ -604,20 +618,20 @@ fn repair(share: Option<PathBuf>, no_pin: bool, force: bool, as_json: bool) -> R
     let Some(summary) = &repaired.summary else {
         eprintln!(
             "offline: the state database of {} is sound; nothing to repair (`offline repair --force` rebuilds it anyway)",
-            repaired.root.display()
+            shown(repaired.root.display())
         );
         return Ok(EXIT_OK);
     };
     match &repaired.moved_to {
         Some(moved) => eprintln!(
             "offline: the damaged state database was kept as {}",
-            moved.display()
+            shown(moved.display())
         ),
         None => eprintln!("offline: there was no state database; a new one was made"),
     }
     eprintln!(
         "offline: rebuilt the state database against the share {} by a full compare",
-        repaired.share
+        shown(&repaired.share)
     );
     if summary.conflicts > 0 {
         eprintln!(

@@ -1,6 +1,6 @@
 //! JSON shapes of the model's values, shared by every `--json` printer.
 
-use offline_core::{Meta, PlanItem};
+use offline_core::{Meta, PlanItem, Side};
 use offline_engine::{ItemError, ItemReport, ItemResult, SyncSummary};
 use serde_json::{json, Map, Value};
 
@@ -73,21 +73,21 @@ pub fn planned(item: &PlanItem) -> Value {
         "operation": item.action.operation().map(|o| o.name()),
         "action": item.action.name(),
         "result": "planned",
-        "local": meta(item.triple.local.as_deref()),
-        "remote": meta(item.triple.remote.as_deref()),
-        "original": meta(item.triple.original.as_deref()),
+        "local": meta(item.triple.meta(Side::Local)),
+        "remote": meta(item.triple.meta(Side::Remote)),
+        "original": meta(item.triple.original_meta()),
     })
 }
 
 /// The closing summary line.
 pub fn summary(s: &SyncSummary, dry_run: bool) -> Value {
     let mut counts = Map::new();
-    for ((op, result), n) in &s.counts {
+    for ((counted, result), n) in &s.counts {
         let entry = counts
-            .entry(op.clone())
+            .entry(counted.name())
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = entry {
-            m.insert(result.clone(), json!(n));
+            m.insert(result.name().to_string(), json!(n));
         }
     }
     json!({"summary": {
@@ -96,7 +96,7 @@ pub fn summary(s: &SyncSummary, dry_run: bool) -> Value {
         "errors": s.errors,
         "skipped": s.skipped,
         "bytes": s.bytes,
-        "stopped": s.stopped,
+        "stopped": s.stopped.as_ref().map(|why| why.to_string()),
         "dry_run": dry_run,
     }})
 }

@@ -5,13 +5,18 @@
 
 mod args;
 mod commands;
+mod extras;
 mod json;
 mod printer;
 mod service;
+mod term;
+mod ui;
 
 use args::Cli;
 use clap::Parser;
+use offline_core::escape_terminal;
 use offline_engine::EngineError;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Exit status: everything was done.
@@ -29,34 +34,48 @@ fn main() -> ExitCode {
     service::set_lock_wait(&cli.command);
     if let Some(dir) = &cli.dir {
         if let Err(e) = std::env::set_current_dir(dir) {
-            eprintln!("offline: cannot use -C {}: {e}", dir.display());
+            let shown = format!("cannot use -C {}: {e}", dir.display());
+            eprintln!("offline: {}", escape_terminal(&shown));
             return ExitCode::from(EXIT_USAGE);
         }
     }
     match commands::run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("offline: {err:#}");
+            eprintln!("offline: {}", escape_terminal(&format!("{err:#}")));
             ExitCode::from(exit_code_of(&err))
         }
     }
 }
 
+/// What this program logs by default: its own warnings, one plain line each.
+const DEFAULT_LOG: &str = "off,offline=warn";
+
+/// Logging on stderr. By default only this program's own warnings (its crates'
+/// targets all start with `offline`); the libraries' logs (OpenDAL's retries, say)
+/// only when asked for with `OFFLINE_LOG` or `RUST_LOG` (e.g. `OFFLINE_LOG=debug`).
+/// Colour only on a terminal, never with `NO_COLOR`. Errors capture no backtrace
+/// unless the log level asked for is `debug` or `trace`, whatever `RUST_BACKTRACE`
+/// says.
 fn init_logging() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("OFFLINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // The SMB client's libraries tell every connection and logon at `info`: only
-    // their warnings, unless OFFLINE_LOG names them.
-    let asked = std::env::var("OFFLINE_LOG").unwrap_or_default();
-    for chatty in ["smb", "smb_transport", "sspi"] {
-        if !asked.contains(chatty) {
-            if let Ok(directive) = format!("{chatty}=warn").parse() {
-                filter = filter.add_directive(directive);
-            }
-        }
+    let asked = ["OFFLINE_LOG", "RUST_LOG"]
+        .iter()
+        .find_map(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()));
+    let verbose = asked
+        .as_deref()
+        .is_some_and(|v| v.contains("debug") || v.contains("trace"));
+    if !verbose {
+        // Read by std's (and anyhow's, and OpenDAL's) backtrace capture; set before
+        // any other thread exists.
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
+    let filter = asked
+        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
 }
@@ -67,6 +86,9 @@ fn exit_code_of(err: &anyhow::Error) -> u8 {
         Some(EngineError::Unreachable { .. } | EngineError::Disconnected { .. }) => {
             EXIT_UNREACHABLE
         }
+        // A full disk under the state database: the command could not finish, the
+        // cache is sound (nothing was lost).
+        Some(EngineError::Store(offline_store::StoreError::DiskFull { .. })) => EXIT_INCOMPLETE,
         Some(
             EngineError::NotACache { .. }
             | EngineError::AlreadyACache { .. }

@@ -1,10 +1,14 @@
 //! Printers of a sync: a progress bar and a table for people, JSON lines for programs.
-//! Both are sinks of the engine.
+//! Both are sinks of the engine; a write that fails (the output was closed) stops
+//! the sync as the engine's `SinkFailed`.
 
 use crate::json;
+use crate::term::shown;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use offline_core::{Plan, PlanItem};
-use offline_engine::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use offline_engine::{
+    CountedAs, ItemReport, ItemResult, Response, ResultKind, SinkError, SyncSink, SyncSummary,
+};
 use std::io::{IsTerminal, Write};
 
 /// Prints a table of what was done, with a progress bar on a terminal.
@@ -28,11 +32,12 @@ impl TablePrinter {
         TablePrinter { bar }
     }
 
-    fn line(&self, text: String) {
+    fn line(&self, text: String) -> Result<(), SinkError> {
         self.bar.suspend(|| {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-        });
+            writeln!(out, "{text}")
+        })?;
+        Ok(())
     }
 }
 
@@ -54,10 +59,11 @@ pub fn report_line(r: &ItemReport) -> String {
         ItemResult::Error(e) => {
             text.push_str(&format!(
                 "\n         error: {}\n         hint: {}",
-                e.message, e.hint
+                shown(&e.message),
+                e.hint
             ));
         }
-        ItemResult::Skipped(reason) => text.push_str(&format!("  ({reason})")),
+        ItemResult::Skipped(reason) => text.push_str(&format!("  ({})", shown(reason))),
         ItemResult::Conflict => text.push_str(&format!(
             "  (both sides changed: {}; settle it with `offline resolve`)",
             r.state.map(|s| s.name()).unwrap_or("")
@@ -65,7 +71,7 @@ pub fn report_line(r: &ItemReport) -> String {
         ItemResult::Ok => {}
     }
     if let Some(note) = &r.note {
-        text.push_str(&format!("  ({note})"));
+        text.push_str(&format!("  ({})", shown(note)));
     }
     text
 }
@@ -75,7 +81,7 @@ pub fn summary_line(s: &SyncSummary) -> String {
     let done: u64 = s
         .counts
         .iter()
-        .filter(|((_, result), _)| result == "ok")
+        .filter(|((_, result), _)| *result == ResultKind::Ok)
         .map(|(_, n)| n)
         .sum();
     let mut text = format!(
@@ -83,21 +89,23 @@ pub fn summary_line(s: &SyncSummary) -> String {
         s.conflicts, s.errors, s.skipped, s.bytes
     );
     if let Some(reason) = &s.stopped {
-        text.push_str(&format!("; stopped: {reason}"));
+        text.push_str(&format!("; stopped: {}", shown(reason)));
     }
     text
 }
 
 impl SyncSink for TablePrinter {
-    fn begin(&mut self, plan: &Plan) {
+    fn begin(&mut self, plan: &Plan) -> Result<(), SinkError> {
         self.bar.set_length(plan.items.len() as u64);
+        Ok(())
     }
 
-    fn item_begin(&mut self, item: &PlanItem) {
+    fn item_begin(&mut self, item: &PlanItem) -> Result<(), SinkError> {
         self.bar.set_message(item.path.to_string());
+        Ok(())
     }
 
-    fn item_result(&mut self, report: &ItemReport) -> Response {
+    fn item_result(&mut self, report: &ItemReport) -> Result<Response, SinkError> {
         if report.state.is_some() {
             self.bar.inc(1);
         }
@@ -108,38 +116,44 @@ impl SyncSink for TablePrinter {
                 | Some(offline_core::Action::RecordGhost)
         );
         if !(bookkeeping && report.result == ItemResult::Ok) {
-            self.line(report_line(report));
+            self.line(report_line(report))?;
         }
-        Response::Continue
+        Ok(Response::Continue)
     }
 
-    fn end(&mut self, summary: &SyncSummary) {
+    fn end(&mut self, summary: &SyncSummary) -> Result<(), SinkError> {
         self.bar.finish_and_clear();
-        self.line(summary_line(summary));
+        self.line(summary_line(summary))
     }
 }
 
 /// Prints JSON lines: one per item, then the summary.
 pub struct JsonPrinter;
 
-fn print_json(value: &serde_json::Value) {
+fn write_json(value: &serde_json::Value) -> Result<(), SinkError> {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{value}");
+    writeln!(out, "{value}")?;
+    Ok(())
+}
+
+fn print_json(value: &serde_json::Value) {
+    let _ = write_json(value);
 }
 
 impl SyncSink for JsonPrinter {
-    fn item_result(&mut self, report: &ItemReport) -> Response {
-        print_json(&json::report(report));
-        Response::Continue
+    fn item_result(&mut self, report: &ItemReport) -> Result<Response, SinkError> {
+        write_json(&json::report(report))?;
+        Ok(Response::Continue)
     }
 
-    fn end(&mut self, summary: &SyncSummary) {
-        print_json(&json::summary(summary, false));
+    fn end(&mut self, summary: &SyncSummary) -> Result<(), SinkError> {
+        write_json(&json::summary(summary, false))
     }
 }
 
 /// Prints a plan without running it (`--dry-run`): exactly the items a real run
-/// carries out, bookkeeping included in JSON.
+/// carries out, bookkeeping included in JSON, after what prepare found (`problems`:
+/// errors, and names left out as skipped).
 pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
     for p in problems {
         if as_json {
@@ -170,20 +184,21 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
     if as_json {
         let mut summary = SyncSummary::default();
         for item in &plan.items {
-            let op = item
-                .action
-                .operation()
-                .map(|o| o.name())
-                .unwrap_or(item.action.name());
             *summary
                 .counts
-                .entry((op.to_string(), "planned".to_string()))
+                .entry((CountedAs::planned(item), ResultKind::Planned))
                 .or_insert(0) += 1;
             if item.action == offline_core::Action::LogConflict {
                 summary.conflicts += 1;
             }
         }
-        summary.errors = problems.len() as u64;
+        for p in problems {
+            match p.result {
+                ItemResult::Error(_) => summary.errors += 1,
+                ItemResult::Skipped(_) => summary.skipped += 1,
+                _ => {}
+            }
+        }
         print_json(&json::summary(&summary, true));
     } else {
         println!("dry run: {visible} items would be synced; nothing was changed");

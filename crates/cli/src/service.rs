@@ -1,6 +1,7 @@
 //! The service commands: `offline daemon`, `offline events`, `offline mount`, and
 //! the service's parts of `offline status` and `offline config`.
 
+use crate::term::shown;
 use crate::EXIT_OK;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -42,6 +43,13 @@ pub struct DaemonArgs {
     /// Send subscribers a ping this often (seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub ping_interval: u64,
+    /// Serve the Sync Center page on this loopback address (default 127.0.0.1:7531;
+    /// port 0 takes a free one). `offline ui` prints its login address.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_ui")]
+    pub ui: Option<String>,
+    /// Do not serve the Sync Center page.
+    #[arg(long)]
+    pub no_ui: bool,
 }
 
 /// `offline events`.
@@ -173,8 +181,9 @@ pub fn config_json(cache: &Cache) -> Value {
 pub fn print_config(cache: &Cache) {
     for (key, value) in Settings::load(cache).describe() {
         println!(
-            "{:<19}{value}",
-            format!("{}:", key.trim_start_matches("daemon.").replace('_', " "))
+            "{:<19}{}",
+            format!("{}:", key.trim_start_matches("daemon.").replace('_', " ")),
+            shown(value)
         );
     }
 }
@@ -213,7 +222,11 @@ pub fn print_status(cache: &Cache) {
     match status::read(&cache.meta_dir()) {
         Some(found) if found.running => {
             let s = &found.status;
-            println!("daemon:       running (pid {}), {}", s.pid, s.activity);
+            println!(
+                "daemon:       running (pid {}), {}",
+                s.pid,
+                shown(&s.activity)
+            );
             if let Some(ns) = s.next_sync_ns {
                 println!("next sync:    {}", time_text(ns));
             }
@@ -241,10 +254,18 @@ pub fn daemon(args: DaemonArgs) -> Result<u8> {
     if caches.is_empty() {
         caches.push(PathBuf::from("."));
     }
+    let ui = match (&args.ui, args.no_ui) {
+        (_, true) => offline_service::ui::Listen::Off,
+        (Some(addr), false) => {
+            offline_service::ui::Listen::At(offline_service::ui::parse_listen(addr).map_err(usage)?)
+        }
+        (None, false) => offline_service::ui::Listen::Default,
+    };
     daemon::run(daemon::DaemonOptions {
         caches,
         socket: events::socket_path(),
         ping_every: Duration::from_secs(args.ping_interval.max(1)),
+        ui,
     })?;
     Ok(EXIT_OK)
 }
@@ -308,7 +329,7 @@ pub fn events(args: EventsArgs) -> Result<u8> {
 }
 
 /// A usage error (exit 2).
-fn usage(err: anyhow::Error) -> anyhow::Error {
+pub fn usage(err: anyhow::Error) -> anyhow::Error {
     offline_engine::EngineError::Usage(format!("{err:#}")).into()
 }
 
@@ -328,12 +349,12 @@ fn text_line(event: &Value) -> String {
         secs_of_day % 60,
         (ns / 1_000_000).rem_euclid(1000),
         event["id"].as_u64().unwrap_or(0),
-        event["event"].as_str().unwrap_or("?"),
+        shown(event["event"].as_str().unwrap_or("?")),
     );
     if let Some(cache) = event["cache"].as_str() {
         match event["path"].as_str() {
-            Some(p) if !p.is_empty() => line.push_str(&format!(" {cache}/{p}")),
-            _ => line.push_str(&format!(" {cache}")),
+            Some(p) if !p.is_empty() => line.push_str(&format!(" {}/{}", shown(cache), shown(p))),
+            _ => line.push_str(&format!(" {}", shown(cache))),
         }
     }
     if let Value::Object(map) = event {
@@ -342,8 +363,8 @@ fn text_line(event: &Value) -> String {
                 continue;
             }
             match v {
-                Value::String(s) => line.push_str(&format!(" {k}={s}")),
-                other => line.push_str(&format!(" {k}={other}")),
+                Value::String(s) => line.push_str(&format!(" {}={}", shown(k), shown(s))),
+                other => line.push_str(&format!(" {}={}", shown(k), shown(other))),
             }
         }
     }

@@ -5,7 +5,7 @@
 
 mod servers;
 
-use servers::{run, spawn_sync, sync_expect, text, Backend, Server};
+use servers::{output_within, run, spawn_sync_with, sync_expect, text, Backend, Server, RUN_LIMIT};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -170,7 +170,8 @@ fn changes_travel_both_ways(backend: Backend) {
         sync_expect(&server, a.path(), &[], 0);
     }
 
-    // Wrong credentials: exit 3, a clear message, no secret printed.
+    // Wrong credentials: exit 3, a clear message, and no secret the client holds in
+    // the output. First a wrong secret, then the real one, refused by the server.
     let (key, wrong) = match backend {
         Backend::Webdav => ("OFFLINE_WEBDAV_PASSWORD", "not-the-password".to_string()),
         Backend::S3 => ("AWS_SECRET_ACCESS_KEY", "not-the-secret".to_string()),
@@ -180,24 +181,124 @@ fn changes_travel_both_ways(backend: Backend) {
             server.path("host_key").display().to_string(),
         ),
     };
-    let out = server
-        .offline(b.path())
-        .env(key, &wrong)
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("refused the credentials"),
-        "{}: {}",
-        backend.name(),
-        stderr
+    let wrong_secrets = match backend {
+        Backend::Sftp => servers::key_body(&server.path("host_key")),
+        _ => vec![wrong.clone()],
+    };
+    let out = output_within(
+        server.offline(b.path()).env(key, &wrong).arg("sync"),
+        RUN_LIMIT,
     );
-    for (_, secret) in &server.env {
-        if !secret.starts_with('/') && !secret.starts_with("http") && secret.len() > 8 {
-            assert!(!stderr.contains(secret.as_str()), "a secret was printed");
+    assert_refused_without_secrets(backend, &out, &wrong_secrets);
+    let real = server.secrets();
+    assert!(
+        !real.is_empty(),
+        "{}: the client holds a secret",
+        backend.name()
+    );
+    let refusing = server.refuse_credentials();
+    let out = output_within(
+        server.offline(b.path()).envs(refusing).arg("sync"),
+        RUN_LIMIT,
+    );
+    server.accept_credentials();
+    assert_refused_without_secrets(backend, &out, &real);
+    sync_expect(&server, b.path(), &[], 0);
+}
+
+/// A sync refused for its credentials: exit 3, the message says so, and none of
+/// `secrets` (which the process held) is in its output.
+fn assert_refused_without_secrets(
+    backend: Backend,
+    out: &std::process::Output,
+    secrets: &[String],
+) {
+    assert_eq!(out.status.code(), Some(3), "{}", text(out));
+    let all = text(out);
+    assert!(
+        all.contains("refused the credentials"),
+        "{}: {all}",
+        backend.name()
+    );
+    for secret in secrets {
+        assert!(
+            !all.contains(secret.as_str()),
+            "{}: a secret was printed: {secret:?} in {all}",
+            backend.name()
+        );
+    }
+}
+
+/// A target that another cache writes between this cache's check of it and its own
+/// write (the crash point `net.write_file.checked`, where a hook makes the other
+/// cache write and sync) is not overwritten: the server refuses the write (a new
+/// file: S3 `If-None-Match: *`, WebDAV `MOVE` with `Overwrite: F`, an SFTP hard
+/// link; a replaced file on S3: `If-Match`), the item is an error of kind
+/// `Changed`, the next sync makes it a conflict, and a third cache gets the other
+/// cache's version from the share.
+fn raced_writes_are_refused_by_the_server(backend: Backend, server: &Server, a: &Path, b: &Path) {
+    let mut cases = vec![("raced-new.txt", false)];
+    if backend == Backend::S3 {
+        cases.push(("raced-edit.txt", true));
+    }
+    let scripts = TempDir::new().unwrap();
+    for (name, existing) in cases {
+        let what = format!("{}: {name}", backend.name());
+        if existing {
+            write(&a.join(name), "base\n");
+            sync_expect(server, a, &[], 0);
+            sync_expect(server, b, &[], 0);
         }
+        write(&a.join(name), "from a\n");
+        let script = scripts.path().join(format!("{name}.sh"));
+        fs::write(
+            &script,
+            format!(
+                "unset OFFLINE_HOOK_AT OFFLINE_HOOK_CMD\nprintf 'from b\\n' > '{b}/{name}'\nexec '{bin}' -C '{b}' sync > '{log}' 2>&1\n",
+                b = b.display(),
+                bin = env!("CARGO_BIN_EXE_offline"),
+                log = scripts.path().join(format!("{name}.log")).display(),
+            ),
+        )
+        .unwrap();
+        // Points 1 and 2: the journal's commit; 3: the target was checked.
+        let hook = format!("sh '{}'", script.display());
+        let out = output_within(
+            server
+                .offline(a)
+                .args(["sync", "--json"])
+                .env("OFFLINE_HOOK_AT", "3")
+                .env("OFFLINE_HOOK_CMD", &hook),
+            RUN_LIMIT,
+        );
+        let all = text(&out);
+        assert!(
+            all.contains("crashpoint 3 net.write_file.checked: ran the hook"),
+            "{what}: the hook ran after the check: {all}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}: {all}");
+        let item: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["path"] == name)
+            .unwrap_or_else(|| panic!("{what}: no line for {name}: {all}"));
+        assert_eq!(item["result"], "error", "{what}: {item}");
+        assert_eq!(item["error"]["kind"], "Changed", "{what}: {item}");
+        // Nothing lost: a keeps its version, and the next sync makes it a conflict.
+        assert_eq!(fs::read_to_string(a.join(name)).unwrap(), "from a\n");
+        sync_expect(server, a, &[], 1);
+        assert_eq!(fs::read_to_string(a.join(name)).unwrap(), "from a\n");
+        let c = TempDir::new().unwrap();
+        server.init(c.path());
+        sync_expect(server, c.path(), &[], 0);
+        assert_eq!(
+            fs::read_to_string(c.path().join(name)).unwrap(),
+            "from b\n",
+            "{what}: the share holds the other cache's version"
+        );
+        // Settled for the rest of the test: a takes the share's version.
+        sync_expect(server, a, &["--policy", "keep-remote", name], 0);
+        sync_expect(server, b, &[], 0);
     }
 }
 
@@ -206,6 +307,7 @@ fn changes_travel_both_ways(backend: Backend) {
 fn simultaneous_edits_are_conflicts(backend: Backend) {
     let server = Server::start(backend);
     let (a, b) = two_caches(&server, &[("f.txt", "base\n"), ("g.txt", "base g\n")]);
+    raced_writes_are_refused_by_the_server(backend, &server, a.path(), b.path());
     // Same size, same second: the share's identity must still change.
     write(&a.path().join("f.txt"), "aaaa\n");
     write(&b.path().join("f.txt"), "bbbb\n");
@@ -298,10 +400,31 @@ fn offline_mode_and_a_server_killed_mid_sync(backend: Backend) {
             &format!("file {i}\n").repeat(200),
         );
     }
-    let mut running = spawn_sync(&server, a.path());
-    let seen = running.wait_items(12);
-    assert_eq!(seen, 12, "the sync ended before the server was killed");
+    // The sync stops at its third crash point (a commit: at the latest the journal
+    // rows of items 65 to 128, so well before its end on any machine) in a hook that
+    // waits; the server is killed there, then the sync goes on.
+    let pause = TempDir::new().unwrap();
+    let (paused, resume) = (pause.path().join("paused"), pause.path().join("resume"));
+    let hook = format!(
+        "touch '{}'; n=0; while [ ! -e '{}' ] && [ $n -lt 2400 ]; do sleep 0.05; n=$((n+1)); done",
+        paused.display(),
+        resume.display()
+    );
+    let env = [
+        ("OFFLINE_HOOK_AT", "3".to_string()),
+        ("OFFLINE_HOOK_CMD", hook),
+    ];
+    let running = spawn_sync_with(&server, a.path(), &env);
+    let started = std::time::Instant::now();
+    while !paused.exists() {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the sync never reached its third crash point"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     server.stop();
+    fs::write(&resume, "").unwrap();
     let (code, output) = running.finish();
     assert_eq!(code, Some(3), "{}: {output}", backend.name());
     let status = status_json(&server, a.path());
@@ -367,7 +490,7 @@ fn credentials_file_must_be_private() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
     let mut no_env = server.offline(a.path());
     no_env.env_remove("OFFLINE_WEBDAV_PASSWORD");
-    let out = no_env.arg("sync").output().unwrap();
+    let out = output_within(no_env.arg("sync"), RUN_LIMIT);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("chmod 600"),
@@ -377,7 +500,7 @@ fn credentials_file_must_be_private() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
     let mut no_env = server.offline(a.path());
     no_env.env_remove("OFFLINE_WEBDAV_PASSWORD");
-    let out = no_env.arg("sync").output().unwrap();
+    let out = output_within(no_env.arg("sync"), RUN_LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -401,7 +524,7 @@ fn webdav_over_https_checks_the_certificate() {
     write(&a.path().join("untrusted.txt"), "stays\n");
     let mut untrusted = server.offline(a.path());
     untrusted.env_remove("SSL_CERT_FILE");
-    let out = untrusted.arg("sync").output().unwrap();
+    let out = output_within(untrusted.arg("sync"), RUN_LIMIT);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let message = text(&out).to_lowercase();
     assert!(

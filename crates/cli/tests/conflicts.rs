@@ -211,3 +211,55 @@ fn resolve_keep_local_with_a_path_given_from_a_subfolder() {
     fx.assert_same_trees();
     fx.assert_settled();
 }
+
+/// README: "A file against a folder is never settled by overwriting the folder: every
+/// policy but `log` keeps both, renaming the file." Both ways round, under each
+/// keep-* policy: the folder (with its content) keeps the name on both sides, the
+/// file moves to a conflict name on both sides, nothing else changes.
+#[test]
+fn a_file_against_a_folder_keeps_both_under_every_keep_policy() {
+    for policy in ["keep-local", "keep-remote", "keep-latest", "keep-all"] {
+        for folder_side in [Side::Share, Side::Cache] {
+            let what = format!("{policy}, the folder in the {folder_side:?}");
+            let fx = Fixture::synced_with(&[("doc.txt", "base"), ("calm.txt", "calm")]);
+            let file_side = match folder_side {
+                Side::Share => Side::Cache,
+                Side::Cache => Side::Share,
+            };
+            fx.write(file_side, "doc.txt", "the file, edited");
+            std::fs::remove_file(fx.path(folder_side, "doc.txt")).expect("rm");
+            fx.write(folder_side, "doc.txt/inside.txt", "in the folder");
+            let run = fx.sync_json_run(&["--policy", policy]);
+            run.assert_code(EXIT_OK);
+            let item = run.item("doc.txt");
+            assert_eq!(item["action"], "conflict_keep_all", "{what}: {item}");
+            let renamed = format!("doc (conflict {} 1).txt", host_name());
+            for side in [Side::Cache, Side::Share] {
+                assert_eq!(
+                    fx.read_str(side, &renamed),
+                    "the file, edited",
+                    "{what}: {side:?}"
+                );
+                assert_eq!(
+                    fx.read_str(side, "doc.txt/inside.txt"),
+                    "in the folder",
+                    "{what}: {side:?}"
+                );
+                let paths: Vec<String> = common::tree(fx.root(side)).into_keys().collect();
+                assert_eq!(
+                    paths,
+                    vec![
+                        "calm.txt".to_string(),
+                        renamed.clone(),
+                        "doc.txt".to_string(),
+                        "doc.txt/inside.txt".to_string()
+                    ],
+                    "{what}: {side:?}"
+                );
+            }
+            assert!(fx.conflicts().is_empty(), "{what}");
+            fx.assert_same_trees();
+            fx.assert_settled();
+        }
+    }
+}

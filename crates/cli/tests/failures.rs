@@ -512,8 +512,41 @@ fn deleting_a_few_files_needs_no_force() {
     fx.assert_same_trees();
 }
 
+/// README: a sync stops when it would delete more than half of a side's items and
+/// more than 5 of them. At the edges: 5 of 6 (more than half, not more than 5) and
+/// 6 of 12 (not more than half) go through; 6 of 10 and 7 of 12 stop.
+#[test]
+fn the_mass_delete_rule_is_more_than_half_and_more_than_five() {
+    for (files, deleted, stops) in [(6, 5, false), (12, 6, false), (10, 6, true), (12, 7, true)] {
+        for side in [Side::Cache, Side::Share] {
+            let what = format!("{deleted} of {files} deleted in the {side:?}");
+            let names: Vec<String> = (0..files).map(|i| format!("f{i:02}.txt")).collect();
+            let list: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "x")).collect();
+            let fx = Fixture::synced_with(&list);
+            for name in names.iter().take(deleted) {
+                fx.remove(side, name);
+            }
+            let out = fx.sync(&[]);
+            if stops {
+                assert_code(&out, EXIT_INCOMPLETE, &what);
+                assert!(stderr(&out).contains("--force"), "{what}: {}", stderr(&out));
+                let other = match side {
+                    Side::Cache => Side::Share,
+                    Side::Share => Side::Cache,
+                };
+                assert_eq!(tree(fx.root(other)).len(), files, "{what}: nothing deleted");
+            } else {
+                assert_code(&out, EXIT_OK, &what);
+                fx.assert_same_trees();
+                assert_eq!(tree(&fx.cache).len(), files - deleted, "{what}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_corrupt_state_database_is_reported_with_repair_for_every_command() {
+    // (Also a database without its share setting: see the repair crash test.)
     let fx = Fixture::synced_with(&[("a.txt", "a"), ("b.txt", "b")]);
     fx.write(Side::Cache, "a.txt", "edited");
     let db = fx.meta_dir().join("state.db");
@@ -525,19 +558,36 @@ fn a_corrupt_state_database_is_reported_with_repair_for_every_command() {
     fs::write(&db, &garbage).expect("overwrite the database");
     let cache_before = tree(&fx.cache);
     let share_before = tree(&fx.share);
-    let commands: [&[&str]; 9] = [
-        &["sync"],
-        &["sync", "--json"],
-        &["sync", "--dry-run"],
-        &["status"],
-        &["status", "--json"],
-        &["ls"],
-        &["conflicts"],
-        &["resolve", "a.txt", "--keep", "local"],
-        &["pin", "b.txt"],
+    let cache = fx.cache.to_str().expect("a UTF-8 temp path").to_string();
+    let mountpoint = fx.dir.path().join("mnt");
+    fs::create_dir(&mountpoint).expect("mountpoint");
+    let mountpoint = mountpoint.to_str().expect("a UTF-8 temp path").to_string();
+    // Every command that opens the cache (init makes one, repair rebuilds it, events
+    // only reads the socket).
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["sync"],
+        vec!["sync", "--json"],
+        vec!["sync", "--dry-run"],
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["ls"],
+        vec!["ls", "--json"],
+        vec!["conflicts"],
+        vec!["conflicts", "--json"],
+        vec!["resolve", "a.txt", "--keep", "local"],
+        vec!["pin", "b.txt"],
+        vec!["unpin", "b.txt"],
+        vec!["fetch", "b.txt"],
+        vec!["evict", "b.txt"],
+        vec!["disconnect"],
+        vec!["reconnect"],
+        vec!["config"],
+        vec!["config", "--transfers", "2"],
+        vec!["daemon", &cache],
+        vec!["mount", &cache, &mountpoint],
     ];
     for args in commands {
-        let out = fx.run(args);
+        let out = fx.run(&args);
         assert_code(
             &out,
             EXIT_USAGE,
@@ -569,39 +619,31 @@ fn keep_all_on_a_name_too_long_for_a_conflict_name_loses_nothing() {
     fx.write(Side::Cache, "new.txt", "still syncs");
     let run = fx.sync_json_run(&["--policy", "keep-all"]);
     run.assert_ok("new.txt", "create_copy_on_server");
+    // Settled under a shortened conflict name (255 bytes, NAME_MAX): both versions
+    // on both sides.
+    run.assert_code(EXIT_OK);
     let item = run.item(&long);
-    let contents = |side| -> Vec<String> {
-        tree(fx.root(side))
-            .into_values()
-            .filter_map(|node| match node {
-                common::Node::File { content, .. } => String::from_utf8(content).ok(),
-                _ => None,
-            })
-            .collect()
-    };
-    if item["result"] == "error" {
-        // Refused for this item only, naming its operation; both copies untouched.
-        run.assert_code(EXIT_INCOMPLETE);
-        assert_eq!(item["operation"], "sync_to_client", "{item}");
-        assert_eq!(item["error"]["operation"], "sync_to_client", "{item}");
-        assert_eq!(item["error"]["kind"], "NameNotAllowed", "{item}");
-        assert_eq!(fx.read_str(Side::Cache, &long), "local version");
-        assert_eq!(fx.read_str(Side::Share, &long), "remote version!");
-    } else {
-        // Or settled under a shortened conflict name: both versions on both sides.
-        run.assert_code(EXIT_OK);
-        assert_eq!(item["result"], "ok", "{item}");
-        for side in [Side::Cache, Side::Share] {
-            let all = contents(side);
-            assert!(
-                all.contains(&"local version".to_string()),
-                "{side:?}: {all:?}"
-            );
-            assert!(
-                all.contains(&"remote version!".to_string()),
-                "{side:?}: {all:?}"
-            );
-        }
-        fx.assert_same_trees();
+    assert_eq!(item["result"], "ok", "{item}");
+    assert_eq!(item["action"], "conflict_keep_all", "{item}");
+    let copy = format!(" (conflict {} 1).txt", common::host_name());
+    for side in [Side::Cache, Side::Share] {
+        let files = tree(fx.root(side));
+        let renamed: Vec<&String> = files.keys().filter(|p| p.ends_with(&copy)).collect();
+        assert_eq!(
+            renamed.len(),
+            1,
+            "{side:?}: one conflict copy: {:?}",
+            files.keys()
+        );
+        assert_eq!(renamed[0].len(), 255, "{side:?}: shortened to NAME_MAX");
+        assert_eq!(fx.read_str(side, renamed[0]), "local version", "{side:?}");
+        assert_eq!(fx.read_str(side, &long), "remote version!", "{side:?}");
+        assert_eq!(
+            files.len(),
+            4,
+            "{side:?}: calm, new, long and its copy: {:?}",
+            files.keys()
+        );
     }
+    fx.assert_same_trees();
 }

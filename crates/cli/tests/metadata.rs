@@ -7,15 +7,32 @@ mod common;
 use common::{Fixture, Node, Side, EXIT_OK};
 use std::os::unix::fs::symlink;
 
+/// The content of the file outside both sides that the absolute links point at.
+const OUTSIDE: &str = "outside both sides: never written through a link";
+
+/// A file in the fixture's temp folder, outside both sides, for the absolute links
+/// to point at (a regression that wrote through links would change it, and nothing
+/// of the machine's).
+/// Made once: a later call must not hide a write through a link.
+fn outside_target(fx: &Fixture) -> String {
+    let path = fx.dir.path().join("outside/target.txt");
+    if !path.exists() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, OUTSIDE).expect("write the outside file");
+    }
+    path.to_str().expect("a UTF-8 temp path").to_string()
+}
+
 /// Makes the links of the symlink test on `side`, each name prefixed with `prefix`.
 fn make_links(fx: &Fixture, side: Side, prefix: &str) {
+    let absolute = outside_target(fx);
     let root = fx.root(side);
     fx.write(side, format!("{prefix}sub/target.txt"), "the target");
     let link = |target: &str, name: &str| {
         symlink(target, root.join(format!("{prefix}{name}"))).expect("symlink");
     };
     link("sub/target.txt", "relative");
-    link("/etc/hostname", "absolute");
+    link(&absolute, "absolute");
     link("no/such/file", "dangling");
     link(&format!("{prefix}loop_b"), "loop_a");
     link(&format!("{prefix}loop_a"), "loop_b");
@@ -27,7 +44,7 @@ fn make_links(fx: &Fixture, side: Side, prefix: &str) {
 fn check_links(fx: &Fixture, to: Side, prefix: &str) {
     let expected: [(&str, String); 7] = [
         ("relative", "sub/target.txt".into()),
-        ("absolute", "/etc/hostname".into()),
+        ("absolute", outside_target(fx)),
         ("dangling", "no/such/file".into()),
         ("loop_a", format!("{prefix}loop_b")),
         ("loop_b", format!("{prefix}loop_a")),
@@ -102,8 +119,11 @@ fn symlinks_are_synced_as_links_both_ways_and_never_followed() {
         fx.link_target(Side::Cache, "plain.txt"),
         b"s_sub/target.txt"
     );
-    // /etc/hostname itself was never touched through the link.
-    assert!(std::fs::symlink_metadata("/etc/hostname").is_ok());
+    // The file the absolute links point at was never written through them.
+    assert_eq!(
+        std::fs::read_to_string(fx.dir.path().join("outside/target.txt")).expect("read"),
+        OUTSIDE
+    );
     fx.assert_same_trees();
     fx.assert_settled();
 }

@@ -5,6 +5,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A run may never take longer than this (a hang is a failure, not a stuck suite).
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A share folder and a cache folder in one temp dir.
 struct Setup {
@@ -37,6 +41,7 @@ impl Setup {
             .expect("binary")
             .current_dir(&self.cache)
             .args(args)
+            .timeout(RUN_TIMEOUT)
             .output()
             .expect("run offline");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -55,6 +60,7 @@ impl Setup {
         let out = Command::cargo_bin("offline")
             .expect("binary")
             .args(&args)
+            .timeout(RUN_TIMEOUT)
             .output()
             .expect("run init");
         assert!(out.status.success(), "init failed: {out:?}");
@@ -64,8 +70,15 @@ impl Setup {
         self.run(args).status.code().expect("exit code")
     }
 
+    /// The JSON lines of a command that must exit 0.
     fn json_lines(&self, args: &[&str]) -> Vec<Value> {
         let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "offline {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter(|l| l.starts_with('{'))
@@ -288,7 +301,15 @@ fn the_auto_cache_limit_evicts_least_recently_used_clean_items_only() {
     assert_eq!(s.code(&["fetch", "pool/a.bin"]), 0);
     assert!(s.cache.join("keep/pinned.bin").exists());
     assert!(s.cache.join("pool/b.bin").exists());
-    assert!(!s.cache.join("pool/c.bin").exists() || !s.cache.join("pool/d.bin").exists());
+    // Every clean auto-cached copy goes, the one just fetched too: the limit cannot be
+    // met, and nothing else may be evicted.
+    for gone in ["pool/a.bin", "pool/c.bin", "pool/d.bin"] {
+        assert!(!s.cache.join(gone).exists(), "{gone} is evicted");
+    }
+    assert_eq!(
+        fs::read_to_string(s.cache.join("pool/b.bin")).expect("dirty stays"),
+        "changed in the cache"
+    );
 }
 
 #[test]

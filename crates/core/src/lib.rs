@@ -4,8 +4,9 @@
 //! - the enumerations, with Windows Offline Files' numeric values:
 //!   [`SyncOperation`], [`SyncState`], [`ConflictResolution`], the sync control
 //!   flags ([`SyncControl`]), [`ConnectState`] and [`OfflineReason`];
-//! - item paths ([`RelPath`], raw bytes) and metadata ([`Meta`]);
-//! - the planner ([`plan`]): a pure function from the original, local and remote
+//! - item paths ([`RelPath`], raw bytes), metadata ([`Meta`]) and the copies a sync
+//!   compares: each side's [`Scanned`] copy and the [`Original`] (the base);
+//! - the planner ([`plan()`]): a pure function from the original, local and remote
 //!   copies of every path to a [`Plan`] of work.
 //!
 //! Choices made where Windows leaves the states open: a kind change on one side is
@@ -15,26 +16,33 @@
 //! ([`plan_without_base`]); the four *Renamed* states and the four
 //! *FileReplacedAndDeletedOnClient* states (50–53, undocumented) are never assigned:
 //! a rename is a deletion plus a creation, a replaced-then-deleted file a deletion.
+//! Nor are the six *Sparse* states (16–19, 38, 41): a cache copy is never partly
+//! present here (every fill is written to a temp file and renamed into place whole,
+//! and recovery removes the temp files of an interrupted one), and a pinned item not
+//! filled yet is a ghost, assigned the *NoClientCopy* states and filled by `pin`.
 
 pub mod connect;
 pub mod control;
+pub mod copies;
 pub mod meta;
+pub mod names;
 pub mod operation;
 pub mod path;
 pub mod plan;
+pub mod side;
 pub mod state;
+pub mod terminal;
 
 pub use connect::{ConnectState, OfflineReason};
 pub use control::{ConflictPolicy, ConflictResolution, SyncControl};
+pub use copies::{Expect, Original, Scanned};
 pub use meta::{Hash, Kind, Meta};
+pub use names::{
+    is_reserved_root_name, is_temp_name, TempTag, CACHE_DIR_NAME, SHARE_MARKER, TEMP_PREFIX,
+};
 pub use operation::SyncOperation;
 pub use path::{escape_bytes, unescape_bytes, PathError, RelPath};
-pub use plan::{plan, plan_without_base, Action, Plan, PlanItem, Side, Triple};
+pub use plan::{plan, plan_without_base, Action, Plan, PlanItem, Triple};
+pub use side::Side;
 pub use state::SyncState;
-
-/// The name prefix of temporary files the engine writes on either side; scans skip them.
-pub const TEMP_PREFIX: &[u8] = b".offline-tmp-";
-/// The cache's own folder at the cache root; never synced.
-pub const CACHE_DIR_NAME: &[u8] = b".offline";
-/// The marker file `init` writes at the share root; never synced.
-pub const SHARE_MARKER: &[u8] = b".offline-share";
+pub use terminal::escape_terminal;

@@ -77,15 +77,7 @@ impl RelPath {
 
     /// The child `name` of this path. `name` must be one valid component.
     pub fn join(&self, name: &[u8]) -> Result<RelPath, PathError> {
-        if name.is_empty() || name.contains(&b'/') {
-            return Err(PathError::EmptyComponent);
-        }
-        if name == b"." || name == b".." {
-            return Err(PathError::DotComponent);
-        }
-        if name.contains(&0) {
-            return Err(PathError::Nul);
-        }
+        crate::names::check_component(name)?;
         let mut bytes = self.0.clone();
         if !bytes.is_empty() {
             bytes.push(b'/');
@@ -257,15 +249,22 @@ impl fmt::Debug for RelPath {
     }
 }
 
+/// For people: the lossless form of [`RelPath::escaped`] with control characters
+/// made visible ([`crate::escape_terminal`]), so a name never acts on a terminal.
 impl fmt::Display for RelPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
             f.write_str(".")
         } else {
-            f.write_str(&self.escaped())
+            f.write_str(&crate::escape_terminal(&self.escaped()))
         }
     }
 }
+
+/// The seed of the property tests (printed, replayable with `PROPTEST_RNG_SEED`).
+#[cfg(test)]
+#[path = "../tests/support/seed.rs"]
+mod seed;
 
 #[cfg(test)]
 mod tests {
@@ -282,7 +281,11 @@ mod tests {
         assert_eq!(v, vec![p("a"), p("a/b"), p("a/b/c"), p("a-b"), p("a.txt")]);
     }
 
+    use super::seed;
+
     proptest::proptest! {
+        #![proptest_config(seed::config(256))]
+
         #[test]
         fn order_is_bytes_with_slash_lowest(
             a in proptest::collection::vec(proptest::sample::select(b"ab/.-".to_vec()), 0..8),
@@ -318,6 +321,13 @@ mod tests {
         assert!(!p("a").is_ancestor_of(&p("ab")));
         assert!(RelPath::root().is_ancestor_of(&p("x")));
         assert_eq!(p("a/b").depth(), 2);
+    }
+
+    #[test]
+    fn display_makes_control_characters_visible() {
+        let raw = RelPath::new(b"a\x1b[31m/b\nc\xff".to_vec()).expect("valid");
+        assert_eq!(raw.to_string(), "a\\x1b[31m/b\\x0ac\\xff");
+        assert_eq!(raw.escaped(), "a\x1b[31m/b\nc\\xff");
     }
 
     #[test]

@@ -2,16 +2,20 @@
 //! edits on both sides, a plan under every policy and direction, applied by an
 //! in-memory reference executor; then the properties every sync must have:
 //! (a) no change is lost, (b) the sides converge, (c) a second plan has nothing left
-//! to do, (d) the trees stay consistent (nothing under a file or a missing folder).
+//! to do, (d) the trees stay consistent (nothing under a file or a missing folder),
+//! (e) the base updates the plan items carry give the base both sides agree on.
 //!
 //! `PROPTEST_CASES=N` runs more cases (default 500).
 
+use offline_core::plan::BaseUpdate;
 use offline_core::{
     plan, Action, ConflictPolicy, Hash, Kind, Meta, Plan, RelPath, Side, SyncControl,
     SyncOperation, Triple,
 };
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+
+#[path = "support/seed.rs"]
+mod seed;
 use std::collections::{BTreeMap, BTreeSet};
 
 type Tree = BTreeMap<RelPath, Meta>;
@@ -364,8 +368,8 @@ fn execute(plan: &Plan, world: &mut World) -> Result<(), String> {
     for item in deletions.chain(others) {
         let p = &item.path;
         // What prepare saw is still there: no other item touched this path.
-        assert_eq!(world.local.get(p), item.triple.local.as_deref(), "{p:?}");
-        assert_eq!(world.remote.get(p), item.triple.remote.as_deref(), "{p:?}");
+        assert_eq!(world.local.get(p), item.triple.meta(Side::Local), "{p:?}");
+        assert_eq!(world.remote.get(p), item.triple.meta(Side::Remote), "{p:?}");
         match item.action {
             Action::Run(op) => match op {
                 SyncOperation::CreateCopyOnServer | SyncOperation::SyncToServer => {
@@ -471,6 +475,58 @@ fn new_base(base: &Tree, world: &World) -> Tree {
         }
     }
     out
+}
+
+/// (e) The base updates carried by the plan's items, applied to the old base, give
+/// the base the sides agree on after the sync (`expected`), except at the conflict
+/// names keep-all picks while it runs (the executor records those) and at or below
+/// a logged conflict or blocked item (left alone, its base too).
+fn check_base_updates(
+    base: &Tree,
+    local: &Tree,
+    remote: &Tree,
+    planned: &Plan,
+    world: &World,
+    expected: &Tree,
+) -> Result<(), String> {
+    let mut updated = base.clone();
+    for item in &planned.items {
+        match item.base_update() {
+            None => return Err(format!("(e) {:?} has no base update", item.path)),
+            Some(BaseUpdate::Keep) => {}
+            Some(BaseUpdate::Forget) => {
+                updated.remove(&item.path);
+            }
+            Some(BaseUpdate::Put(o)) | Some(BaseUpdate::PutCopy { original: o, .. }) => {
+                updated.insert(item.path.clone(), o.meta);
+            }
+        }
+    }
+    let picked_at_run = |p: &RelPath| !local.contains_key(p) && !remote.contains_key(p);
+    let left_alone: Vec<&RelPath> = planned
+        .items
+        .iter()
+        .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
+        .map(|i| &i.path)
+        .collect();
+    let paths: BTreeSet<&RelPath> = updated
+        .keys()
+        .chain(expected.keys())
+        .chain(world.local.keys())
+        .collect();
+    for p in paths {
+        if (picked_at_run(p) && !base.contains_key(p)) || left_alone.iter().any(|a| a.contains(p)) {
+            continue;
+        }
+        if !same(updated.get(p), expected.get(p)) {
+            return Err(format!(
+                "(e) the base at {p:?}: the plan's updates give {:?}, the sides agree on {:?}",
+                updated.get(p),
+                expected.get(p)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn writes(action: Action) -> (bool, bool) {
@@ -592,8 +648,8 @@ fn sync_and_check(
             let ok = match i.action {
                 Action::LogConflict => {
                     control.policy == ConflictPolicy::KeepAll
-                        && i.triple.local.as_deref().is_some_and(Meta::is_dir)
-                        && i.triple.remote.as_deref().is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Local).is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Remote).is_some_and(Meta::is_dir)
                 }
                 Action::Blocked => false,
                 _ => true,
@@ -633,6 +689,7 @@ fn sync_and_check(
 
     // (c) idempotence: planning again finds nothing but what stays logged.
     let base2 = new_base(base, &world);
+    check_base_updates(base, local, remote, &planned, &world, &base2).map_err(&ctx)?;
     let again = plan(entries(&base2, &world.local, &world.remote), control);
     for i in &again.items {
         if !matches!(i.action, Action::LogConflict | Action::Blocked) {
@@ -669,7 +726,7 @@ fn sync_and_check(
             }
             let new_file_out = i.action == Action::Run(SyncOperation::CreateCopyOnServer)
                 && i.triple.original.is_none()
-                && !i.triple.local.as_deref().is_some_and(Meta::is_dir);
+                && !i.triple.meta(Side::Local).is_some_and(Meta::is_dir);
             if control.no_new_files_out && new_file_out {
                 continue;
             }
@@ -742,11 +799,7 @@ fn cases() -> u32 {
 }
 
 proptest! {
-    #![proptest_config(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    })]
+    #![proptest_config(seed::config(cases()))]
 
     #[test]
     fn planned_syncs_lose_nothing_converge_and_are_idempotent(
@@ -756,7 +809,10 @@ proptest! {
         let local = build(&base, &local_ops);
         let remote = build(&base, &remote_ops);
         if let Err(e) = check_all(&base, &local, &remote) {
-            return Err(TestCaseError::fail(e));
+            return Err(TestCaseError::fail(format!(
+                "{e}\n(replay: PROPTEST_RNG_SEED={} cargo test -p offline-core --test model)",
+                seed::seed()
+            )));
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Every sync state the planner assigns, with the action it comes with; the eight it
+//! Every sync state the planner assigns, with the action it comes with; the fourteen it
 //! never assigns; and an exhaustive sweep of small triples checking that every
 //! (state, action) pair the planner produces is consistent with the triple and the
 //! sync control.
@@ -51,13 +51,6 @@ fn ghost(o: Option<Meta>, l: Option<Meta>, r: Option<Meta>, pinned: bool) -> Tri
     Triple {
         cached: false,
         pinned,
-        ..Triple::new(o, l, r)
-    }
-}
-
-fn sparse(o: Option<Meta>, l: Option<Meta>, r: Option<Meta>) -> Triple {
-    Triple {
-        sparse: true,
         ..Triple::new(o, l, r)
     }
 }
@@ -144,7 +137,7 @@ fn item<'a>(plan: &'a Plan, path: &RelPath) -> &'a PlanItem {
         .unwrap_or_else(|| panic!("no plan item for {path:?} in {plan:#?}"))
 }
 
-/// The cases that yield `state`; `None` for the eight states never assigned.
+/// The cases that yield `state`; `None` for the fourteen states never assigned.
 /// The match is exhaustive, so a new state cannot be forgotten here.
 fn cases(state: SyncState) -> Option<Vec<Case>> {
     use SyncState as S;
@@ -203,21 +196,11 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 },
             ),
         ],
-        S::DirOnClientFileChangedOnServer => vec![
-            one(
-                t(Some(dir()), Some(dir()), Some(a.clone())),
-                log(),
-                Run(SyncToClient),
-            ),
-            // A partly cached folder (no change of the person's) that the share
-            // replaced by a file: filled with the file. Regression: was reported
-            // as dir_sparse_on_client.
-            one(
-                sparse(Some(dir()), Some(dir()), Some(a.clone())),
-                log(),
-                Run(Pin),
-            ),
-        ],
+        S::DirOnClientFileChangedOnServer => vec![one(
+            t(Some(dir()), Some(dir()), Some(a.clone())),
+            log(),
+            Run(SyncToClient),
+        )],
         S::DirOnClientNoServerCopy => {
             vec![no_base(Some(dir()), None, log(), Run(CreateCopyOnServer))]
         }
@@ -407,43 +390,6 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
             t(Some(a.clone()), Some(b.clone()), None),
             log(),
             Run(CreateCopyOnServer),
-        )],
-        S::FileSparseOnClientChangedOnServer => vec![
-            one(
-                sparse(Some(a.clone()), Some(a.clone()), Some(b.clone())),
-                log(),
-                Run(Pin),
-            ),
-            // No original: fetched afresh.
-            one(
-                sparse(None, Some(a.clone()), Some(b.clone())),
-                log(),
-                Run(SyncToClient),
-            ),
-        ],
-        S::FileSparseOnClientDeletedOnServer => vec![
-            one(
-                sparse(Some(a.clone()), Some(a.clone()), None),
-                log(),
-                Run(DeleteClientCopy),
-            ),
-            // No original and no share copy any more. Regression: was reported as
-            // file_sparse_on_client_changed_on_server.
-            one(
-                sparse(None, Some(a.clone()), None),
-                log(),
-                Run(DeleteClientCopy),
-            ),
-        ],
-        S::FileSparseOnClientDirOnServer => vec![one(
-            sparse(Some(dir()), Some(a.clone()), Some(dir())),
-            log(),
-            Run(Pin),
-        )],
-        S::FileSparseOnClientDirChangedOnServer => vec![one(
-            sparse(Some(a.clone()), Some(a.clone()), Some(dir())),
-            log(),
-            Run(Pin),
         )],
         S::DirCreatedOnClientNoServerCopy => vec![one(
             t(None, Some(dir()), None),
@@ -671,11 +617,6 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 Run(CreateCopyOnClient),
             ),
         ],
-        S::FileSparseOnClient => vec![one(
-            sparse(Some(a.clone()), Some(b.clone()), Some(a.clone())),
-            log(),
-            Run(Pin),
-        )],
         S::FileChangedOnClient => vec![
             one(
                 t(Some(a.clone()), Some(b.clone()), Some(a.clone())),
@@ -694,11 +635,6 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 Run(SyncToServer),
             ),
         ],
-        S::DirSparseOnClient => vec![one(
-            sparse(Some(dir()), Some(dir()), Some(dir())),
-            log(),
-            Run(Pin),
-        )],
         S::DirChangedOnClient => vec![one(
             t(Some(dir()), Some(dir_mode(0o700)), Some(dir())),
             log(),
@@ -726,20 +662,18 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
             log(),
             Run(SyncToClient),
         )],
-        S::DirDeletedOnServer => vec![
-            one(
-                t(Some(dir()), Some(dir()), None),
-                log(),
-                Run(DeleteClientCopy),
-            ),
-            // A sparse (partly cached) folder whose share copy is gone. Regression:
-            // was reported as file_sparse_on_client_deleted_on_server.
-            one(
-                sparse(Some(dir()), Some(dir()), None),
-                log(),
-                Run(DeleteClientCopy),
-            ),
-        ],
+        S::DirDeletedOnServer => vec![one(
+            t(Some(dir()), Some(dir()), None),
+            log(),
+            Run(DeleteClientCopy),
+        )],
+        // A cache copy is never partly present (see the crate docs).
+        S::FileSparseOnClientChangedOnServer
+        | S::FileSparseOnClientDeletedOnServer
+        | S::FileSparseOnClientDirOnServer
+        | S::FileSparseOnClientDirChangedOnServer
+        | S::FileSparseOnClient
+        | S::DirSparseOnClient => return None,
         S::FileRenamedOnClient
         | S::DirRenamedOnClient
         | S::FileRenamedOnServer
@@ -785,14 +719,14 @@ macro_rules! state_tests {
             }
         )*
 
-        /// Every state has a test above, except the eight never assigned.
+        /// Every state has a test above, except the fourteen never assigned.
         #[test]
         fn every_assigned_state_has_a_test() {
             let tested: BTreeSet<SyncState> = [$(SyncState::$state,)*].into_iter().collect();
             for s in SyncState::ALL {
                 assert_eq!(tested.contains(&s), cases(s).is_some(), "{s}");
             }
-            assert_eq!(tested.len(), 46);
+            assert_eq!(tested.len(), 40);
         }
     };
 }
@@ -814,10 +748,6 @@ state_tests! {
     s13_file_changed_on_client_dir_on_server => FileChangedOnClientDirOnServer,
     s14_file_changed_on_client_dir_changed_on_server => FileChangedOnClientDirChangedOnServer,
     s15_file_changed_on_client_deleted_on_server => FileChangedOnClientDeletedOnServer,
-    s16_file_sparse_on_client_changed_on_server => FileSparseOnClientChangedOnServer,
-    s17_file_sparse_on_client_deleted_on_server => FileSparseOnClientDeletedOnServer,
-    s18_file_sparse_on_client_dir_on_server => FileSparseOnClientDirOnServer,
-    s19_file_sparse_on_client_dir_changed_on_server => FileSparseOnClientDirChangedOnServer,
     s20_dir_created_on_client_no_server_copy => DirCreatedOnClientNoServerCopy,
     s21_dir_created_on_client_dir_on_server => DirCreatedOnClientDirOnServer,
     s22_dir_created_on_client_file_on_server => DirCreatedOnClientFileOnServer,
@@ -836,9 +766,7 @@ state_tests! {
     s35_deleted_on_client_dir_on_server => DeletedOnClientDirOnServer,
     s36_deleted_on_client_file_changed_on_server => DeletedOnClientFileChangedOnServer,
     s37_deleted_on_client_dir_changed_on_server => DeletedOnClientDirChangedOnServer,
-    s38_file_sparse_on_client => FileSparseOnClient,
     s39_file_changed_on_client => FileChangedOnClient,
-    s41_dir_sparse_on_client => DirSparseOnClient,
     s42_dir_changed_on_client => DirChangedOnClient,
     s44_file_changed_on_server => FileChangedOnServer,
     s46_file_deleted_on_server => FileDeletedOnServer,
@@ -1163,14 +1091,11 @@ fn all_triples() -> Vec<Triple> {
     for o in &vals {
         for l in &vals {
             for r in &vals {
-                for bits in 0..8u8 {
+                for bits in 0..4u8 {
                     out.push(Triple {
-                        original: o.clone().map(Box::new),
-                        local: l.clone().map(Box::new),
-                        remote: r.clone().map(Box::new),
                         cached: bits & 1 != 0,
                         pinned: bits & 2 != 0,
-                        sparse: bits & 4 != 0,
+                        ..Triple::new(o.clone(), l.clone(), r.clone())
                     });
                 }
             }
@@ -1280,9 +1205,9 @@ fn writes(action: Action) -> (bool, bool) {
 /// Checks one produced (state, action) against its triple and control.
 fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
     let (o, l, r) = (
-        tr.original.as_deref(),
-        tr.local.as_deref(),
-        tr.remote.as_deref(),
+        tr.original_meta(),
+        tr.meta(Side::Local),
+        tr.meta(Side::Remote),
     );
     let (state, action) = (got.state, got.action);
     let ctx = || format!("{tr:?} {control:?} -> {state} {action:?}");
@@ -1311,11 +1236,7 @@ fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
         Run(SyncToServer) => assert!(l.is_some() && r.is_some(), "{}", ctx()),
         Run(CreateCopyOnClient) => assert!(r.is_some() && l.is_none(), "{}", ctx()),
         Run(SyncToClient) => assert!(r.is_some() && l.is_some(), "{}", ctx()),
-        Run(Pin) => assert!(
-            r.is_some() && (tr.sparse || (l.is_none() && !tr.cached)),
-            "{}",
-            ctx()
-        ),
+        Run(Pin) => assert!(r.is_some() && l.is_none() && !tr.cached, "{}", ctx()),
         Run(DeleteServerCopy) => assert!(r.is_some() && l.is_none(), "{}", ctx()),
         Run(DeleteClientCopy) => assert!(l.is_some() && r.is_none(), "{}", ctx()),
         Run(op) => panic!("unexpected operation {op}: {}", ctx()),
@@ -1348,11 +1269,11 @@ fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
     }
 
     // Identical copies are never a conflict.
-    if l.is_some() && same(l, r) && !tr.sparse {
+    if l.is_some() && same(l, r) {
         assert_eq!(action, RecordOriginal, "{}", ctx());
     }
     // A deletion against a change copies the change back.
-    if tr.cached && !tr.sparse && o.is_some() {
+    if tr.cached && o.is_some() {
         if l.is_none() && r.is_some() && !same(o, r) {
             assert_eq!(action, Run(CreateCopyOnClient), "{}", ctx());
         }
@@ -1407,7 +1328,7 @@ fn exhaustive_sweep_never_panics_and_is_consistent() {
             let allowed = (control.sync_in || !wl) && (control.sync_out || !wr);
             let new_file_out = action == Run(CreateCopyOnServer)
                 && tr.original.is_none()
-                && !is_dir(tr.local.as_deref());
+                && !is_dir(tr.meta(Side::Local));
             let expect = if control.no_new_files_out && new_file_out {
                 None
             } else if allowed {
@@ -1426,16 +1347,19 @@ fn exhaustive_sweep_never_panics_and_is_consistent() {
             assert!(got.is_none(), "{tr:?} {control:?}");
         }
     });
-    assert_eq!(n, 7 * 7 * 7 * 8 * 30 * 2);
+    assert_eq!(n, 7 * 7 * 7 * 4 * 30 * 2);
 }
 
 #[test]
-fn the_eight_unassigned_states_are_never_produced() {
+fn the_fourteen_unassigned_states_are_never_produced() {
     let never: Vec<SyncState> = SyncState::ALL
         .into_iter()
         .filter(|s| cases(*s).is_none())
         .collect();
-    assert_eq!(never.len(), 8);
+    assert_eq!(never.len(), 14);
+    for code in [16, 17, 18, 19, 38, 41] {
+        assert!(never.contains(&SyncState::from_code(code).expect("a sparse state")));
+    }
     let renamed = [
         SyncState::FileRenamedOnClient,
         SyncState::DirRenamedOnClient,
@@ -1480,11 +1404,18 @@ fn the_eight_unassigned_states_are_never_produced() {
 
 #[test]
 fn mtime_never_changes_a_decision_except_under_keep_latest() {
-    let bump = |m: &Option<Box<Meta>>| {
-        m.clone().map(|mut m| {
+    let bump = |m: Option<&Meta>| {
+        m.cloned().map(|mut m| {
             m.mtime_ns += 12_345;
             m
         })
+    };
+    let metas = |t: &Triple| {
+        (
+            t.original_meta().cloned(),
+            t.meta(Side::Local).cloned(),
+            t.meta(Side::Remote).cloned(),
+        )
     };
     for tr in all_triples() {
         for policy in POLICIES {
@@ -1494,19 +1425,16 @@ fn mtime_never_changes_a_decision_except_under_keep_latest() {
             for base_known in [true, false] {
                 let control = ctl(policy);
                 let before = decide(&tr, &control, base_known);
+                let (o, l, r) = metas(&tr);
+                let with = |o, l, r| Triple {
+                    cached: tr.cached,
+                    pinned: tr.pinned,
+                    ..Triple::new(o, l, r)
+                };
                 for touched in [
-                    Triple {
-                        local: bump(&tr.local),
-                        ..tr.clone()
-                    },
-                    Triple {
-                        remote: bump(&tr.remote),
-                        ..tr.clone()
-                    },
-                    Triple {
-                        original: bump(&tr.original),
-                        ..tr.clone()
-                    },
+                    with(o.clone(), bump(l.as_ref()), r.clone()),
+                    with(o.clone(), l.clone(), bump(r.as_ref())),
+                    with(bump(o.as_ref()), l.clone(), r.clone()),
                 ] {
                     assert_eq!(decide(&touched, &control, base_known), before, "{tr:?}");
                 }

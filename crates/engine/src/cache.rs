@@ -2,12 +2,16 @@
 //! two processes apart, and the share it belongs to.
 
 use crate::error::{EngineError, Result};
-use offline_core::{ConnectState, OfflineReason, RelPath, CACHE_DIR_NAME, SHARE_MARKER};
-use offline_remote::{DirRemote, Expect, Remote, ShareOptions, CREDENTIALS_FILE};
+use crate::private;
+use crate::settings::{self, Setting};
+use offline_core::{
+    is_reserved_root_name, ConnectState, Kind, OfflineReason, RelPath, TempTag, CACHE_DIR_NAME,
+    SHARE_MARKER,
+};
+use offline_remote::{DirRemote, Expect, Location, Remote, ShareOptions, CREDENTIALS_FILE};
 use offline_store::{Pin, PinSource, Store};
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,21 +22,7 @@ pub const STATE_DB_NAME: &str = "state.db";
 pub const CONFLICTS_DIR_NAME: &str = "conflicts";
 const LOCK_NAME: &str = "lock";
 
-/// Settings keys in the state database.
-pub mod keys {
-    /// Where the share is (an absolute folder path).
-    pub const SHARE: &str = "share";
-    /// `online` / `offline` / `unknown`.
-    pub const CONNECT_STATE: &str = "connect_state";
-    /// Why the share is offline.
-    pub const OFFLINE_REASON: &str = "offline_reason";
-    /// When the last sync without errors ended (ns since the epoch).
-    pub const LAST_GOOD_SYNC_NS: &str = "last_good_sync_ns";
-    /// Set while a sync runs; found set at start means the last one was interrupted.
-    pub const SYNC_RUNNING: &str = "sync_running";
-    /// File copies in flight at most during a sync.
-    pub const TRANSFERS: &str = "transfers";
-}
+pub use crate::settings::keys;
 
 /// Options of `offline init`.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +37,8 @@ pub struct Cache {
     pub(crate) store: Store,
     pub(crate) local: DirRemote,
     pub(crate) share_location: String,
+    /// The tag in the names of the temp files this cache makes, on both sides.
+    pub(crate) temp: TempTag,
 }
 
 /// Holds the cache's lock until dropped.
@@ -85,53 +77,48 @@ impl Cache {
     /// Makes `cache_dir` a new cache of the share `share`: a folder, or the URL of a
     /// network share (`webdav://`, `webdavs://`, `sftp://`, `s3://`), which is stored
     /// as given. Copies nothing: the first sync does. Writes the share marker if the
-    /// share has none (through the share's backend).
+    /// share has none (through the share's backend, never through a symlink).
+    ///
+    /// Everything is checked before anything is made: a refused init (a bad URL, a
+    /// cache inside the share, an unreachable share) leaves no folder behind.
     pub fn init(share: &OsStr, cache_dir: &Path, options: InitOptions) -> Result<Cache> {
         let url = share.to_str().filter(|s| offline_remote::is_url(s));
-        let share = Path::new(share);
-        let share_root = match url {
-            Some(_) => PathBuf::new(),
-            None => share.canonicalize().map_err(|e| EngineError::Unreachable {
-                share: share.display().to_string(),
-                reason: format!("the share folder cannot be opened ({e})"),
-            })?,
+        let location = match url {
+            Some(url) => {
+                // A URL with a password is bad usage; the error never repeats the URL.
+                Location::parse(url).map_err(|e| EngineError::Usage(e.message))?;
+                url.to_string()
+            }
+            None => folder_share(Path::new(share))?.display().to_string(),
         };
-        if url.is_none() && !share_root.is_dir() {
-            return Err(EngineError::Usage(format!(
-                "the share {} is not a folder",
-                share_root.display()
-            )));
-        }
-        fs::create_dir_all(cache_dir).map_err(io_err(cache_dir))?;
-        let root = cache_dir.canonicalize().map_err(io_err(cache_dir))?;
-        if url.is_none() && (root.starts_with(&share_root) || share_root.starts_with(&root)) {
-            return Err(EngineError::Usage(format!(
-                "the cache {} and the share {} must not lie inside each other",
-                root.display(),
-                share_root.display()
-            )));
+        let root = planned_path(cache_dir)?;
+        if url.is_none() {
+            let share_root = Path::new(&location);
+            if root.starts_with(share_root) || share_root.starts_with(&root) {
+                return Err(EngineError::Usage(format!(
+                    "the cache {} and the share {} must not lie inside each other",
+                    root.display(),
+                    share_root.display()
+                )));
+            }
         }
         let meta_dir = root.join(OsStrOf(CACHE_DIR_NAME).path());
         if meta_dir.join(STATE_DB_NAME).exists() {
             return Err(EngineError::AlreadyACache { dir: root });
         }
-        if let Some(url) = url {
-            write_remote_marker(url, &meta_dir)?;
-        }
-        fs::create_dir_all(meta_dir.join(CONFLICTS_DIR_NAME)).map_err(io_err(&meta_dir))?;
-        if url.is_none() {
-            write_share_marker(&share_root)?;
-        }
+        let fresh = offline_remote::fresh_temp_tag();
+        ensure_share_marker(&location, &meta_dir, &fresh)?;
+        fs::create_dir_all(cache_dir).map_err(io_err(cache_dir))?;
+        let root = cache_dir.canonicalize().map_err(io_err(cache_dir))?;
+        let meta_dir = root.join(OsStrOf(CACHE_DIR_NAME).path());
+        private::make_private_dir(&meta_dir).map_err(io_err(&meta_dir))?;
+        let conflicts = meta_dir.join(CONFLICTS_DIR_NAME);
+        private::make_private_dirs(&conflicts).map_err(io_err(&conflicts))?;
+        let temp = private::temp_tag(&meta_dir, || fresh.clone()).map_err(io_err(&meta_dir))?;
         let mut store = Store::create(&meta_dir.join(STATE_DB_NAME))?;
-        let location = match url {
-            Some(url) => url.to_string(),
-            None => share_root.display().to_string(),
-        };
         {
             let batch = store.transaction()?;
-            batch.set_setting(keys::SHARE, &location)?;
-            batch.set_setting(keys::CONNECT_STATE, ConnectState::Online.name())?;
-            batch.set_setting(keys::OFFLINE_REASON, OfflineReason::NotApplicable.name())?;
+            settings::write_in(&batch, &settings::initial(&location))?;
             if options.pin_root {
                 batch.put_pin(&Pin {
                     path: RelPath::root(),
@@ -142,12 +129,13 @@ impl Cache {
             batch.commit()?;
         }
         crate::repair::write_share_file(&meta_dir, &location)?;
-        let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?;
+        let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?.with_temp_tag(&temp);
         Ok(Cache {
             root,
             store,
             local,
             share_location: location,
+            temp,
         })
     }
 
@@ -155,22 +143,26 @@ impl Cache {
     pub fn open(dir: &Path) -> Result<Cache> {
         let start = dir.canonicalize().map_err(io_err(dir))?;
         let root = find_root(&start).ok_or_else(|| crate::repair::no_database_error(&start))?;
-        let store = Store::open(
-            &root
-                .join(OsStrOf(CACHE_DIR_NAME).path())
-                .join(STATE_DB_NAME),
-        )?;
+        let db = root
+            .join(OsStrOf(CACHE_DIR_NAME).path())
+            .join(STATE_DB_NAME);
+        let store = Store::open(&db)?;
+        // A database without its share (a crash while repair made it) is damaged:
+        // the message names `offline repair`, which rebuilds it.
         let share_location = store.setting(keys::SHARE)?.ok_or_else(|| {
-            EngineError::Store(offline_store::StoreError::BadRow(
-                "the state database does not say where the share is".to_string(),
-            ))
+            EngineError::Store(offline_store::StoreError::Corrupt {
+                path: db.clone(),
+                detail: "it does not say where the share is".to_string(),
+            })
         })?;
-        let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?;
+        let temp = own_files(&root.join(OsStrOf(CACHE_DIR_NAME).path()));
+        let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?.with_temp_tag(&temp);
         Ok(Cache {
             root,
             store,
             local,
             share_location,
+            temp,
         })
     }
 
@@ -207,9 +199,7 @@ impl Cache {
                 crate::MAX_TRANSFERS
             )));
         }
-        self.store
-            .set_setting(keys::TRANSFERS, &transfers.to_string())?;
-        Ok(())
+        settings::write(&self.store, &[Setting::Transfers(transfers)])
     }
 
     /// The cache's own folder (`.offline/`).
@@ -221,12 +211,7 @@ impl Cache {
     /// after the wait set by [`set_lock_wait`]).
     pub fn lock(&self) -> Result<CacheLock> {
         let path = self.meta_dir().join(LOCK_NAME);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let file = private::private_file(&path, false).map_err(io_err(&path))?;
         let wait = std::time::Duration::from_millis(
             LOCK_WAIT_MS.load(std::sync::atomic::Ordering::Relaxed),
         );
@@ -254,6 +239,7 @@ impl Cache {
         let options = ShareOptions {
             hidden: &[SHARE_MARKER],
             credentials: Some(&credentials),
+            temp_tag: Some(&self.temp),
         };
         let share = offline_remote::open_share(&self.share_location, &options)
             .map_err(|e| unreachable(e.to_string()))?;
@@ -285,10 +271,10 @@ impl Cache {
 
     /// Records the share's connect state.
     pub fn set_connect_state(&self, state: ConnectState, reason: OfflineReason) -> Result<()> {
-        self.store.set_setting(keys::CONNECT_STATE, state.name())?;
-        self.store
-            .set_setting(keys::OFFLINE_REASON, reason.name())?;
-        Ok(())
+        settings::write(
+            &self.store,
+            &[Setting::ConnectState(state), Setting::OfflineReason(reason)],
+        )
     }
 
     /// Turns a path given by the person (absolute, or relative to the working folder)
@@ -308,9 +294,9 @@ impl Cache {
         let path = RelPath::new(bytes).map_err(|e| {
             EngineError::Usage(format!("{} is not a valid item path: {e}", given.display()))
         })?;
-        if path.first_component() == CACHE_DIR_NAME {
+        if is_reserved_root_name(path.first_component()) {
             return Err(EngineError::Usage(format!(
-                "{} is inside the cache's own .offline folder",
+                "{} is one of the cache's own files (.offline, .offline-share), which are never synced",
                 given.display()
             )));
         }
@@ -318,46 +304,89 @@ impl Cache {
     }
 }
 
-/// Writes the share marker through the backend of the network share `url` if it
-/// has none. Credentials are read from `<cache>/.offline/credentials` if present.
-fn write_remote_marker(url: &str, meta_dir: &Path) -> Result<()> {
+/// A folder share's real path; a missing folder is unreachable, a file bad usage.
+fn folder_share(share: &Path) -> Result<PathBuf> {
+    let root = share.canonicalize().map_err(|e| EngineError::Unreachable {
+        share: share.display().to_string(),
+        reason: format!("the share folder cannot be opened ({e})"),
+    })?;
+    if !root.is_dir() {
+        return Err(EngineError::Usage(format!(
+            "the share {} is not a folder",
+            root.display()
+        )));
+    }
+    Ok(root)
+}
+
+/// Where `dir` is, absolute with symlinks resolved as far as it exists, without
+/// creating anything.
+fn planned_path(dir: &Path) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(io_err(Path::new(".")))?;
+    Ok(canonicalize_existing_prefix(&normalize(&cwd.join(dir))))
+}
+
+/// Writes the share marker through the share's backend if it has none: a temp file
+/// renamed into place only where nothing is (never through a symlink), or a `PUT`
+/// that the server makes only where nothing is. A marker that is no file (a folder,
+/// a symlink) is refused. Credentials of a network share are read from
+/// `<cache>/.offline/credentials` if present.
+fn ensure_share_marker(location: &str, meta_dir: &Path, temp: &TempTag) -> Result<()> {
     let unreachable = |reason: String| EngineError::Unreachable {
-        share: url.to_string(),
+        share: location.to_string(),
         reason,
     };
     let credentials = meta_dir.join(CREDENTIALS_FILE);
     let options = ShareOptions {
         hidden: &[],
         credentials: Some(&credentials),
+        temp_tag: Some(temp),
     };
     let share =
-        offline_remote::open_share(url, &options).map_err(|e| unreachable(e.to_string()))?;
+        offline_remote::open_share(location, &options).map_err(|e| unreachable(e.to_string()))?;
     let marker = RelPath::new(SHARE_MARKER.to_vec()).map_err(|e| unreachable(e.to_string()))?;
-    if share
+    let refused = || {
+        EngineError::Usage(format!(
+            "the share's root holds a {} that is not a file (a folder or a symlink); remove it and run init again",
+            String::from_utf8_lossy(SHARE_MARKER)
+        ))
+    };
+    match share
         .stat(&marker)
         .map_err(|e| unreachable(e.to_string()))?
-        .is_some()
     {
-        return Ok(());
+        Some(found) if found.meta.kind == Kind::File => return Ok(()),
+        Some(_) => return Err(refused()),
+        None => {}
     }
     let mut text: &[u8] = MARKER_TEXT;
-    share
-        .write_file(&marker, &mut text, 0o644, now_ns(), None, &Expect::Absent)
-        .map_err(|e| unreachable(e.to_string()))?;
-    Ok(())
+    match share.write_file(&marker, &mut text, 0o644, now_ns(), None, &Expect::Absent) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == offline_remote::ErrorKind::Changed => Err(refused()),
+        Err(e) if e.kind == offline_remote::ErrorKind::Unreachable => {
+            Err(unreachable(e.to_string()))
+        }
+        Err(e) => Err(EngineError::Remote(e)),
+    }
 }
 
 const MARKER_TEXT: &[u8] = b"This folder is a share of offline-files. Do not delete this file: without it, caches take the share as unreachable.\n";
 
-fn write_share_marker(share_root: &Path) -> Result<()> {
-    let marker = share_root.join(OsStrOf(SHARE_MARKER).path());
-    if marker.exists() {
-        return Ok(());
+/// Makes the cache's own folder private (a cache of an older version gets its
+/// modes narrowed) and returns its temp tag. Neither stops a command: a folder that
+/// cannot be changed (another user's cache, read-only) keeps working with a tag for
+/// this run only.
+fn own_files(meta_dir: &Path) -> TempTag {
+    if let Err(e) = private::tighten(meta_dir) {
+        tracing::warn!(
+            "cannot make {} private (mode 0700): {e}",
+            meta_dir.display()
+        );
     }
-    let mut file = File::create(&marker).map_err(io_err(&marker))?;
-    file.write_all(b"This folder is a share of offline-files. Do not delete this file: without it, caches take the share as unreachable.\n")
-        .and_then(|_| file.sync_all())
-        .map_err(io_err(&marker))
+    private::temp_tag(meta_dir, offline_remote::fresh_temp_tag).unwrap_or_else(|e| {
+        tracing::warn!("cannot keep the temp tag in {}: {e}", meta_dir.display());
+        offline_remote::fresh_temp_tag()
+    })
 }
 
 fn find_root(start: &Path) -> Option<PathBuf> {

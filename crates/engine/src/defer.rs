@@ -3,7 +3,6 @@
 //! next sync without the limit carries it.
 
 use crate::sink::{ItemReport, ItemResult};
-use crate::walk::retain_aligned;
 use offline_core::{Action, Kind, PlanItem, SyncOperation};
 
 /// True when `item` copies a file's content from one side to the other.
@@ -25,36 +24,26 @@ fn copy_size(item: &PlanItem) -> u64 {
     [&item.triple.local, &item.triple.remote]
         .into_iter()
         .flatten()
-        .filter(|m| m.kind == Kind::File)
-        .map(|m| m.size)
+        .filter(|m| m.meta.kind == Kind::File)
+        .map(|m| m.meta.size)
         .max()
         .unwrap_or(0)
 }
 
-/// Drops the copies of files larger than `limit` bytes from `items` (with their
-/// scanned copies beside them) and returns a skipped report for each.
-pub(crate) fn defer_large<T>(
-    items: &mut Vec<PlanItem>,
-    local: &mut Vec<(usize, T)>,
-    remote: &mut Vec<(usize, T)>,
-    limit: u64,
-) -> Vec<ItemReport> {
-    let keep: Vec<bool> = items
-        .iter()
-        .map(|i| !(copies_content(i) && copy_size(i) > limit))
-        .collect();
-    let reports = items
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| !**k)
-        .map(|(item, _)| {
-            let reason = format!(
-                "a large file ({} bytes) on a slow link: it waits for the slow-link window",
-                copy_size(item)
-            );
-            ItemReport::for_item(item, ItemResult::Skipped(reason))
-        })
-        .collect();
-    retain_aligned(items, local, remote, &keep);
+/// Drops the copies of files larger than `limit` bytes from `items` and returns a
+/// skipped report for each.
+pub(crate) fn defer_large(items: &mut Vec<PlanItem>, limit: u64) -> Vec<ItemReport> {
+    let mut reports = Vec::new();
+    items.retain(|item| {
+        let size = copy_size(item);
+        if !(copies_content(item) && size > limit) {
+            return true;
+        }
+        let reason = format!(
+            "a large file ({size} bytes) on a slow link: it waits for the slow-link window"
+        );
+        reports.push(ItemReport::for_item(item, ItemResult::Skipped(reason)));
+        false
+    });
     reports
 }

@@ -1,7 +1,7 @@
 //! Errors of the Cache API: fatal ones that stop a command ([`EngineError`]) and
 //! per-item ones that a sync reports and goes past ([`ItemError`]).
 
-use offline_core::{Meta, RelPath, SyncOperation};
+use offline_core::{Meta, RelPath, Side, SyncOperation};
 use offline_remote::{ErrorKind, RemoteError};
 use offline_store::StoreError;
 use std::path::PathBuf;
@@ -45,10 +45,10 @@ pub enum EngineError {
         lock: PathBuf,
     },
     /// The sync would delete too much.
-    #[error("this sync would delete {count} of the {total} items on the {side} side (more than {percent}%); if that is what you want, run it again with --force")]
+    #[error("this sync would delete {count} of the {total} items on the {} side (more than {percent}%); if that is what you want, run it again with --force", side.place())]
     MassDelete {
-        /// "cache" or "share".
-        side: &'static str,
+        /// The side it would delete on.
+        side: Side,
         /// Items it would delete.
         count: usize,
         /// Items known on that side.
@@ -59,6 +59,9 @@ pub enum EngineError {
     /// The state database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The progress output could not be written (what was done stays done).
+    #[error("the progress output failed: {0}")]
+    Sink(#[from] crate::sink::SinkError),
     /// A side failed outside any one item (cache folder missing, for example).
     #[error("{0}")]
     Remote(#[from] RemoteError),

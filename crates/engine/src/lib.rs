@@ -1,22 +1,27 @@
 //! The Cache API of offline-files: create and open a cache, synchronize it with its
-//! share (prepare = scan both sides and plan; then execute), and query it.
+//! share, and query it.
 //!
-//! The engine reports every item to a [`SyncSink`]; printers live in the CLI.
-//! Pipeline, one file per step: [`scan`] → [`prepare`] (planner from
-//! `offline-core`) → `execute`, with conflict helpers in [`conflict`].
+//! One sync, one file per step (docs/ARCHITECTURE.md): the walk (`walk`) hands every
+//! path to the planner of `offline-core` ([`prepare`]), the guards check the plan
+//! (`guards`), the executor carries out its items (`execute`), and every item is
+//! reported to a [`SyncSink`] (printers live in the CLI, events in the service).
 
 pub mod cache;
 pub mod conflict;
 mod defer;
 pub mod error;
 mod execute;
+mod guards;
+mod listing;
 pub mod pin;
 pub mod prepare;
+pub mod private;
 pub mod query;
 mod read_ahead;
 mod recovery;
 pub mod repair;
 pub mod scan;
+pub mod settings;
 pub mod sink;
 mod walk;
 mod workers;
@@ -29,12 +34,15 @@ pub use prepare::{PrepareOptions, Prepared};
 pub use query::{ItemInfo, Status};
 pub use recovery::Recovery;
 pub use repair::{RepairOptions, Repaired};
-pub use sink::{ItemReport, ItemResult, NullSink, Response, SyncSink, SyncSummary};
+pub use sink::{
+    CountedAs, ItemReport, ItemResult, NullSink, Response, ResultKind, SinkError, StopReason,
+    SyncSink, SyncSummary,
+};
 
-use cache::keys;
 use execute::Executor;
 use offline_core::{ConnectState, OfflineReason, SyncControl};
 use offline_remote::Remote;
+use settings::Setting;
 
 impl Cache {
     /// Opens the share for a sync. A share put offline on purpose stays offline; a
@@ -65,15 +73,15 @@ impl Cache {
         prepared: &Prepared,
         sink: &mut dyn SyncSink,
     ) -> Result<SyncSummary> {
-        sink.begin(&prepared.plan);
+        sink.begin(&prepared.plan)?;
         // Only a run with items can leave work half done on a side; a run without
         // any (a no-change sync) writes the state database once, at the end.
         let has_items = !prepared.plan.is_empty();
         if has_items {
-            self.store.set_setting(keys::SYNC_RUNNING, "1")?;
+            settings::write(&self.store, &[Setting::SyncRunning(true)])?;
         }
         let summary = Executor::new(self, share, prepared)?.run(sink)?;
-        let lost = summary.stopped.is_some() && !share_root_ok(share);
+        let lost = summary.stopped == Some(StopReason::ShareLost);
         let (state, reason) = if lost {
             // The run stays marked as interrupted: temp files a lost connection left
             // on the share are removed by the recovery of the next sync that reaches it.
@@ -81,19 +89,15 @@ impl Cache {
         } else {
             (ConnectState::Online, OfflineReason::NotApplicable)
         };
-        let now = cache::now_ns().to_string();
-        let mut settings = vec![
-            (keys::CONNECT_STATE, state.name()),
-            (keys::OFFLINE_REASON, reason.name()),
-        ];
+        let mut closing = vec![Setting::ConnectState(state), Setting::OfflineReason(reason)];
         if has_items && !lost {
-            settings.push((keys::SYNC_RUNNING, "0"));
+            closing.push(Setting::SyncRunning(false));
         }
         if summary.errors == 0 && summary.stopped.is_none() {
-            settings.push((keys::LAST_GOOD_SYNC_NS, &now));
+            closing.push(Setting::LastGoodSyncNs(cache::now_ns()));
         }
-        self.store.set_settings(&settings)?;
-        sink.end(&summary);
+        settings::write(&self.store, &closing)?;
+        sink.end(&summary)?;
         Ok(summary)
     }
 

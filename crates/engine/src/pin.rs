@@ -147,11 +147,14 @@ impl Cache {
     /// then their bytes are first moved to `.offline/discarded/`.
     pub fn evict(&mut self, paths: &[RelPath], discard_changes: bool) -> Result<EvictReport> {
         let _lock = self.lock()?;
+        // A ghost with a cache copy is an eviction a crash interrupted (its ghost
+        // was recorded, the copy not removed yet): it is finished now.
         let mut originals: Vec<(RelPath, Original)> = self
             .store
             .originals()?
             .into_iter()
-            .filter(|(p, o)| o.cached && paths.iter().any(|s| s.contains(p)))
+            .filter(|(p, _)| paths.iter().any(|s| s.contains(p)))
+            .filter(|(p, o)| o.cached || matches!(self.local.stat(p), Ok(Some(_))))
             .collect();
         // Deepest first, so folders are empty when their turn comes.
         originals.sort_by(|a, b| b.0.cmp(&a.0));
@@ -186,6 +189,18 @@ impl Cache {
             report.kept_dirty.push(path.clone());
             return Ok(());
         }
+        // The ghost is recorded before the copy goes: a crash in between leaves a
+        // ghost with its copy (the next evict finishes it, a sync records it as
+        // cached again), never a cached original without its copy, which the next
+        // sync would take for a deletion and carry out on the share.
+        if original.cached {
+            let ghost = Original {
+                local_identity: None,
+                cached: false,
+                ..original.clone()
+            };
+            self.put_original(path, &ghost)?;
+        }
         let result = if clean {
             self.local
                 .remove(path, &Expect::Identity(stat.identity.clone()))
@@ -201,21 +216,26 @@ impl Cache {
                     report.bytes += stat.meta.size;
                 }
                 report.evicted.push(path.clone());
-                let ghost = Original {
-                    local_identity: None,
-                    cached: false,
-                    ..original
-                };
-                let batch = self.store.transaction()?;
-                batch.put_original(path, &ghost)?;
-                batch.commit()?;
             }
-            // A folder that still holds something (a kept change, a new file) stays.
-            Err(e)
-                if stat.meta.kind == Kind::Dir && e.kind == offline_remote::ErrorKind::NotEmpty => {
+            Err(e) => {
+                // The copy stays: so does its original.
+                if original.cached {
+                    self.put_original(path, &original)?;
+                }
+                // A folder that still holds something (a kept change, a new file)
+                // stays without being a failure.
+                if stat.meta.kind != Kind::Dir || e.kind != offline_remote::ErrorKind::NotEmpty {
+                    report.failed.push((path.clone(), e.to_string()));
+                }
             }
-            Err(e) => report.failed.push((path.clone(), e.to_string())),
         }
+        Ok(())
+    }
+
+    fn put_original(&mut self, path: &RelPath, original: &Original) -> Result<()> {
+        let batch = self.store.transaction()?;
+        batch.put_original(path, original)?;
+        batch.commit()?;
         Ok(())
     }
 
@@ -242,13 +262,24 @@ impl Cache {
             .join(path.as_os_str())
     }
 
-    /// Moves a changed cache copy out of the tree (same file system: a rename).
+    /// Moves a changed cache copy out of the tree (same file system: a rename), and
+    /// makes the move durable (both folders flushed).
     fn move_aside(&self, path: &RelPath, dest: &PathBuf) -> offline_remote::Result<()> {
         let io = |e: std::io::Error| offline_remote::RemoteError::io(path, e);
+        let from = self.local.full_path(path);
+        let sync_dir = |dir: Option<&std::path::Path>| match dir {
+            Some(dir) => fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io),
+            None => Ok(()),
+        };
         if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io)?;
+            // Private folders; the moved file keeps its own mode.
+            crate::private::make_private_dirs(parent).map_err(io)?;
         }
-        fs::rename(self.local.full_path(path), dest).map_err(io)
+        crashpoint::hit("engine.discard.before_rename");
+        fs::rename(&from, dest).map_err(io)?;
+        crashpoint::hit("engine.discard.after_rename");
+        sync_dir(dest.parent())?;
+        sync_dir(from.parent())
     }
 
     /// Space used by cached content, and the limits.

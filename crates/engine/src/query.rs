@@ -89,7 +89,7 @@ impl Cache {
                 .store
                 .setting(keys::LAST_GOOD_SYNC_NS)?
                 .and_then(|s| s.parse().ok()),
-            interrupted: self.store.setting(keys::SYNC_RUNNING)?.as_deref() == Some("1"),
+            interrupted: crate::settings::sync_running(&self.store)?,
             sparse_items: items.iter().filter(|i| i.sparse).count() as u64,
             space: self.space_use()?,
         })

@@ -4,8 +4,9 @@
 //! its operation was durable, so the next prepare sees either the old state (and
 //! redoes the operation) or both sides equal (and records them as synced).
 
-use crate::cache::{keys, Cache, CONFLICTS_DIR_NAME};
+use crate::cache::{Cache, CONFLICTS_DIR_NAME};
 use crate::error::Result;
+use crate::settings::{self, Setting};
 use offline_remote::{DirRemote, Remote};
 use offline_store::JournalEntry;
 
@@ -18,8 +19,8 @@ pub struct Recovery {
     /// sync that follows redoes them, or records them as synced where both sides
     /// already agree.
     pub in_flight: Vec<JournalEntry>,
-    /// Temp files (`.offline-tmp-*`) removed from the cache, the share and the
-    /// conflicts folder.
+    /// Temp files of this cache (`.offline-tmp-<its tag>-*`) removed from the
+    /// cache, the share and the conflicts folder.
     pub temp_files_removed: usize,
 }
 
@@ -55,10 +56,11 @@ impl Recovery {
 
 impl Cache {
     /// Recovers from an interrupted sync, if the last one was: reports the journal's
-    /// leftover rows, removes temp files on both sides (and in the conflicts folder)
+    /// leftover rows, removes this cache's temp files on both sides (and in the
+    /// conflicts folder; never another cache's, nor a person's file named like one)
     /// and clears the rows. Does nothing after a sync that ended.
     pub fn recover(&mut self, share: &dyn Remote) -> Result<Recovery> {
-        let interrupted = self.store.setting(keys::SYNC_RUNNING)?.as_deref() == Some("1");
+        let interrupted = settings::sync_running(&self.store)?;
         let in_flight = self.store.journal()?;
         if !interrupted && in_flight.is_empty() {
             return Ok(Recovery::default());
@@ -74,13 +76,15 @@ impl Cache {
         let mut removed = self.local.remove_temp_files()? + share.remove_temp_files()?;
         let conflicts = self.meta_dir().join(CONFLICTS_DIR_NAME);
         if conflicts.is_dir() {
-            removed += DirRemote::open(&conflicts, &[])?.remove_temp_files()?;
+            removed += DirRemote::open(&conflicts, &[])?
+                .with_temp_tag(&self.temp)
+                .remove_temp_files()?;
         }
         let batch = self.store.transaction()?;
         for entry in &in_flight {
             batch.journal_end(entry.id)?;
         }
-        batch.set_setting(keys::SYNC_RUNNING, "0")?;
+        settings::write_in(&batch, &[Setting::SyncRunning(false)])?;
         batch.commit()?;
         let mut recovery = Recovery {
             interrupted,

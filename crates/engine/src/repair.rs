@@ -7,12 +7,13 @@
 //! sides are recorded, items on one side only are copied to the other, and items that
 //! differ become conflicts for the person to settle. Nothing is overwritten.
 
-use crate::cache::{keys, now_ns, Cache, STATE_DB_NAME};
+use crate::cache::{now_ns, Cache, STATE_DB_NAME};
 use crate::conflict::utc_stamp;
 use crate::error::{EngineError, Result};
 use crate::prepare::PrepareOptions;
+use crate::settings::{self, Setting};
 use crate::sink::{SyncSink, SyncSummary};
-use offline_core::{ConnectState, OfflineReason, RelPath, SyncControl, CACHE_DIR_NAME};
+use offline_core::{RelPath, SyncControl, CACHE_DIR_NAME};
 use offline_store::{Pin, PinSource, Store};
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -65,7 +66,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
 pub(crate) fn write_share_file(meta_dir: &Path, location: &str) -> Result<()> {
     let path = meta_dir.join(SHARE_FILE_NAME);
     let temp = meta_dir.join(format!("{SHARE_FILE_NAME}.new"));
-    let mut file = File::create(&temp).map_err(io_err(&temp))?;
+    let mut file = crate::private::private_file(&temp, true).map_err(io_err(&temp))?;
     file.write_all(location.as_bytes())
         .and_then(|_| file.write_all(b"\n"))
         .and_then(|_| file.sync_all())
@@ -156,7 +157,17 @@ impl Cache {
         let db = meta_dir.join(STATE_DB_NAME);
         let (moved_to, share) = {
             let _lock = lock(&meta_dir)?;
-            let sound = db.exists() && Store::open(&db).is_ok();
+            let sound = match Store::open(&db) {
+                // Sound: the cache opens (a database that a crash left half made,
+                // with its tables but not yet its settings, is not).
+                Ok(_) => Cache::open(&root).is_ok(),
+                // A newer program's database is sound, only not readable here: it
+                // is never set aside (its pins and conflicts would be lost).
+                Err(err @ offline_store::StoreError::TooNew { .. }) => {
+                    return Err(EngineError::Store(err))
+                }
+                Err(_) => false,
+            };
             if sound && !options.force {
                 let share = Cache::open(&root)?.share_location().to_string();
                 return Ok(Repaired {
@@ -185,12 +196,10 @@ impl Cache {
             let moved_to = move_aside(&meta_dir)?;
             let mut store = Store::create(&db)?;
             let batch = store.transaction()?;
-            batch.set_setting(keys::SHARE, &share)?;
-            batch.set_setting(keys::CONNECT_STATE, ConnectState::Online.name())?;
-            batch.set_setting(keys::OFFLINE_REASON, OfflineReason::NotApplicable.name())?;
+            settings::write_in(&batch, &settings::initial(&share))?;
             // What the last run left is unknown: let recovery clean temp files on
             // both sides before the compare.
-            batch.set_setting(keys::SYNC_RUNNING, "1")?;
+            settings::write_in(&batch, &[Setting::SyncRunning(true)])?;
             if options.pin_root {
                 batch.put_pin(&Pin {
                     path: RelPath::root(),
@@ -220,12 +229,7 @@ impl Cache {
 /// The cache's lock, taken without an open database.
 fn lock(meta_dir: &Path) -> Result<File> {
     let path = meta_dir.join(LOCK_NAME);
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
+    let file = crate::private::private_file(&path, false).map_err(io_err(&path))?;
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
         .map_err(|_| EngineError::Busy { lock: path.clone() })?;
     Ok(file)

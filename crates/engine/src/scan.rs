@@ -3,39 +3,12 @@
 //! a path that could not be read is *unknown*, never taken as deleted.
 
 use crate::error::ItemError;
-use offline_core::{Kind, Meta, RelPath, Side, SyncOperation};
+use offline_core::{Kind, RelPath, Side, SyncOperation};
 use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
 use offline_store::Original;
 use std::collections::{BTreeMap, HashMap};
 
-/// One item as scanned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scanned {
-    /// Its metadata, with the content hash for files.
-    pub meta: Meta,
-    /// Its stat fingerprint on this side.
-    pub identity: String,
-}
-
-/// A scanned copy held elsewhere: its metadata (in a plan item's triple) and its
-/// identity (beside the plan), borrowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScannedRef<'a> {
-    /// Its metadata, with the content hash for files.
-    pub meta: &'a Meta,
-    /// Its stat fingerprint on this side.
-    pub identity: &'a str,
-}
-
-impl ScannedRef<'_> {
-    /// An owned copy.
-    pub fn to_owned(self) -> Scanned {
-        Scanned {
-            meta: self.meta.clone(),
-            identity: self.identity.to_string(),
-        }
-    }
-}
+pub use offline_core::Scanned;
 
 /// A side's scan.
 #[derive(Debug, Default)]
@@ -57,14 +30,6 @@ impl SideScan {
     fn problem(&mut self, path: &RelPath, err: ItemError) {
         self.unknown.push(path.clone());
         self.problems.push((path.clone(), err));
-    }
-}
-
-/// The identity stored for `side` in an original.
-pub fn stored_identity(original: &Original, side: Side) -> Option<&str> {
-    match side {
-        Side::Local => original.local_identity.as_deref(),
-        Side::Remote => original.remote_identity.as_deref(),
     }
 }
 
@@ -93,13 +58,15 @@ pub fn scan_side(
         }
     }
     while let Some(dir) = pending.pop() {
-        let entries = match remote.list(&dir) {
+        let mut entries = match remote.list(&dir) {
             Ok(entries) => entries,
             Err(e) => {
                 scan.problem(&dir, prepare_error(&e));
                 continue;
             }
         };
+        // Metadata, temp files and unusable names are no items (see `listing`).
+        crate::listing::screen(side, &dir, &mut entries);
         for entry in entries {
             let path = match dir.join(&entry.name) {
                 Ok(p) => p,
@@ -159,11 +126,10 @@ pub(crate) fn with_hash(
 ) -> Result<Scanned, Box<ItemError>> {
     let Stat { mut meta, identity } = stat;
     if meta.kind != Kind::File {
-        return Ok(Scanned { meta, identity });
+        return Ok(Scanned::new(meta, identity));
     }
-    let known = original.filter(|o| {
-        o.meta.kind == Kind::File && stored_identity(o, side) == Some(identity.as_str())
-    });
+    let known = original
+        .filter(|o| o.meta.kind == Kind::File && o.identity(side) == Some(identity.as_str()));
     if let Some(o) = known {
         meta.hash = o.meta.hash;
     } else if needs_hash {
@@ -183,7 +149,7 @@ pub(crate) fn with_hash(
             Err(e) => return Err(Box::new(prepare_error(&e))),
         }
     }
-    Ok(Scanned { meta, identity })
+    Ok(Scanned::new(meta, identity))
 }
 
 fn prepare_error(err: &RemoteError) -> ItemError {

@@ -1,9 +1,11 @@
 //! The progress sink: the engine reports each item's outcome to it, and printers
-//! (the CLI's table, progress bar and JSON lines) are sinks.
+//! (the CLI's table, progress bar and JSON lines) are sinks. A sink can fail (its
+//! output is gone): the run then stops as if asked, keeping what is done.
 
 use crate::error::ItemError;
 use offline_core::{Action, Plan, PlanItem, RelPath, SyncOperation, SyncState};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// How one item ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +23,97 @@ pub enum ItemResult {
 impl ItemResult {
     /// "ok", "conflict", "skipped" or "error".
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// How it ended, without the details.
+    pub fn kind(&self) -> ResultKind {
         match self {
-            ItemResult::Ok => "ok",
-            ItemResult::Conflict => "conflict",
-            ItemResult::Skipped(_) => "skipped",
-            ItemResult::Error(_) => "error",
+            ItemResult::Ok => ResultKind::Ok,
+            ItemResult::Conflict => ResultKind::Conflict,
+            ItemResult::Skipped(_) => ResultKind::Skipped,
+            ItemResult::Error(_) => ResultKind::Error,
         }
+    }
+}
+
+/// How an item ended, without the details: what the summary counts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResultKind {
+    /// Done.
+    Ok,
+    /// Left as a recorded conflict.
+    Conflict,
+    /// Not done, on purpose.
+    Skipped,
+    /// Failed.
+    Error,
+    /// Planned, not run (a dry run's counts).
+    Planned,
+}
+
+impl ResultKind {
+    /// The snake_case name used on the wire and in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResultKind::Ok => "ok",
+            ResultKind::Conflict => "conflict",
+            ResultKind::Skipped => "skipped",
+            ResultKind::Error => "error",
+            ResultKind::Planned => "planned",
+        }
+    }
+}
+
+/// What an item is counted under: the operation its work (or error) belongs to,
+/// or, for an item that moves nothing, its bookkeeping action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CountedAs {
+    /// The operation of its work or error.
+    Operation(SyncOperation),
+    /// The action of an item without an operation (record_original, conflict...).
+    Action(Action),
+    /// Neither (never planned).
+    Nothing,
+}
+
+impl CountedAs {
+    /// What `report` is counted under.
+    pub fn of(report: &ItemReport) -> CountedAs {
+        match (report.operation, report.action) {
+            (Some(op), _) => CountedAs::Operation(op),
+            (None, Some(action)) => CountedAs::Action(action),
+            (None, None) => CountedAs::Nothing,
+        }
+    }
+
+    /// What `item` is counted under when it is planned.
+    pub fn planned(item: &PlanItem) -> CountedAs {
+        match item.action.operation() {
+            Some(op) => CountedAs::Operation(op),
+            None => CountedAs::Action(item.action),
+        }
+    }
+
+    /// The name used on the wire and in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            CountedAs::Operation(op) => op.name(),
+            CountedAs::Action(action) => action.name(),
+            CountedAs::Nothing => "none",
+        }
+    }
+}
+
+impl fmt::Display for CountedAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for ResultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -79,11 +166,46 @@ pub enum Response {
     Abort,
 }
 
+/// Why a run stopped before its end; what was done stays done, and the rest waits
+/// for the next sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// The sink asked (`query_abort`, or `Response::Abort` after an item).
+    Requested,
+    /// The share could not be reached any more (an item failed and its root is gone).
+    ShareLost,
+    /// The sink failed (its output is gone); the message says how.
+    SinkFailed(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Requested => f.write_str("stopped on request"),
+            StopReason::ShareLost => f.write_str(
+                "the share could not be reached any more; the rest waits for the next sync",
+            ),
+            StopReason::SinkFailed(why) => write!(f, "the progress output failed: {why}"),
+        }
+    }
+}
+
+/// A sink that could not take a report (its output is gone).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+impl From<std::io::Error> for SinkError {
+    fn from(err: std::io::Error) -> SinkError {
+        SinkError(err.to_string())
+    }
+}
+
 /// Totals of one sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncSummary {
-    /// Items per (operation name, result name).
-    pub counts: BTreeMap<(String, String), u64>,
+    /// Items per (what they are counted under, how they ended).
+    pub counts: BTreeMap<(CountedAs, ResultKind), u64>,
     /// Items left in conflict.
     pub conflicts: u64,
     /// Items that failed (including prepare problems).
@@ -92,8 +214,8 @@ pub struct SyncSummary {
     pub skipped: u64,
     /// Bytes moved.
     pub bytes: u64,
-    /// The run was stopped before the end (abort, or the share went away).
-    pub stopped: Option<String>,
+    /// The run was stopped before the end, and why.
+    pub stopped: Option<StopReason>,
     /// What was recovered from an interrupted sync before this one started.
     pub recovered: Option<crate::Recovery>,
 }
@@ -101,14 +223,9 @@ pub struct SyncSummary {
 impl SyncSummary {
     /// Adds one report to the totals.
     pub fn add(&mut self, report: &ItemReport) {
-        let op = report
-            .operation
-            .map(|o| o.name().to_string())
-            .or_else(|| report.action.map(|a| a.name().to_string()))
-            .unwrap_or_else(|| "none".to_string());
         *self
             .counts
-            .entry((op, report.result.name().to_string()))
+            .entry((CountedAs::of(report), report.result.kind()))
             .or_insert(0) += 1;
         match report.result {
             ItemResult::Conflict => self.conflicts += 1,
@@ -125,10 +242,14 @@ impl SyncSummary {
     }
 }
 
-/// Receives a sync's progress. Every method has a default that ignores it.
+/// Receives a sync's progress. Every method has a default that ignores it. An error
+/// (the output is gone) stops the run as [`StopReason::SinkFailed`]; an error from
+/// `begin` stops it before anything is done, one from `end` is the command's error.
 pub trait SyncSink {
     /// The plan is ready and the work starts.
-    fn begin(&mut self, _plan: &Plan) {}
+    fn begin(&mut self, _plan: &Plan) -> Result<(), SinkError> {
+        Ok(())
+    }
     /// Polled before each item (Windows' `QueryAbort`): true stops the run there,
     /// as `Response::Abort` does after an item; what is done stays done. Lets a
     /// caller stop between the files of a batch, whose results come at its end.
@@ -136,13 +257,17 @@ pub trait SyncSink {
         false
     }
     /// Work on an item starts.
-    fn item_begin(&mut self, _item: &PlanItem) {}
+    fn item_begin(&mut self, _item: &PlanItem) -> Result<(), SinkError> {
+        Ok(())
+    }
     /// An item ended (also called for problems found while preparing).
-    fn item_result(&mut self, _report: &ItemReport) -> Response {
-        Response::Continue
+    fn item_result(&mut self, _report: &ItemReport) -> Result<Response, SinkError> {
+        Ok(Response::Continue)
     }
     /// The sync ended.
-    fn end(&mut self, _summary: &SyncSummary) {}
+    fn end(&mut self, _summary: &SyncSummary) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink that ignores everything.

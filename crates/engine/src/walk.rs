@@ -1,116 +1,47 @@
 //! The walk of prepare: both sides and the originals, one folder at a time. Each
 //! folder's two listings (read at the same time) and its originals are joined by name,
 //! files are hashed only where the stat fingerprint says they may have changed and a
-//! comparison needs the hash, and only paths with work to do are kept. Memory grows
-//! with the size of one folder and of the plan, not with the tree: each planned path
-//! is kept once, as a [`PlanItem`] already classified, with its scanned copies in
-//! vectors beside it (by index), never in maps keyed by a second copy of the path.
+//! comparison needs the hash, and every path goes to the planner as a
+//! `(path, Triple)` (each scanned copy with its identity) the moment it is complete.
+//! The planner keeps only paths with work, so memory grows with the size of one
+//! folder and of the plan, not with the tree. The walk decides nothing about the sync.
 
 use crate::error::{ItemError, Result};
+use crate::listing::{screen, LeftOut};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
-use crate::scan::{stored_identity, with_hash, Scanned};
-use offline_core::{
-    plan::decide, Kind, PlanItem, RelPath, Side, SyncControl, SyncOperation, Triple,
-};
+use crate::scan::with_hash;
+use offline_core::plan::Planner;
+use offline_core::{Kind, RelPath, Scanned, Side, SyncOperation, Triple};
 use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
 use offline_store::{Original, Pin, Store};
 use std::collections::{BTreeMap, HashSet};
 
-/// What the walk found.
-#[derive(Default)]
-pub(crate) struct Walk {
-    /// Paths with work to do, classified by [`decide`] (not yet settled by the
-    /// plan's folder, direction and blocking rules); in path order once [`Walker::run`]
-    /// returns.
-    pub items: Vec<PlanItem>,
-    /// The identities of the cache copies of those paths: (index in `items`,
-    /// identity), by index. Their metadata is in the item's triple.
-    pub local: Vec<(usize, Box<str>)>,
-    /// The identities of the share copies of those paths, as `local`.
-    pub remote: Vec<(usize, Box<str>)>,
-    /// Unchanged items whose fingerprints moved.
-    pub refresh: Vec<(RelPath, Original)>,
+/// What the walk hands on: every path to the planner, and what could not be read.
+struct Walk<'p, 'c> {
+    /// Takes each path found (with its three copies), and leaves out the trees that
+    /// could not be read.
+    planner: &'p mut Planner<'c>,
     /// What could not be read, per path (those trees are left out).
-    pub problems: Vec<(RelPath, ItemError)>,
-    /// Items found in the cache.
-    pub local_count: usize,
-    /// Items found on the share.
-    pub remote_count: usize,
-    /// Originals that say the share had the item.
-    pub known_remote: usize,
+    problems: Vec<(RelPath, ItemError)>,
+    /// Listed names that cannot or must not be items (reported as skipped).
+    left_out: Vec<LeftOut>,
 }
 
-impl Walk {
-    /// Puts the items in path order, moving their scanned copies' indices along.
-    /// Done in place (a permutation applied by swaps): no second plan is built.
-    fn sort(&mut self) {
-        let mut order: Vec<usize> = (0..self.items.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.items[a].path.cmp(&self.items[b].path));
-        // dest[i]: where the item now at i goes.
-        let mut dest = vec![0; order.len()];
-        for (to, &from) in order.iter().enumerate() {
-            dest[from] = to;
-        }
-        drop(order);
-        for side in [&mut self.local, &mut self.remote] {
-            for (at, _) in side.iter_mut() {
-                *at = dest[*at];
-            }
-            side.sort_unstable_by_key(|(at, _)| *at);
-        }
-        for i in 0..dest.len() {
-            while dest[i] != i {
-                let j = dest[i];
-                self.items.swap(i, j);
-                dest.swap(i, j);
-            }
-        }
-    }
-
-    /// Keeps the items whose entry in `keep` is true (and their scanned copies).
-    pub(crate) fn retain(&mut self, keep: &[bool]) {
-        retain_aligned(&mut self.items, &mut self.local, &mut self.remote, keep);
-    }
+/// What the walk did not hand to the planner.
+pub(crate) struct Walked {
+    /// What could not be read, per path (those trees are left out).
+    pub(crate) problems: Vec<(RelPath, ItemError)>,
+    /// Listed names that cannot or must not be items (reported as skipped).
+    pub(crate) left_out: Vec<LeftOut>,
 }
 
-/// Keeps the `items` whose entry in `keep` is true, and the copies beside them
-/// (`(index in items, copy)`, by index) with their indices moved along.
-pub(crate) fn retain_aligned<T>(
-    items: &mut Vec<PlanItem>,
-    local: &mut Vec<(usize, T)>,
-    remote: &mut Vec<(usize, T)>,
-    keep: &[bool],
-) {
-    if keep.iter().all(|&k| k) {
-        return;
+impl Walk<'_, '_> {
+    /// `path` (and everything below it) could not be read: it is left out.
+    fn problem(&mut self, path: RelPath, err: ItemError) {
+        self.planner.leave_out(path.clone());
+        self.problems.push((path, err));
     }
-    // new_at[i]: the index of item i once the dropped ones are gone.
-    let mut next = 0;
-    let new_at: Vec<usize> = keep
-        .iter()
-        .map(|&k| {
-            let at = next;
-            next += usize::from(k);
-            at
-        })
-        .collect();
-    let kept = |i: usize| keep.get(i).copied().unwrap_or(true);
-    for side in [local, remote] {
-        side.retain_mut(|(at, _)| {
-            let stays = kept(*at);
-            if stays {
-                *at = new_at.get(*at).copied().unwrap_or(*at);
-            }
-            stays
-        });
-        side.shrink_to_fit();
-    }
-    let mut i = 0;
-    items.retain(|_| {
-        i += 1;
-        kept(i - 1)
-    });
 }
 
 /// What the walk works with.
@@ -120,9 +51,6 @@ pub(crate) struct Walker<'a> {
     pub store: &'a Store,
     pub pins: &'a [Pin],
     pub also_pinned: &'a [RelPath],
-    pub control: &'a SyncControl,
-    /// False when rebuilding: the originals are ignored.
-    pub base_known: bool,
 }
 
 /// The listings read ahead for the walk, one per side.
@@ -144,9 +72,15 @@ struct Pending {
 }
 
 impl Walker<'_> {
-    /// Walks the trees in `scope` (everything when empty).
-    pub(crate) fn run(&self, scope: &[RelPath]) -> Result<Walk> {
-        let mut walk = Walk::default();
+    /// Walks the trees in `scope` (everything when empty), handing every path to
+    /// `planner`; returns what could not be read. The originals are read only when
+    /// the planner compares with them.
+    pub(crate) fn run(&self, scope: &[RelPath], planner: &mut Planner<'_>) -> Result<Walked> {
+        let mut walk = Walk {
+            planner,
+            problems: Vec::new(),
+            left_out: Vec::new(),
+        };
         let mut pending = Vec::new();
         if scope.is_empty() {
             pending.push(Pending {
@@ -197,25 +131,17 @@ impl Walker<'_> {
             }
             Ok(())
         })?;
-        walk.sort();
-        // A folder that could not be listed is left out whole, itself included.
-        if !walk.problems.is_empty() {
-            let bad: Vec<RelPath> = walk.problems.iter().map(|(p, _)| p.clone()).collect();
-            let keep: Vec<bool> = walk
-                .items
-                .iter()
-                .map(|item| !bad.iter().any(|b| b.contains(&item.path)))
-                .collect();
-            walk.retain(&keep);
-        }
-        Ok(walk)
+        Ok(Walked {
+            problems: walk.problems,
+            left_out: walk.left_out,
+        })
     }
 
     /// Visits one path found by stat (a scope root or its ancestors).
     fn visit_single(
         &self,
         path: &RelPath,
-        walk: &mut Walk,
+        walk: &mut Walk<'_, '_>,
         pending: Option<&mut Vec<Pending>>,
     ) -> Result<()> {
         let (local, remote) = match (self.local.stat(path), self.share.stat(path)) {
@@ -225,7 +151,7 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
-        let original = if self.base_known {
+        let original = if walk.planner.base_known() {
             self.store.original(path)?
         } else {
             None
@@ -243,7 +169,7 @@ impl Walker<'_> {
     fn walk_folder(
         &self,
         at: Pending,
-        walk: &mut Walk,
+        walk: &mut Walk<'_, '_>,
         pending: &mut Vec<Pending>,
         listers: Listers<'_>,
     ) -> Result<()> {
@@ -260,7 +186,7 @@ impl Walker<'_> {
         } else {
             Ok(Vec::new())
         };
-        let (local, remote) = match (local, remote) {
+        let (mut local, mut remote) = match (local, remote) {
             (Ok(l), Ok(r)) => (l, r),
             // A folder that cannot be listed on one side: its whole tree is left out
             // this time, never taken as deleted.
@@ -269,7 +195,11 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
-        let originals = if self.base_known {
+        walk.left_out
+            .extend(screen(Side::Local, &at.dir, &mut local));
+        walk.left_out
+            .extend(screen(Side::Remote, &at.dir, &mut remote));
+        let originals = if walk.planner.base_known() {
             self.store.originals_in(&at.dir)?
         } else {
             Vec::new()
@@ -291,7 +221,7 @@ impl Walker<'_> {
             let path = match at.dir.join(&name) {
                 Ok(p) => p,
                 Err(e) => {
-                    walk.problems.push((
+                    walk.problem(
                         at.dir.clone(),
                         ItemError::new(
                             SyncOperation::Prepare,
@@ -299,7 +229,7 @@ impl Walker<'_> {
                             format!("{}: a name in this folder cannot be used: {e}", at.dir),
                             "rename the item",
                         ),
-                    ));
+                    );
                     continue;
                 }
             };
@@ -317,15 +247,8 @@ impl Walker<'_> {
         local: Option<Stat>,
         remote: Option<Stat>,
         original: Option<Original>,
-        walk: &mut Walk,
+        walk: &mut Walk<'_, '_>,
     ) -> Option<Pending> {
-        walk.local_count += usize::from(local.is_some());
-        walk.remote_count += usize::from(remote.is_some());
-        walk.known_remote += usize::from(
-            original
-                .as_ref()
-                .is_some_and(|o| o.remote_identity.is_some()),
-        );
         let remote = remote.map(|s| self.keep_mode(s, original.as_ref()));
         let other_is_file =
             |s: &Option<Stat>| s.as_ref().is_some_and(|s| s.meta.kind == Kind::File);
@@ -341,7 +264,7 @@ impl Walker<'_> {
         ) {
             Ok(s) => s,
             Err(e) => {
-                walk.problems.push((path, *e));
+                walk.problem(path, *e);
                 return None;
             }
         };
@@ -355,7 +278,7 @@ impl Walker<'_> {
         ) {
             Ok(s) => s,
             Err(e) => {
-                walk.problems.push((path, *e));
+                walk.problem(path, *e);
                 return None;
             }
         };
@@ -367,30 +290,13 @@ impl Walker<'_> {
         let descend =
             next.local || next.remote || original.as_ref().is_some_and(|o| o.meta.is_dir());
         let triple = Triple {
-            original: original.as_ref().map(|o| Box::new(o.meta.clone())),
-            local: local.as_ref().map(|s| Box::new(s.meta.clone())),
-            remote: remote.as_ref().map(|s| Box::new(s.meta.clone())),
             cached: original.as_ref().is_none_or(|o| o.cached),
+            original: original.map(Box::new),
+            local: local.map(Box::new),
+            remote: remote.map(Box::new),
             pinned: self.is_pinned(&path),
-            sparse: false,
         };
-        if let Some((state, action)) = decide(&triple, self.control, self.base_known) {
-            let at = walk.items.len();
-            if let Some(l) = local {
-                walk.local.push((at, l.identity.into_boxed_str()));
-            }
-            if let Some(r) = remote {
-                walk.remote.push((at, r.identity.into_boxed_str()));
-            }
-            walk.items.push(PlanItem {
-                path,
-                state,
-                action,
-                triple,
-            });
-        } else if let (Some(o), Some(l), Some(r)) = (original, local, remote) {
-            refresh_fingerprints(&path, o, &l, &r, walk);
-        }
+        walk.planner.add(path, triple);
         descend.then_some(next)
     }
 
@@ -439,87 +345,9 @@ fn complete(
         .transpose()
 }
 
-fn problem(walk: &mut Walk, path: &RelPath, err: &RemoteError) {
-    walk.problems.push((
+fn problem(walk: &mut Walk<'_, '_>, path: &RelPath, err: &RemoteError) {
+    walk.problem(
         path.clone(),
         ItemError::from_remote(SyncOperation::Prepare, err),
-    ));
-}
-
-/// An unchanged item whose fingerprints moved gets the new ones, so the next walk need
-/// not hash it; only when both copies still hold the original's item (a change left
-/// out of the plan by `--direction` must not be hidden).
-fn refresh_fingerprints(
-    path: &RelPath,
-    original: Original,
-    l: &Scanned,
-    r: &Scanned,
-    walk: &mut Walk,
-) {
-    if !l.meta.same_item(&original.meta) || !r.meta.same_item(&original.meta) {
-        return;
-    }
-    if stored_identity(&original, Side::Local) == Some(l.identity.as_str())
-        && stored_identity(&original, Side::Remote) == Some(r.identity.as_str())
-    {
-        return;
-    }
-    let mut updated = original;
-    updated.local_identity = Some(l.identity.clone());
-    updated.remote_identity = Some(r.identity.clone());
-    walk.refresh.push((path.clone(), updated));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use offline_core::{Action, SyncState};
-
-    fn item(path: &str) -> PlanItem {
-        PlanItem {
-            path: RelPath::from_str_lossy(path).unwrap(),
-            state: SyncState::Stable,
-            action: Action::RecordOriginal,
-            triple: Triple::new(None, None, None),
-        }
-    }
-
-    fn scanned(path: &str) -> Box<str> {
-        path.into()
-    }
-
-    /// Every side copy still names the item it was stored beside.
-    fn assert_aligned(walk: &Walk) {
-        for side in [&walk.local, &walk.remote] {
-            assert!(side.windows(2).all(|w| w[0].0 < w[1].0));
-            for (at, s) in side {
-                assert_eq!(walk.items[*at].path.to_string(), &**s);
-            }
-        }
-    }
-
-    #[test]
-    fn sorting_and_dropping_items_keep_their_copies_beside_them() {
-        let paths = ["b/x", "a", "c", "b", "a/z", "a.txt", "b/a", "d"];
-        let mut walk = Walk::default();
-        for (i, p) in paths.iter().enumerate() {
-            if i % 2 == 0 {
-                walk.local.push((i, scanned(p)));
-            }
-            if i % 3 != 1 {
-                walk.remote.push((i, scanned(p)));
-            }
-            walk.items.push(item(p));
-        }
-        walk.sort();
-        let sorted: Vec<String> = walk.items.iter().map(|i| i.path.to_string()).collect();
-        assert_eq!(sorted, ["a", "a/z", "a.txt", "b", "b/a", "b/x", "c", "d"]);
-        assert_aligned(&walk);
-        assert_eq!((walk.local.len(), walk.remote.len()), (4, 5));
-        let keep: Vec<bool> = sorted.iter().map(|p| !p.starts_with('b')).collect();
-        walk.retain(&keep);
-        let kept: Vec<String> = walk.items.iter().map(|i| i.path.to_string()).collect();
-        assert_eq!(kept, ["a", "a/z", "a.txt", "c", "d"]);
-        assert_aligned(&walk);
-    }
+    );
 }

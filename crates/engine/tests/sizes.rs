@@ -16,9 +16,8 @@ fn per_path_records_stay_small() {
         size_of::<Scanned>()
     );
     // What a 100k-file initial sync keeps per file: one plan item (its triple's
-    // copies boxed, so absent ones cost a pointer), one boxed Meta per copy present,
-    // and one identity per copy beside the plan (no second Meta: `Scanned` is only
-    // built for the file being copied).
+    // copies boxed, so absent ones cost a pointer), and one boxed `Scanned` per copy
+    // present: its metadata and its identity (a boxed str, its bytes on the heap).
     assert!(size_of::<Meta>() <= 72);
     assert!(size_of::<Option<Meta>>() <= 72);
     assert!(size_of::<Triple>() <= 32);

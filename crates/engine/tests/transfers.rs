@@ -1,7 +1,8 @@
 //! Concurrent file copies: a sync runs at most `transfers` copies at once, and with
 //! more than one it really runs them side by side. The share is a real folder,
 //! opened as the engine opens it, seen through a wrapper that counts the copies in
-//! progress (and holds each one open a little, so that they overlap when they can).
+//! progress (and holds each one until as many as the limit run at once, with a bound,
+//! so that they overlap whenever the pool lets them, on any machine).
 
 use offline_core::{Hash, RelPath, SyncControl};
 use offline_engine::{Cache, InitOptions, NullSink, PrepareOptions};
@@ -10,25 +11,46 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// How long each counted copy stays in progress at least.
 const HOLD: Duration = Duration::from_millis(40);
+/// How long a copy waits at the gate for the others at most.
+const GATE_WAIT: Duration = Duration::from_secs(20);
 
-/// Copies in progress now, the most seen at once, and how many there were.
+/// Copies in progress now, the most seen at once, and how many there were. With a
+/// gate of N, each copy waits (at most [`GATE_WAIT`]) until N were in progress at
+/// once: so N copies overlap whenever the pool lets them, however slow the machine.
 #[derive(Default)]
 struct Gauge {
     now: AtomicUsize,
     most: AtomicUsize,
     total: AtomicUsize,
+    gate: Option<usize>,
+    lock: Mutex<()>,
+    opened: Condvar,
 }
 
 impl Gauge {
+    fn gated(n: usize) -> Gauge {
+        Gauge {
+            gate: Some(n),
+            ..Gauge::default()
+        }
+    }
+
     fn enter(&self) {
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
         self.total.fetch_add(1, Ordering::SeqCst);
+        if let Some(n) = self.gate {
+            let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.opened.notify_all();
+            let _ = self
+                .opened
+                .wait_timeout_while(guard, GATE_WAIT, |_| self.most.load(Ordering::SeqCst) < n);
+        }
     }
 
     fn leave(&self) {
@@ -148,10 +170,11 @@ fn write_files(root: &Path, prefix: &str) {
     }
 }
 
-/// Syncs `cache` once through the counting share; returns the share's gauges.
-fn sync_counted(cache: &mut Cache) -> (Arc<Gauge>, Arc<Gauge>) {
-    let uploads = Arc::new(Gauge::default());
-    let downloads = Arc::new(Gauge::default());
+/// Syncs `cache` once through the counting share (gated at `gate` copies, if any);
+/// returns the share's gauges.
+fn sync_counted(cache: &mut Cache, gate: Option<usize>) -> (Arc<Gauge>, Arc<Gauge>) {
+    let gauge = || Arc::new(gate.map(Gauge::gated).unwrap_or_default());
+    let (uploads, downloads) = (gauge(), gauge());
     let share = Counted {
         inner: cache.connect_share().expect("open the share"),
         uploads: Arc::clone(&uploads),
@@ -222,7 +245,7 @@ fn assert_synced(root: &Path) {
 fn copies_run_side_by_side_up_to_the_limit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cache = world(dir.path(), 3);
-    let (uploads, downloads) = sync_counted(&mut cache);
+    let (uploads, downloads) = sync_counted(&mut cache, Some(3));
     assert_eq!(
         uploads.total.load(Ordering::SeqCst),
         FILES,
@@ -246,7 +269,7 @@ fn copies_run_side_by_side_up_to_the_limit() {
 fn one_transfer_copies_one_file_at_a_time() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cache = world(dir.path(), 1);
-    let (uploads, downloads) = sync_counted(&mut cache);
+    let (uploads, downloads) = sync_counted(&mut cache, None);
     assert_eq!(uploads.total.load(Ordering::SeqCst), FILES);
     assert_eq!(uploads.most.load(Ordering::SeqCst), 1);
     assert_eq!(downloads.total.load(Ordering::SeqCst), FILES);

@@ -3,12 +3,13 @@
 
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
+use crate::sparse::SparseWriter;
 use crate::sys::{self, Access, RawStat};
 use crate::{Capabilities, Entry, Expect, Remote, Staged, Stat, Written};
-use offline_core::{Hash, Kind, Meta, RelPath, TEMP_PREFIX};
+use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
 use rustix::fs::FileType;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -23,12 +24,17 @@ const TEMP_ATTEMPTS: usize = 16;
 pub struct DirRemote {
     root: PathBuf,
     hidden: Vec<Vec<u8>>,
+    /// The tag written into the names of the temp files this side makes; recovery
+    /// removes only temp files with it.
+    temp: TempTag,
 }
 
 impl DirRemote {
     /// Opens the folder `root`. Names in `hidden_root_names` (e.g. `.offline` for a
     /// cache, `.offline-share` for a share) are left out of the root's listing.
     /// Fails with [`ErrorKind::Unreachable`] when `root` is missing or not a folder.
+    /// Its temp files get a random tag until [`DirRemote::with_temp_tag`] sets the
+    /// cache's own.
     pub fn open(root: impl Into<PathBuf>, hidden_root_names: &[&[u8]]) -> Result<DirRemote> {
         let root = root.into();
         let here = RelPath::root();
@@ -36,6 +42,7 @@ impl DirRemote {
             Ok(meta) if meta.is_dir() => Ok(DirRemote {
                 root,
                 hidden: hidden_root_names.iter().map(|name| name.to_vec()).collect(),
+                temp: TempTag::from_u64(sys::random_u64()),
             }),
             Ok(_) => Err(RemoteError::new(
                 ErrorKind::Unreachable,
@@ -54,6 +61,17 @@ impl DirRemote {
                 err,
             )),
         }
+    }
+
+    /// The same side, naming its temp files with `tag` (the cache's).
+    pub fn with_temp_tag(mut self, tag: &TempTag) -> DirRemote {
+        self.temp = tag.clone();
+        self
+    }
+
+    /// The tag of this side's temp files.
+    pub fn temp_tag(&self) -> &TempTag {
+        &self.temp
     }
 
     /// The root folder.
@@ -143,13 +161,14 @@ impl DirRemote {
         Ok(entries)
     }
 
-    /// True for temp files, and for the hidden names at the root.
+    /// True for temp files (of any cache), and for the hidden names at the root.
     fn is_skipped(&self, dir: &RelPath, name: &[u8]) -> bool {
-        name.starts_with(TEMP_PREFIX) || (dir.is_root() && self.hidden.iter().any(|h| h == name))
+        is_temp_name(name) || (dir.is_root() && self.hidden.iter().any(|h| h == name))
     }
 
-    /// Removes the temp files directly in `dir` and returns how many, adding its
-    /// subfolders to `pending`.
+    /// Removes this side's own temp files directly in `dir` and returns how many,
+    /// adding its subfolders to `pending`. Anything else (another cache's temp
+    /// file, a person's file named like one) is left alone.
     fn remove_temp_files_in(&self, dir: &RelPath, pending: &mut Vec<RelPath>) -> Result<usize> {
         let fd = match self.open_dir(dir, Access::List, dir, "open the folder") {
             Ok(fd) => fd,
@@ -176,8 +195,8 @@ impl DirRemote {
                 continue;
             };
             let is_dir = sys::file_type(&raw) == FileType::Directory;
-            if !name.starts_with(TEMP_PREFIX) {
-                if is_dir {
+            if !self.temp.owns(&name) {
+                if is_dir && !is_temp_name(&name) {
                     pending.push(item);
                 }
             } else if is_dir {
@@ -277,7 +296,7 @@ impl Remote for DirRemote {
         let (dir, name) = self.locate_child(path, "replaced by a file")?;
         let attrs = (mode, mtime_ns, expected_hash);
         let (mut temp, file, hash) = write_temp(
-            dir.as_fd(),
+            (dir.as_fd(), &self.temp),
             path,
             content,
             attrs,
@@ -317,7 +336,7 @@ impl Remote for DirRemote {
             }
             None => {
                 crashpoint::hit("dir.make_dir.before_mkdir");
-                make_dir_in_place(dir.as_fd(), &name, path, mode, mtime_ns)?;
+                make_dir_in_place(dir.as_fd(), &self.temp, (&name, path), mode, mtime_ns)?;
                 crashpoint::hit("dir.make_dir.after_mkdir");
             }
         }
@@ -339,7 +358,7 @@ impl Remote for DirRemote {
         expect: &Expect,
     ) -> Result<Stat> {
         let (dir, name) = self.locate_child(path, "replaced by a symlink")?;
-        let (mut temp, ()) = create_temp(dir.as_fd(), path, |temp_name| {
+        let (mut temp, ()) = create_temp(dir.as_fd(), &self.temp, path, |temp_name| {
             sys::symlink(target, dir.as_fd(), temp_name)
         })?;
         if let Some(mtime_ns) = mtime_ns {
@@ -454,7 +473,7 @@ impl Remote for DirRemote {
         let (dir, _name) = self.locate_child(path, "replaced by a file")?;
         let attrs = (mode, mtime_ns, expected_hash);
         let (mut temp, _file, hash) = write_temp(
-            dir.as_fd(),
+            (dir.as_fd(), &self.temp),
             path,
             content,
             attrs,
@@ -563,14 +582,14 @@ impl Drop for TempItem<'_> {
 /// hash against the expected one, and sets the mode and mtime of `attrs`
 /// (mode, mtime ns, expected hash). The temp file is removed on failure.
 fn write_temp<'a>(
-    dir: BorrowedFd<'a>,
+    (dir, tag): (BorrowedFd<'a>, &TempTag),
     path: &RelPath,
     content: &mut dyn Read,
     attrs: (u32, i64, Option<Hash>),
     point: &str,
 ) -> Result<(TempItem<'a>, File, Hash)> {
     let (mode, mtime_ns, expected_hash) = attrs;
-    let (temp, fd) = create_temp(dir, path, |temp_name| sys::create_new(dir, temp_name))?;
+    let (temp, fd) = create_temp(dir, tag, path, |temp_name| sys::create_new(dir, temp_name))?;
     let mut file = File::from(fd);
     let hash = copy_into(content, &mut file, path)?;
     crashpoint::hit(point);
@@ -586,14 +605,16 @@ fn write_temp<'a>(
     Ok((temp, file, hash))
 }
 
-/// Creates a temp item with a fresh name through `make`, retrying on a name clash.
+/// Creates a temp item with a fresh name of `tag` through `make`, retrying on a
+/// name clash.
 fn create_temp<'a, T>(
     dir: BorrowedFd<'a>,
+    tag: &TempTag,
     path: &RelPath,
     make: impl Fn(&[u8]) -> io::Result<T>,
 ) -> Result<(TempItem<'a>, T)> {
     for _ in 0..TEMP_ATTEMPTS {
-        let name = sys::temp_name(TEMP_PREFIX);
+        let name = tag.temp_name(sys::random_u64());
         match make(&name) {
             Ok(made) => {
                 let temp = TempItem {
@@ -627,12 +648,12 @@ fn create_temp<'a, T>(
 /// change). A leftover temp folder is empty and `remove_temp_files` removes it.
 fn make_dir_in_place(
     dir: BorrowedFd<'_>,
-    name: &[u8],
-    path: &RelPath,
+    tag: &TempTag,
+    (name, path): (&[u8], &RelPath),
     mode: u32,
     mtime_ns: Option<i64>,
 ) -> Result<()> {
-    let (mut temp, ()) = create_temp(dir, path, |temp_name| sys::mkdir(dir, temp_name))?;
+    let (mut temp, ()) = create_temp(dir, tag, path, |temp_name| sys::mkdir(dir, temp_name))?;
     temp.is_dir = true;
     sys::chmod(dir, &temp.name, mode)
         .map_err(|err| RemoteError::from_io(path, "set the folder's mode", err))?;
@@ -654,22 +675,25 @@ fn make_dir_in_place(
     }
 }
 
-/// Streams `content` into `file`, hashing it on the way.
+/// Streams `content` into `file`, hashing it on the way; blocks of zeros become
+/// holes (see `sparse`), so a sparse file stays sparse.
 fn copy_into(content: &mut dyn Read, file: &mut File, path: &RelPath) -> Result<Hash> {
     let mut hasher = blake3::Hasher::new();
     let mut buffer = vec![0u8; BUFFER_SIZE];
+    let mut writer = SparseWriter::new(file);
+    let write_err = |err| RemoteError::from_io(path, "write the temp file", err);
     loop {
         let n = read_some(content, &mut buffer)
             .map_err(|err| RemoteError::from_io(path, "read the source", err))?;
         if n == 0 {
+            writer.finish().map_err(write_err)?;
             return Ok(*hasher.finalize().as_bytes());
         }
         hasher.update(&buffer[..n]);
         if let Some(err) = crashpoint::fail("dir.write_file.write") {
-            return Err(RemoteError::from_io(path, "write the temp file", err));
+            return Err(write_err(err));
         }
-        file.write_all(&buffer[..n])
-            .map_err(|err| RemoteError::from_io(path, "write the temp file", err))?;
+        writer.write(&buffer[..n]).map_err(write_err)?;
     }
 }
 

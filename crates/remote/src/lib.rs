@@ -19,6 +19,7 @@ pub mod location;
 #[cfg(feature = "net")]
 mod net;
 mod open;
+mod sparse;
 mod sys;
 
 pub use dir::DirRemote;
@@ -33,8 +34,14 @@ pub use net::sftp::SftpRemote;
 pub use net::smb::SmbRemote;
 pub use open::{open_network, open_share, ShareOptions};
 
-use offline_core::{Hash, Meta, RelPath};
+pub use offline_core::Expect;
+use offline_core::{Hash, Meta, RelPath, TempTag};
 use std::io::Read;
+
+/// A new random temp tag (for a new cache, see [`DirRemote::with_temp_tag`]).
+pub fn fresh_temp_tag() -> TempTag {
+    TempTag::from_u64(sys::random_u64())
+}
 
 /// What one item looks like on a side, without its content hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,17 +61,6 @@ pub struct Entry {
     pub name: Vec<u8>,
     /// What the child looks like.
     pub stat: Stat,
-}
-
-/// A precondition checked right before a replace or delete (safety rule 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// Whatever is there (or nothing).
-    Any,
-    /// Nothing may be there.
-    Absent,
-    /// The item must be there with exactly this [`Stat::identity`].
-    Identity(String),
 }
 
 /// What a backend can represent.
@@ -139,9 +135,11 @@ pub trait Remote: Send + Sync {
 
     /// The children of a folder, in any order, never following symlinks.
     ///
-    /// Skips names starting with [`offline_core::TEMP_PREFIX`] and, at the root
-    /// only, the hidden names the backend was given. A child that vanishes while
-    /// the folder is read is skipped.
+    /// Skips temp files of a sync ([`offline_core::is_temp_name`]) and, at the
+    /// root only, the hidden names the backend was given. A child that vanishes
+    /// while the folder is read is skipped. Other names are passed on as the side
+    /// gave them, even ones that cannot be an item (`..`, with `/` or NUL, outside
+    /// the folder): the engine checks every name.
     fn list(&self, dir: &RelPath) -> Result<Vec<Entry>>;
 
     /// Opens a regular file for reading; a symlink is not followed.
@@ -209,9 +207,9 @@ pub trait Remote: Send + Sync {
         expect: &Expect,
     ) -> Result<Stat>;
 
-    /// Removes leftover temp files (names starting with
-    /// [`offline_core::TEMP_PREFIX`]) in the whole tree and returns how many were
-    /// removed. Used by recovery after a crash.
+    /// Removes leftover temp files of this side's temp tag in the whole tree and
+    /// returns how many were removed; another cache's temp files and a person's file
+    /// that only looks like one are left alone. Used by recovery after a crash.
     fn remove_temp_files(&self) -> Result<usize>;
 
     /// True when this backend can stage files ([`Remote::stage_file`]) for batched

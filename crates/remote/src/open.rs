@@ -3,7 +3,7 @@
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::location::{Location, Settings};
 use crate::{DirRemote, Remote};
-use offline_core::RelPath;
+use offline_core::{RelPath, TempTag};
 use std::path::Path;
 
 /// What opening a share needs besides its location.
@@ -13,6 +13,9 @@ pub struct ShareOptions<'a> {
     pub hidden: &'a [&'a [u8]],
     /// The cache's credentials file (`.offline/credentials`), read when present.
     pub credentials: Option<&'a Path>,
+    /// The cache's temp tag, written into the names of the temp files this share
+    /// gets (a random one when not given).
+    pub temp_tag: Option<&'a TempTag>,
 }
 
 /// Opens the share at `location`: a folder path (the directory backend), or a
@@ -21,25 +24,34 @@ pub struct ShareOptions<'a> {
 /// [`ErrorKind::Unreachable`] or [`ErrorKind::PermissionDenied`]).
 pub fn open_share(location: &str, options: &ShareOptions<'_>) -> Result<Box<dyn Remote>> {
     let parsed = Location::parse(location)?;
+    let temp = match options.temp_tag {
+        Some(tag) => tag.clone(),
+        None => TempTag::from_u64(crate::sys::random_u64()),
+    };
     if let Location::Dir(path) = parsed {
-        return Ok(Box::new(DirRemote::open(path, options.hidden)?));
+        return Ok(Box::new(
+            DirRemote::open(path, options.hidden)?.with_temp_tag(&temp),
+        ));
     }
     let settings = Settings::load(options.credentials)?;
-    open_network(&parsed, location, &settings, options.hidden)
+    open_network(&parsed, location, &settings, (options.hidden, &temp))
 }
 
-/// Opens a network share with explicit settings.
+/// Opens a network share with explicit settings, leaving out `hidden` names at its
+/// root and naming its temp files with `temp`.
 pub fn open_network(
     parsed: &Location,
     location: &str,
     settings: &Settings,
-    hidden: &[&[u8]],
+    (hidden, temp): (&[&[u8]], &TempTag),
 ) -> Result<Box<dyn Remote>> {
     #[cfg(any(feature = "webdav", feature = "s3", feature = "sftp", feature = "smb"))]
     use crate::location::keys;
-    let _ = (location, settings, hidden);
+    let _ = (location, settings, hidden, temp);
     match parsed {
-        Location::Dir(path) => Ok(Box::new(DirRemote::open(path, hidden)?)),
+        Location::Dir(path) => Ok(Box::new(
+            DirRemote::open(path, hidden)?.with_temp_tag(temp),
+        )),
         #[cfg(feature = "webdav")]
         Location::Webdav {
             endpoint,
@@ -54,7 +66,9 @@ pub fn open_network(
                 password: settings.get(keys::WEBDAV_PASSWORD),
             };
             Ok(Box::new(crate::net::object::ObjectRemote::webdav(
-                &config, location, hidden,
+                &config,
+                location,
+                (hidden, temp),
             )?))
         }
         #[cfg(feature = "s3")]
@@ -72,7 +86,9 @@ pub fn open_network(
                     .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
             };
             Ok(Box::new(crate::net::object::ObjectRemote::s3(
-                &config, location, hidden,
+                &config,
+                location,
+                (hidden, temp),
             )?))
         }
         #[cfg(feature = "sftp")]
@@ -91,7 +107,9 @@ pub fn open_network(
                 known_hosts: settings.get(keys::SFTP_KNOWN_HOSTS),
             };
             Ok(Box::new(crate::net::sftp::SftpRemote::connect(
-                &config, location, hidden,
+                &config,
+                location,
+                (hidden, temp),
             )?))
         }
         #[cfg(feature = "smb")]
@@ -113,7 +131,9 @@ pub fn open_network(
                 encrypt: settings.get(keys::SMB_ENCRYPT),
             };
             Ok(Box::new(crate::net::smb::SmbRemote::connect(
-                &config, location, hidden,
+                &config,
+                location,
+                (hidden, temp),
             )?))
         }
         #[allow(unreachable_patterns)]

@@ -6,14 +6,17 @@
 //! it subscribes and then periodically.
 
 use crate::events::{id, Event, Filter};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+
+/// The longest subscription line (a filter) read from a subscriber.
+const MAX_FILTER_BYTES: u64 = 64 * 1024;
 
 /// Events queued for one subscriber at most (`OFFLINE_EVENTS_QUEUE` overrides).
 pub const DEFAULT_QUEUE: usize = 4096;
@@ -28,6 +31,9 @@ struct Inner {
     subscribers: Mutex<Vec<Arc<Subscriber>>>,
     capacity: usize,
     socket: Option<PathBuf>,
+    /// The (device, inode) of the socket file this bus made: only that file is
+    /// removed when it closes.
+    made: Option<(u64, u64)>,
 }
 
 /// One subscriber: its filter and its queue of lines to write.
@@ -145,38 +151,27 @@ impl Bus {
                 subscribers: Mutex::new(Vec::new()),
                 capacity: queue_capacity(),
                 socket: None,
+                made: None,
             }),
         }
     }
 
-    /// Listens on `socket` (its folder is created, mode 0700). Fails when another
-    /// daemon already listens there; a stale socket file is replaced.
+    /// Listens on `socket`, in a folder made ready by
+    /// [`crate::socket::prepare_to_listen`] (the default folder is this user's alone;
+    /// only a stale socket is ever replaced). Fails when another daemon already
+    /// listens there, or when something else than a socket is in the way.
     pub fn listen(socket: &Path, ping_every: Duration) -> Result<Bus> {
-        if let Some(dir) = socket.parent() {
-            if !dir.exists() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-            }
-        }
-        if socket.exists() {
-            if UnixStream::connect(socket).is_ok() {
-                bail!(
-                    "another offline daemon already publishes events on {} (one daemon serves all caches: `offline daemon CACHE1 CACHE2 ...`)",
-                    socket.display()
-                );
-            }
-            std::fs::remove_file(socket)
-                .with_context(|| format!("removing the stale socket {}", socket.display()))?;
-        }
+        crate::socket::prepare_to_listen(socket)?;
         let listener = UnixListener::bind(socket)
             .with_context(|| format!("listening on {}", socket.display()))?;
         let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
+        let made = crate::socket::identity(socket);
         let bus = Bus {
             inner: Arc::new(Inner {
                 subscribers: Mutex::new(Vec::new()),
                 capacity: queue_capacity(),
                 socket: Some(socket.to_path_buf()),
+                made,
             }),
         };
         let accepting = bus.clone();
@@ -245,7 +240,7 @@ impl Bus {
     /// been written (waiting a second at most): the daemon stops.
     pub fn close(&self) {
         if let Some(socket) = &self.inner.socket {
-            let _ = std::fs::remove_file(socket);
+            crate::socket::remove_own(socket, self.inner.made);
         }
         let subs: Vec<Arc<Subscriber>> = self
             .inner
@@ -283,7 +278,8 @@ impl Bus {
         let mut first = String::new();
         let filter = match stream.try_clone() {
             Ok(read) => {
-                let _ = BufReader::new(read).read_line(&mut first);
+                // A filter is short; a line without end is not read on and on.
+                let _ = BufReader::new(read.take(MAX_FILTER_BYTES)).read_line(&mut first);
                 serde_json::from_str(&first)
                     .ok()
                     .and_then(|v| Filter::from_json(&v))

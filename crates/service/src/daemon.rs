@@ -22,6 +22,8 @@ pub struct DaemonOptions {
     pub socket: PathBuf,
     /// How often subscribers get a ping.
     pub ping_every: Duration,
+    /// Whether and where the Sync Center page is served.
+    pub ui: crate::ui::Listen,
 }
 
 /// The file that lists the caches `offline daemon` serves when given none:
@@ -79,9 +81,14 @@ pub fn run(options: DaemonOptions) -> Result<()> {
         };
         roots.push((root, lock));
     }
-    let bus = Bus::listen(&options.socket, options.ping_every)?;
+    // The handlers come first: a SIGTERM sent as soon as the socket answers (a
+    // service manager, a test) must find them in place.
     let stop = Arc::new(AtomicBool::new(false));
     let signals = watch_signals(stop.clone())?;
+    let bus = Bus::listen(&options.socket, options.ping_every)?;
+    let ui = crate::ui::bind(options.ui)?;
+    let ui_url = ui.as_ref().map(|u| u.url());
+    let served: Vec<PathBuf> = roots.iter().map(|(r, _)| r.clone()).collect();
 
     let mut handles = Vec::new();
     let mut wakers: Vec<mpsc::Sender<Msg>> = Vec::new();
@@ -89,7 +96,8 @@ pub fn run(options: DaemonOptions) -> Result<()> {
         let (tx, rx) = mpsc::channel();
         wakers.push(tx.clone());
         let worker = Worker::new(&root, bus.clone(), stop.clone(), tx, rx)
-            .with_context(|| format!("serving {}", root.display()))?;
+            .with_context(|| format!("serving {}", root.display()))?
+            .with_ui(ui_url.clone());
         let handle = std::thread::Builder::new()
             .name(format!("cache {}", root.display()))
             .spawn(move || {
@@ -98,10 +106,17 @@ pub fn run(options: DaemonOptions) -> Result<()> {
             })?;
         handles.push(handle);
     }
+    let ui_server = match ui {
+        Some(bound) => Some(bound.serve(served, &bus, stop.clone())?),
+        None => None,
+    };
     eprintln!(
-        "offline daemon: serving {} cache(s); events on {}",
+        "offline daemon: serving {} cache(s); events on {}{}",
         handles.len(),
-        options.socket.display()
+        options.socket.display(),
+        ui_url
+            .map(|u| format!("; Sync Center on {u} (`offline ui` gives its login address)"))
+            .unwrap_or_default()
     );
     // Wait for a signal, then wake every worker so it stops at once.
     let _ = signals.recv();
@@ -112,6 +127,9 @@ pub fn run(options: DaemonOptions) -> Result<()> {
     let mut panicked = false;
     for handle in handles {
         panicked |= handle.join().is_err();
+    }
+    if let Some(server) = ui_server {
+        server.stop();
     }
     bus.close();
     if panicked {

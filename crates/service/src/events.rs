@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The environment variable that overrides where the events socket is (tests).
-pub const SOCKET_ENV: &str = "OFFLINE_EVENTS_SOCKET";
+pub use crate::socket::SOCKET_ENV;
 
 /// Every event id with its name: Windows' ids 0..=38, then this service's own (100+).
 pub const EVENTS: &[(u32, &str)] = &[
@@ -334,18 +334,9 @@ impl Filter {
     }
 }
 
-/// The events socket of this user: `$OFFLINE_EVENTS_SOCKET`, else
-/// `$XDG_RUNTIME_DIR/offline-files/events.sock`, else
-/// `/tmp/offline-files-$UID/events.sock`.
+/// The events socket of this user (see [`crate::socket::socket_path`]).
 pub fn socket_path() -> PathBuf {
-    if let Some(p) = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(dir).join("offline-files").join("events.sock");
-    }
-    let uid = rustix::process::getuid().as_raw();
-    PathBuf::from(format!("/tmp/offline-files-{uid}")).join("events.sock")
+    crate::socket::socket_path()
 }
 
 #[cfg(test)]

@@ -7,17 +7,22 @@
 //!   tells `offline status`; [`share_watch`]: changes other clients make on the
 //!   share, announced by the server, seen by inotify, or polled).
 //! - [`events`], [`bus`], [`subscribe`]: the events socket with Windows' event ids;
-//!   [`sink`] turns a sync's reports into events.
+//!   [`sink`] turns a sync's reports into events; [`outcome`] names how a sync
+//!   ended; [`socket`]: where the socket lives and what may be removed there.
 //! - `mount` (feature `fuse`): the FUSE view of the whole share namespace.
+//! - [`ui`] (its server with feature `ui`): the Sync Center, the daemon's web page.
 
 pub mod bus;
 pub mod daemon;
 pub mod events;
 #[cfg(feature = "fuse")]
 pub mod mount;
+pub mod outcome;
 pub mod settings;
 pub mod share_watch;
 pub mod sink;
+pub mod socket;
 pub mod status;
 pub mod subscribe;
+pub mod ui;
 pub mod worker;

@@ -17,7 +17,7 @@ use fuser::{
     ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
     ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
-use offline_core::{ConnectState, Kind, Meta, RelPath, CACHE_DIR_NAME, TEMP_PREFIX};
+use offline_core::{is_temp_name, ConnectState, Kind, Meta, RelPath, CACHE_DIR_NAME};
 use offline_engine::{Cache, EngineError, NullSink};
 use offline_store::{Original, Store};
 use std::collections::HashMap;
@@ -214,7 +214,7 @@ impl OfflineFs {
 
     fn hidden(path: &RelPath) -> bool {
         (path.depth() == 1 && path.first_component() == CACHE_DIR_NAME)
-            || path.file_name().starts_with(TEMP_PREFIX)
+            || is_temp_name(path.file_name())
     }
 
     /// Reloads the ghosts when the state database changed (looked at most every
@@ -1380,7 +1380,10 @@ mod tests {
     fn own_files_are_hidden() {
         assert!(OfflineFs::hidden(&rel(".offline")));
         assert!(!OfflineFs::hidden(&rel("x/.offline")));
-        assert!(OfflineFs::hidden(&rel("x/.offline-tmp-1")));
+        assert!(OfflineFs::hidden(&rel(
+            "x/.offline-tmp-0123456789abcdef-0123456789abcdef"
+        )));
+        assert!(!OfflineFs::hidden(&rel("x/.offline-tmp-1")));
         assert!(!OfflineFs::hidden(&rel("x/y")));
     }
 }

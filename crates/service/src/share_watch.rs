@@ -218,6 +218,8 @@ impl Share<'_> {
         let options = ShareOptions {
             hidden: &[SHARE_MARKER],
             credentials: Some(self.credentials),
+            // The watch writes nothing on the share.
+            temp_tag: None,
         };
         offline_remote::open_share(self.location, &options)
     }

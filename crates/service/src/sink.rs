@@ -5,8 +5,9 @@
 
 use crate::bus::Bus;
 use crate::events::{id, Event};
+use crate::outcome::SyncOutcome;
 use offline_core::{Plan, PlanItem, RelPath};
-use offline_engine::{ItemReport, ItemResult, Response, SyncSink, SyncSummary};
+use offline_engine::{ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary};
 use offline_store::{ConflictRecord, Store};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -136,7 +137,7 @@ impl EventSink {
             self.bus.publish(
                 &Event::for_cache(id::SYNC_END, &self.cache)
                     .with("sync_id", self.sync_id.as_str())
-                    .with("result", "error")
+                    .with("result", SyncOutcome::Error.name())
                     .with("error", error),
             );
         }
@@ -144,26 +145,28 @@ impl EventSink {
 }
 
 impl SyncSink for EventSink {
-    fn begin(&mut self, plan: &Plan) {
+    fn begin(&mut self, plan: &Plan) -> Result<(), SinkError> {
         self.began = true;
         self.bus.publish(
             &Event::for_cache(id::SYNC_BEGIN, &self.cache)
                 .with("sync_id", self.sync_id.as_str())
                 .with("items", plan.visible_items().count() as u64),
         );
+        Ok(())
     }
 
     fn query_abort(&mut self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
 
-    fn item_begin(&mut self, _item: &PlanItem) {
+    fn item_begin(&mut self, _item: &PlanItem) -> Result<(), SinkError> {
         if !self.item_delay.is_zero() && !self.stop.load(Ordering::SeqCst) {
             std::thread::sleep(self.item_delay);
         }
+        Ok(())
     }
 
-    fn item_result(&mut self, report: &ItemReport) -> Response {
+    fn item_result(&mut self, report: &ItemReport) -> Result<Response, SinkError> {
         self.items += 1;
         let mut event = Event::for_item(id::SYNC_FILE_RESULT, &self.cache, &report.path)
             .with("sync_id", self.sync_id.as_str())
@@ -181,7 +184,9 @@ impl SyncSink for EventSink {
         }
         match &report.result {
             ItemResult::Error(e) => {
-                event = event.with("error", e.message.as_str());
+                event = event
+                    .with("error", e.message.as_str())
+                    .with("hint", e.hint.as_str());
             }
             ItemResult::Skipped(why) => {
                 event = event.with("note", why.as_str());
@@ -193,32 +198,23 @@ impl SyncSink for EventSink {
         }
         self.bus.publish(&event);
         if self.stop.load(Ordering::SeqCst) {
-            Response::Abort
+            Ok(Response::Abort)
         } else {
-            Response::Continue
+            Ok(Response::Continue)
         }
     }
 
-    fn end(&mut self, summary: &SyncSummary) {
+    fn end(&mut self, summary: &SyncSummary) -> Result<(), SinkError> {
         if let Some(store) = &self.store {
             let after = conflict_set(store);
             publish_conflict_changes(&self.bus, &self.cache, &self.conflicts_before, &after);
             self.conflicts_after = Some(after);
         }
-        let cancelled = summary.stopped.as_deref() == Some("stopped on request");
-        let result = if cancelled {
-            "cancelled"
-        } else if summary.stopped.is_some() {
-            "stopped"
-        } else if summary.is_clean() {
-            "ok"
-        } else {
-            "incomplete"
-        };
+        let result = SyncOutcome::of(summary).name();
         let counts: serde_json::Map<String, serde_json::Value> = summary
             .counts
             .iter()
-            .map(|((op, res), n)| (format!("{op}:{res}"), json!(n)))
+            .map(|((counted, result), n)| (format!("{counted}:{result}"), json!(n)))
             .collect();
         let mut event = Event::for_cache(id::SYNC_END, &self.cache)
             .with("sync_id", self.sync_id.as_str())
@@ -229,10 +225,11 @@ impl SyncSink for EventSink {
             .with("bytes", summary.bytes)
             .with("counts", serde_json::Value::Object(counts));
         if let Some(why) = &summary.stopped {
-            event = event.with("stopped", why.as_str());
+            event = event.with("stopped", why.to_string());
         }
         self.ended = true;
         self.bus.publish(&event);
+        Ok(())
     }
 }
 

@@ -4,8 +4,10 @@
 //! its pid is alive and the lock is held.
 
 use anyhow::{Context, Result};
+use offline_engine::private::private_file;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The file the daemon writes in `.offline/`.
@@ -44,6 +46,9 @@ pub struct DaemonStatus {
     /// background syncs copy large files only in `daemon.slow_link_window`.
     #[serde(default)]
     pub slow_link: bool,
+    /// The Sync Center page's address (no token), when the daemon serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<String>,
 }
 
 /// A daemon found serving a cache.
@@ -63,7 +68,8 @@ fn status_path(meta_dir: &Path) -> PathBuf {
 pub fn write(meta_dir: &Path, status: &DaemonStatus) -> Result<()> {
     let path = status_path(meta_dir);
     let tmp = meta_dir.join(format!("{STATUS_FILE}.{}.tmp", std::process::id()));
-    fs::write(&tmp, serde_json::to_vec_pretty(status)?)
+    private_file(&tmp, true)
+        .and_then(|mut file| file.write_all(&serde_json::to_vec_pretty(status)?))
         .with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
@@ -77,12 +83,7 @@ pub fn remove(meta_dir: &Path) {
 /// Takes the daemon lock of a cache; `None` when another daemon holds it.
 pub fn lock(meta_dir: &Path) -> Result<Option<File>> {
     let path = meta_dir.join(LOCK_FILE);
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let file = private_file(&path, false).with_context(|| format!("opening {}", path.display()))?;
     match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(Some(file)),
         Err(_) => Ok(None),

@@ -7,6 +7,7 @@
 
 use crate::bus::Bus;
 use crate::events::{id, Event};
+use crate::outcome::SyncOutcome;
 use crate::settings::{local_minute_now, Settings};
 use crate::sink::{conflict_set, new_sync_id, publish_conflict_changes, ConflictSet, EventSink};
 use crate::status::{self, DaemonStatus};
@@ -150,10 +151,7 @@ fn classify(root: &Path, path: &Path) -> Classified {
             Classified::Ignored
         };
     }
-    if bytes
-        .split(|b| *b == b'/')
-        .any(|part| part.starts_with(offline_core::TEMP_PREFIX))
-    {
+    if bytes.split(|b| *b == b'/').any(offline_core::is_temp_name) {
         return Classified::Ignored;
     }
     match RelPath::new(bytes.to_vec()) {
@@ -216,8 +214,10 @@ pub struct Worker {
     state_changed: Option<Instant>,
     started_ns: i64,
     last_sync_ns: Option<i64>,
-    last_result: Option<String>,
+    last_result: Option<SyncOutcome>,
     written_status: Option<DaemonStatus>,
+    /// The Sync Center's address, for `daemon.json`.
+    ui: Option<String>,
 }
 
 fn instant_to_ns(at: Instant) -> i64 {
@@ -294,6 +294,7 @@ impl Worker {
             last_sync_ns: None,
             last_result: None,
             written_status: None,
+            ui: None,
             settings,
             settings_read: now,
         };
@@ -305,6 +306,12 @@ impl Worker {
             worker.next_retry = Some(now);
         }
         Ok(worker)
+    }
+
+    /// Records the Sync Center's address in `daemon.json`.
+    pub fn with_ui(mut self, url: Option<String>) -> Worker {
+        self.ui = url;
+        self
     }
 
     /// The cache folder.
@@ -858,7 +865,7 @@ impl Worker {
         let started = Instant::now();
         let outcome = self.cache.synchronize(&control, &options, &mut sink);
         self.next_probe = Instant::now() + self.settings.retry_interval;
-        let result: String = match &outcome {
+        let result = match &outcome {
             Ok(summary) => {
                 if let Some(recovery) = &summary.recovered {
                     tracing::info!(cache = %self.root.display(), "{}", recovery.describe());
@@ -872,18 +879,12 @@ impl Worker {
                     ms = started.elapsed().as_millis() as u64,
                     "background sync"
                 );
-                if summary.stopped.as_deref() == Some("stopped on request") {
+                let result = SyncOutcome::of(summary);
+                if summary.stopped.is_some() {
                     // Stopped between two items: what is left waits for next time.
                     self.unsynced.extend(covered);
-                    "cancelled".into()
-                } else if summary.stopped.is_some() {
-                    self.unsynced.extend(covered);
-                    "stopped".into()
-                } else if summary.is_clean() {
-                    "ok".into()
-                } else {
-                    "incomplete".into()
                 }
+                result
             }
             Err(err) => {
                 self.unsynced.extend(covered);
@@ -892,9 +893,9 @@ impl Worker {
                 match err {
                     EngineError::Unreachable { .. } => {
                         tracing::info!(cache = %self.root.display(), "share unreachable: {text}");
-                        "unreachable".into()
+                        SyncOutcome::Unreachable
                     }
-                    EngineError::Disconnected { .. } => "disconnected".into(),
+                    EngineError::Disconnected { .. } => SyncOutcome::Disconnected,
                     EngineError::MassDelete { .. } => {
                         // Only a person can allow that (`offline sync --force`): say so
                         // once, and wait for the next scheduled sync or a new change.
@@ -907,7 +908,7 @@ impl Worker {
                         );
                         self.push_due = None;
                         self.push_deadline = None;
-                        "refused".into()
+                        SyncOutcome::Refused
                     }
                     EngineError::Busy { .. } => {
                         // Another command works on the cache: try again shortly.
@@ -916,7 +917,7 @@ impl Worker {
                         if whole {
                             self.next_full = Instant::now() + BUSY_RETRY;
                         }
-                        "busy".into()
+                        SyncOutcome::Busy
                     }
                     _ => {
                         tracing::warn!(cache = %self.root.display(), "background sync failed: {text}");
@@ -929,7 +930,7 @@ impl Worker {
                         if !self.unsynced.is_empty() {
                             self.push_due = Some(Instant::now() + ERROR_BACKOFF);
                         }
-                        "error".into()
+                        SyncOutcome::Error
                     }
                 }
             }
@@ -943,13 +944,13 @@ impl Worker {
             &Event::for_cache(id::BACKGROUND_SYNC_END, &self.root)
                 .with("sync_id", sync_id.as_str())
                 .with("reason", reason.name())
-                .with("result", result.as_str()),
+                .with("result", result.name()),
         );
         if let Some(after) = sink.conflicts_after.take() {
             // Already announced by the sink.
             self.snapshot.conflicts = after;
         }
-        if result != "busy" {
+        if result != SyncOutcome::Busy {
             self.last_sync_ns = Some(now_ns());
             self.last_result = Some(result);
         }
@@ -980,7 +981,7 @@ impl Worker {
                 None
             },
             last_sync_ns: self.last_sync_ns,
-            last_result: self.last_result.clone(),
+            last_result: self.last_result.map(|r| r.name().to_string()),
             socket: self.bus.socket().map(|s| s.display().to_string()),
             share_changes: self.share_watch.as_ref().map(|w| w.mode().describe()),
             round_trip_ms: self
@@ -989,6 +990,7 @@ impl Worker {
                 .and_then(|w| w.round_trip())
                 .map(|d| d.as_millis() as u64),
             slow_link: self.slow_link().is_some(),
+            ui: self.ui.clone(),
         };
         // Rewrite only when something other than the clock's rounding moved.
         let same = self.written_status.as_ref().is_some_and(|w| {
@@ -1078,6 +1080,14 @@ mod tests {
             Classified::Ignored
         ));
         assert!(matches!(
+            classify(
+                root,
+                Path::new("/c/a/.offline-tmp-0123456789abcdef-0123456789abcdef")
+            ),
+            Classified::Ignored
+        ));
+        // A person's file named like a temp file is an ordinary item.
+        assert!(!matches!(
             classify(root, Path::new("/c/a/.offline-tmp-123")),
             Classified::Ignored
         ));

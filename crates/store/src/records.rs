@@ -3,18 +3,7 @@
 use offline_core::{Meta, RelPath, SyncOperation, SyncState};
 use std::fmt;
 
-/// The base of one path: the state at its last successful sync.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Original {
-    /// Kind, size, time, mode, hash and target as they were synced.
-    pub meta: Meta,
-    /// Opaque stat fingerprint of the cache copy (inode, ctime...).
-    pub local_identity: Option<String>,
-    /// Opaque fingerprint or etag of the share copy.
-    pub remote_identity: Option<String>,
-    /// False for a ghost: known by name, no content in the cache.
-    pub cached: bool,
-}
+pub use offline_core::Original;
 
 /// A conflict kept for the person to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Params, Transac
 use std::fmt;
 use std::fs;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// An open state database.
@@ -30,7 +31,7 @@ impl Store {
     /// Fails with [`StoreError::Exists`] if anything is at `path` already.
     pub fn create(path: &Path) -> Result<Store> {
         reserve(path)?;
-        let made = Store::create_in_reserved(path);
+        let made = Store::create_in_reserved(path).map_err(|err| classify(path, err));
         if made.is_err() {
             remove_files(path);
         }
@@ -274,9 +275,12 @@ fn open_flags() -> OpenFlags {
 
 /// Makes the empty file for `create`, failing if anything is there already.
 fn reserve(path: &Path) -> Result<()> {
+    // Private to its owner (every name and hash is in it); SQLite gives its `-wal`
+    // and `-shm` files the same mode.
     let made = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(path);
     match made {
         Ok(_) => Ok(()),

@@ -2,6 +2,8 @@
 //! including paths and targets that are not UTF-8.
 
 mod common;
+#[path = "../../core/tests/support/seed.rs"]
+mod seed;
 
 use offline_core::{Kind, Meta, RelPath};
 use offline_store::{Original, Store};
@@ -51,7 +53,7 @@ fn original() -> impl Strategy<Value = Original> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(seed::config(64))]
 
     #[test]
     fn originals_read_back_as_written(rows in prop::collection::vec((rel_path(), original()), 0..40)) {

@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod skip;
+#[allow(unused_imports)]
+pub use skip::skip;
+
 use assert_cmd::Command;
 use filetime::FileTime;
 use serde_json::Value;

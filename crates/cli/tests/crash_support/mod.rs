@@ -5,6 +5,10 @@
 
 #![allow(dead_code)]
 
+pub mod counts;
+pub mod enumerate;
+pub mod snapshot;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -92,19 +96,18 @@ impl World {
 
     /// `offline init SHARE CACHE`, which must succeed.
     pub fn init(&self) {
-        let run = wait_with_timeout(
-            spawn_bin_as(
-                None,
-                &[
-                    OsStr::new("init"),
-                    self.share.as_os_str(),
-                    self.cache.as_os_str(),
-                ],
-                &[],
-                self.uid,
-            ),
-            RUN_TIMEOUT,
-        );
+        self.init_with(&[]);
+    }
+
+    /// `offline init SHARE CACHE ARGS...` (`--no-pin`), which must succeed.
+    pub fn init_with(&self, args: &[&str]) {
+        let mut all = vec![
+            OsStr::new("init"),
+            self.share.as_os_str(),
+            self.cache.as_os_str(),
+        ];
+        all.extend(args.iter().map(OsStr::new));
+        let run = wait_with_timeout(spawn_bin_as(None, &all, &[], self.uid), RUN_TIMEOUT);
         assert_eq!(run.code, Some(0), "offline init: {}", run.describe());
     }
 
@@ -115,6 +118,14 @@ impl World {
             spawn_bin_as(Some(&self.cache), &args, env, self.uid),
             RUN_TIMEOUT,
         )
+    }
+
+    /// `offline config --transfers N`: file copies in flight (1: one thing at a time,
+    /// in plan order, the same crash points every run).
+    pub fn set_transfers(&self, n: usize) {
+        let n = n.to_string();
+        let run = self.run(&["config", "--transfers", &n], &[]);
+        assert_eq!(run.code, Some(0), "config --transfers: {}", run.describe());
     }
 
     /// A sync with `args` that must exit 0.
@@ -251,12 +262,27 @@ pub fn bin_for_everyone() -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     COPY.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("offline-bin-{}", std::process::id()));
+        // One copy per build of the binary (named by its size and time), shared by
+        // every test process and run: a copy per process filled /tmp with 240 MB each.
+        let built = fs::metadata(bin()).expect("stat the binary");
+        let stamp = built
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("offline-bin-{}-{stamp}", built.len()));
         fs::create_dir_all(&dir).expect("a folder for the shared binary");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod the folder");
         let copy = dir.join("offline");
-        fs::copy(bin(), &copy).expect("copy the binary");
-        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod the binary");
+        if !copy.exists() {
+            // Copied under a name of this process's, then renamed: another test process
+            // may be doing the same, and nobody may run a half-written binary.
+            let part = dir.join(format!("offline.{}", std::process::id()));
+            fs::copy(bin(), &part).expect("copy the binary");
+            fs::set_permissions(&part, fs::Permissions::from_mode(0o755))
+                .expect("chmod the binary");
+            fs::rename(&part, &copy).expect("put the binary's copy in place");
+        }
         copy
     })
     .clone()
@@ -303,7 +329,7 @@ pub fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> R
 }
 
 /// One item of a side, as the checks compare it (times are not compared).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Node {
     File { content: Vec<u8>, mode: u32 },
     Dir { mode: u32 },

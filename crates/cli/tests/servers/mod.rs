@@ -15,6 +15,60 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
+mod credentials;
+
+#[allow(unused_imports)]
+pub use credentials::key_body;
+
+/// The longest any `offline` run against a server may take (a hang is a failure,
+/// not a stuck suite).
+pub const RUN_LIMIT: Duration = Duration::from_secs(180);
+
+/// Runs `cmd` to its end with its output piped; kills it and fails the test when it
+/// runs longer than `limit`.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = wait_within(&mut child, limit, &format!("{cmd:?}"));
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// Waits for `child`; kills it and fails the test after `limit`.
+pub fn wait_within(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for a child") {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} ran longer than {limit:?} and was killed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// The kinds of share served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -43,6 +97,9 @@ const S3_KEY: &str = "OFFLINETESTKEY";
 const S3_SECRET: &str = "offline-test-secret-1";
 const BUCKET: &str = "share";
 pub const SMB_PASSWORD: &str = "smb-secret-1";
+
+/// A server that exited at start because another process held one of its ports.
+struct PortTaken(String);
 
 /// A server running on loopback, stopped (and its files removed) when dropped.
 pub struct Server {
@@ -171,8 +228,31 @@ impl Server {
         Server::start_full(Backend::Webdav, false, true, "")
     }
 
-    /// `smb_global`: more lines for the `[global]` section of Samba's smb.conf.
+    /// Starts a server on fresh free ports; when another process took one of them
+    /// between the choice and the start (tests run side by side), tries again on
+    /// other ports, up to 3 times. `smb_global`: more lines for the `[global]`
+    /// section of Samba's smb.conf.
     fn start_full(backend: Backend, anonymous: bool, tls: bool, smb_global: &str) -> Server {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Server::try_start(backend, anonymous, tls, smb_global) {
+                Ok(server) => return server,
+                Err(PortTaken(log)) => failures.push(log),
+            }
+        }
+        panic!(
+            "the {} server lost its ports to other processes 3 times:\n{}",
+            backend.name(),
+            failures.join("\n")
+        );
+    }
+
+    fn try_start(
+        backend: Backend,
+        anonymous: bool,
+        tls: bool,
+        smb_global: &str,
+    ) -> Result<Server, PortTaken> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("offline-{}-", backend.name()))
             .tempdir()
@@ -196,11 +276,11 @@ impl Server {
             Backend::S3 => server.setup_s3(anonymous),
             Backend::Smb => server.setup_smb(smb_global),
         }
-        server.launch();
+        server.try_launch()?;
         if backend == Backend::S3 {
             server.create_bucket();
         }
-        server
+        Ok(server)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -429,7 +509,7 @@ http {{
     /// Samba's smbd with one share (`[share]`, the folder `share/`; the cache's share
     /// is its folder `team`), the current user added to its own password database.
     fn setup_smb(&mut self, global: &str) {
-        let smbpasswd = require("smbpasswd");
+        require("smbpasswd");
         require("smbd");
         let port = free_port();
         self.ports = vec![port];
@@ -474,10 +554,17 @@ http {{
         );
         fs::write(self.path("smb.conf"), conf).unwrap();
         let user = smb_user();
-        let mut add = Command::new(smbpasswd)
+        self.set_smb_password(SMB_PASSWORD);
+        self.url = format!("smb://{user}@127.0.0.1:{port}/share/team");
+        self.env = vec![("OFFLINE_SMB_PASSWORD".into(), SMB_PASSWORD.into())];
+    }
+
+    /// Adds the test's user to Samba's password database, or gives it `password`.
+    pub fn set_smb_password(&self, password: &str) {
+        let mut add = Command::new(require("smbpasswd"))
             .arg("-c")
             .arg(self.path("smb.conf"))
-            .args(["-a", "-s", &user])
+            .args(["-a", "-s", &smb_user()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -486,12 +573,10 @@ http {{
         {
             use std::io::Write;
             let mut stdin = add.stdin.take().unwrap();
-            write!(stdin, "{SMB_PASSWORD}\n{SMB_PASSWORD}\n").unwrap();
+            write!(stdin, "{password}\n{password}\n").unwrap();
         }
         let out = add.wait_with_output().unwrap();
         assert!(out.status.success(), "smbpasswd -a failed: {out:?}");
-        self.url = format!("smb://{user}@127.0.0.1:{port}/share/team");
-        self.env = vec![("OFFLINE_SMB_PASSWORD".into(), SMB_PASSWORD.into())];
     }
 
     /// Runs `smbclient` against the share (`[share]`, whose folder `team` is the
@@ -571,7 +656,17 @@ http {{
         }
     }
 
+    /// Starts the server; panics with its log if it does not come up.
     fn launch(&mut self) {
+        if let Err(PortTaken(log)) = self.try_launch() {
+            panic!("{log}");
+        }
+    }
+
+    /// Starts the server and waits until it answers on its ports. `Err`: it exited
+    /// because a port was taken (by another test's server); any other failure panics
+    /// with the log.
+    fn try_launch(&mut self) -> Result<(), PortTaken> {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -603,21 +698,30 @@ http {{
             _ => vec![self.port()],
         };
         for port in ports {
-            if !wait_for_port(port, timeout) {
-                let status = self
-                    .child
-                    .as_mut()
-                    .and_then(|c| c.try_wait().ok().flatten());
-                panic!(
-                    "the {} server did not come up on port {port} (exit: {status:?})\n{}",
-                    self.backend.name(),
-                    self.log()
-                );
+            let up = wait_for_port(port, timeout);
+            // A port that answers while our server has exited belongs to someone else.
+            let status = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if up && status.is_none() {
+                continue;
             }
+            let log = self.log();
+            let message = format!(
+                "the {} server did not come up on port {port} (exit: {status:?})\n{log}",
+                self.backend.name(),
+            );
+            if status.is_some() && log.to_lowercase().contains("address already in use") {
+                self.child = None;
+                return Err(PortTaken(message));
+            }
+            panic!("{message}");
         }
         if self.backend == Backend::S3 {
             self.wait_for_volume_server(timeout);
         }
+        Ok(())
     }
 
     /// SeaweedFS answers on its ports before its volume server has told the master
@@ -677,14 +781,15 @@ http {{
 
     /// Kills the server at once (and, for sshd, every session it forked).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let mut pids = descendants(child.id());
-            pids.push(child.id());
-            for pid in pids {
-                unsafe_kill(pid);
-            }
-            let _ = child.wait();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let mut pids = descendants(child.id());
+        pids.push(child.id());
+        for pid in pids {
+            unsafe_kill(pid);
         }
+        let _ = child.wait();
         for port in self.ports.clone() {
             let start = Instant::now();
             while TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -740,7 +845,7 @@ http {{
     pub fn init(&self, cache: &Path) {
         let mut c = Command::new(env!("CARGO_BIN_EXE_offline"));
         Server::clean_env(&mut c, &self.env);
-        let out = c.arg("init").arg(&self.url).arg(cache).output().unwrap();
+        let out = output_within(c.arg("init").arg(&self.url).arg(cache), RUN_LIMIT);
         assert_ok(&out, &format!("offline init {}", self.url), self);
     }
 }
@@ -856,7 +961,7 @@ pub fn assert_ok(out: &Output, what: &str, server: &Server) {
 
 /// Runs `offline ARGS` in `cache` and returns its output.
 pub fn run(server: &Server, cache: &Path, args: &[&str]) -> Output {
-    server.offline(cache).args(args).output().unwrap()
+    output_within(server.offline(cache).args(args), RUN_LIMIT)
 }
 
 /// Runs `offline sync` and checks its exit status.
@@ -884,11 +989,17 @@ pub struct RunningSync {
 }
 
 pub fn spawn_sync(server: &Server, cache: &Path) -> RunningSync {
+    spawn_sync_with(server, cache, &[])
+}
+
+/// Like [`spawn_sync`], with extra environment variables.
+pub fn spawn_sync_with(server: &Server, cache: &Path, env: &[(&str, String)]) -> RunningSync {
     // stderr goes to a file: a full pipe nobody reads would stall the sync.
     let stderr = tempfile::tempfile().unwrap();
     let mut child = server
         .offline(cache)
         .args(["sync", "--json"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(stderr.try_clone().unwrap())
         .spawn()
@@ -922,7 +1033,7 @@ impl RunningSync {
         use std::io::{Read, Seek};
         let mut rest = String::new();
         let _ = self.lines.read_to_string(&mut rest);
-        let status = self.child.wait().unwrap();
+        let status = wait_within(&mut self.child, RUN_LIMIT, "offline sync --json");
         let _ = self.stderr.seek(std::io::SeekFrom::Start(0));
         let _ = self.stderr.read_to_string(&mut rest);
         (status.code(), rest)

@@ -74,7 +74,8 @@ pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool)
 }
 
 /// Runs a command with a time limit.
-pub fn run_bounded(mut cmd: Command, timeout: Duration) -> Output {
+pub fn run_bounded(mut cmd: impl std::borrow::BorrowMut<Command>, timeout: Duration) -> Output {
+    let cmd = cmd.borrow_mut();
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -303,7 +304,11 @@ impl Fx {
     fn spawn_daemon(&self, caches: &[&Path], env: &[(&str, &str)]) -> Daemon {
         let log = self.dir.path().join(format!("daemon-{}.log", now_ns()));
         let mut cmd = self.command();
-        cmd.arg("daemon").args(caches).env("OFFLINE_LOG", "info");
+        // The Sync Center on a free port: tests never take the fixed default.
+        cmd.arg("daemon")
+            .args(caches)
+            .args(["--ui", "127.0.0.1:0"])
+            .env("OFFLINE_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -3,7 +3,8 @@
 //! `limit` copies are in flight; their outcomes are handed back in the order the
 //! copies were started, so the executor records and reports them in plan order.
 
-use super::sides::{Copied, Sides, StagedFile};
+use super::ledger::JournalId;
+use super::sides::{Copied, Seen, Sides, StagedFile};
 use crate::workers;
 use offline_core::{PlanItem, Side};
 use offline_remote::{ErrorKind, RemoteError};
@@ -35,7 +36,9 @@ pub(super) struct Job<'p> {
     pub(super) kind: CopyKind,
     pub(super) from: Side,
     pub(super) to: Side,
-    pub(super) journal: Option<i64>,
+    pub(super) journal: Option<JournalId>,
+    /// Earlier attempts the sink asked to retry.
+    pub(super) retries: u32,
 }
 
 /// What a copy did.
@@ -87,6 +90,12 @@ impl<'p> Pool<'p> {
     /// True when a new copy must wait until one in flight ends.
     pub(super) fn is_full(&self) -> bool {
         self.running >= self.limit || self.waiting.len() >= self.limit * REORDER_PER_TRANSFER
+    }
+
+    /// True when only one copy may be in flight: the run then waits for each copy
+    /// before it goes on, so everything happens in plan order.
+    pub(super) fn is_serial(&self) -> bool {
+        self.limit == 1
     }
 
     /// True when no copy is started and not handed back.
@@ -150,12 +159,12 @@ fn worker_gone(job: &Job<'_>) -> Outcome {
 }
 
 fn run(sides: Sides<'_>, job: &Job<'_>) -> Outcome {
-    let path = &job.item.path;
     match job.kind {
-        CopyKind::Stage => Outcome::Staged(sides.stage(job.from, job.to, path)),
+        CopyKind::Stage => Outcome::Staged(sides.stage(job.item, job.from, job.to)),
         CopyKind::Direct => {
-            let expect = sides.expect(job.to, path);
-            Outcome::Copied(sides.copy(job.from, path, job.to, path, expect))
+            let expect = sides.precondition(job.item, job.to);
+            let seen = Seen::of(job.item, job.from, job.to);
+            Outcome::Copied(sides.copy(job.from, job.to, &job.item.path, seen, expect))
         }
     }
 }

@@ -1,19 +1,34 @@
 //! The two sides of a run as the executor's worker threads see them: read-only
-//! access to the cache folder, the share and what prepare saw, and the copy steps
-//! that need nothing else (no state database, no sink). The executor records what
-//! they did.
+//! access to the cache folder and the share, and the copy steps that need nothing
+//! else (no state database, no sink). What prepare saw comes with each step, from
+//! its plan item. The executor records what they did.
 
-use crate::prepare::Prepared;
-use crate::scan::{Scanned, ScannedRef};
-use offline_core::{Kind, RelPath, Side};
+use offline_core::{Kind, PlanItem, RelPath, Scanned, Side};
 use offline_remote::{DirRemote, ErrorKind, Expect, Remote, RemoteError, Staged, Stat};
 
-/// Both sides and the prepared plan, shared by every thread of a run.
+/// Both sides, shared by every thread of a run.
 #[derive(Clone, Copy)]
 pub(super) struct Sides<'a> {
     pub(super) local: &'a DirRemote,
     pub(super) share: &'a dyn Remote,
-    pub(super) prepared: &'a Prepared,
+}
+
+/// What prepare saw of a copy's source and target (nothing for a path it did not
+/// see, such as a copy just renamed to its conflict name).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Seen<'i> {
+    pub(super) src: Option<&'i Scanned>,
+    pub(super) dst: Option<&'i Scanned>,
+}
+
+impl<'i> Seen<'i> {
+    /// The copies of `item` on `from` and `to`.
+    pub(super) fn of(item: &'i PlanItem, from: Side, to: Side) -> Seen<'i> {
+        Seen {
+            src: item.triple.copy(from),
+            dst: item.triple.copy(to),
+        }
+    }
 }
 
 /// A file copy that went to its target: the source as copied, the target's new
@@ -39,30 +54,33 @@ impl<'a> Sides<'a> {
         }
     }
 
-    pub(super) fn scanned(&self, side: Side, path: &RelPath) -> Option<ScannedRef<'a>> {
-        self.prepared.scanned(side, path)
-    }
-
-    /// The precondition a change of `path` on `side` checks: what prepare saw there.
-    pub(super) fn expect(&self, side: Side, path: &RelPath) -> Expect {
-        match self.scanned(side, path) {
-            // A folder's own stat changes whenever this run deletes or adds something
-            // in it (deletions run first). It only has to still be a folder: it is
-            // removed only when empty, and otherwise only its mode and time are set.
-            Some(s) if s.meta.kind == Kind::Dir => match self.side(side).stat(path) {
-                Ok(Some(now)) if now.meta.kind == Kind::Dir => Expect::Identity(now.identity),
-                _ => Expect::Identity(s.identity.to_string()),
-            },
-            Some(s) => Expect::Identity(s.identity.to_string()),
-            None => Expect::Absent,
+    /// The precondition a change of `item` on `side` checks: the item's own
+    /// ([`PlanItem::expect`], what prepare saw there). A folder's own stat changes
+    /// whenever this run deletes or adds something in it (deletions run first), so a
+    /// folder only has to still be a folder: it is removed only when empty, and
+    /// otherwise only its mode and time are set.
+    pub(super) fn precondition(&self, item: &PlanItem, side: Side) -> Expect {
+        let expect = item.expect(side);
+        if item.triple.meta(side).is_some_and(|m| m.is_dir()) {
+            if let Ok(Some(now)) = self.side(side).stat(&item.path) {
+                if now.meta.is_dir() {
+                    return Expect::Identity(now.identity);
+                }
+            }
         }
+        expect
     }
 
     /// The source copy as prepare saw it, or as it is now for paths prepare did not see
     /// (a copy just renamed to its conflict name).
-    pub(super) fn current(&self, side: Side, path: &RelPath) -> Result<Scanned, RemoteError> {
-        if let Some(s) = self.scanned(side, path) {
-            return Ok(s.to_owned());
+    pub(super) fn current(
+        &self,
+        side: Side,
+        path: &RelPath,
+        seen: Option<&Scanned>,
+    ) -> Result<Scanned, RemoteError> {
+        if let Some(s) = seen {
+            return Ok(s.clone());
         }
         let remote = self.side(side);
         let stat = remote
@@ -72,45 +90,40 @@ impl<'a> Sides<'a> {
         if meta.kind == Kind::File {
             meta.hash = Some(remote.hash_file(path)?.0);
         }
-        Ok(Scanned {
-            meta,
-            identity: stat.identity,
-        })
+        Ok(Scanned::new(meta, stat.identity))
     }
 
-    /// Copies the item at `src_path` on `from` to `dst_path` on `to`, replacing what
-    /// is there only if it matches `expect`.
+    /// Copies the item at `path` on `from` to `path` on `to`, replacing what is there
+    /// only if it matches `expect`.
     pub(super) fn copy(
         &self,
         from: Side,
-        src_path: &RelPath,
         to: Side,
-        dst_path: &RelPath,
+        path: &RelPath,
+        seen: Seen<'_>,
         expect: Expect,
     ) -> Result<Copied, RemoteError> {
-        let mut src = self.current(from, src_path)?;
+        let mut src = self.current(from, path, seen.src)?;
         if src.meta.kind == Kind::File && src.meta.hash.is_none() {
             // Prepare hashes only what it compares; a single copy checks the source
             // against its hash while writing, so it needs one.
-            src.meta.hash = Some(self.side(from).hash_file(src_path)?.0);
+            src.meta.hash = Some(self.side(from).hash_file(path)?.0);
         }
         let dst = match expect {
             Expect::Absent => None,
-            _ => self.scanned(to, dst_path),
+            _ => seen.dst,
         };
-        let (stat, bytes) = self.put_copy(from, src_path, &src, to, dst_path, dst, expect)?;
+        let (stat, bytes) = self.put_copy(from, to, path, (&src, dst), expect)?;
         Ok(Copied { src, stat, bytes })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Puts `src` (read from `from`) in place of `dst` (what prepare saw on `to`).
     fn put_copy(
         &self,
         from: Side,
-        src_path: &RelPath,
-        src: &Scanned,
         to: Side,
-        dst_path: &RelPath,
-        dst: Option<ScannedRef<'_>>,
+        path: &RelPath,
+        (src, dst): (&Scanned, Option<&Scanned>),
         mut expect: Expect,
     ) -> Result<(Stat, u64), RemoteError> {
         let target = self.side(to);
@@ -120,19 +133,19 @@ impl<'a> Sides<'a> {
             && meta.kind != Kind::Symlink
         {
             let mtime = (meta.kind == Kind::File).then_some(meta.mtime_ns);
-            let stat = target.set_attrs(dst_path, Some(meta.mode), mtime, &expect)?;
+            let stat = target.set_attrs(path, Some(meta.mode), mtime, &expect)?;
             return Ok((stat, 0));
         }
         if dst_kind.is_some() && (dst_kind == Some(Kind::Dir)) != (meta.kind == Kind::Dir) {
             // A kind change: the old item goes first (a folder only if empty by now).
-            target.remove(dst_path, &expect)?;
+            target.remove(path, &expect)?;
             expect = Expect::Absent;
         }
         match meta.kind {
             Kind::File => {
-                let mut reader = self.side(from).open_read(src_path)?;
+                let mut reader = self.side(from).open_read(path)?;
                 let written = target.write_file(
-                    dst_path,
+                    path,
                     &mut reader,
                     meta.mode,
                     meta.mtime_ns,
@@ -142,29 +155,31 @@ impl<'a> Sides<'a> {
                 Ok((written.stat, meta.size))
             }
             Kind::Dir => {
-                let stat = target.make_dir(dst_path, meta.mode, Some(meta.mtime_ns), &expect)?;
+                let stat = target.make_dir(path, meta.mode, Some(meta.mtime_ns), &expect)?;
                 Ok((stat, 0))
             }
             Kind::Symlink => {
                 let link = meta.target.clone().unwrap_or_default();
-                let stat = target.make_symlink(dst_path, &link, Some(meta.mtime_ns), &expect)?;
+                let stat = target.make_symlink(path, &link, Some(meta.mtime_ns), &expect)?;
                 Ok((stat, 0))
             }
         }
     }
 
-    /// Writes the `from` copy of `path` under a temp name beside its target on `to`,
+    /// Writes the `from` copy of `item` under a temp name beside its target on `to`,
     /// without syncing or placing it.
     pub(super) fn stage(
         &self,
+        item: &PlanItem,
         from: Side,
         to: Side,
-        path: &RelPath,
     ) -> Result<StagedFile, RemoteError> {
-        let expect = self.expect(to, path);
-        let mut src = self
-            .scanned(from, path)
-            .map(ScannedRef::to_owned)
+        let path = &item.path;
+        let expect = self.precondition(item, to);
+        let mut src = item
+            .triple
+            .copy(from)
+            .cloned()
             .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, path, "it is gone"))?;
         let mut reader = self.side(from).open_read(path)?;
         let staged = self.side(to).stage_file(
@@ -197,7 +212,7 @@ impl<'a> Sides<'a> {
         staged: &Staged,
     ) -> Result<(), RemoteError> {
         let now = self.side(from).stat(path)?;
-        if now.is_some_and(|s| s.identity == src.identity) {
+        if now.is_some_and(|s| *s.identity == *src.identity) {
             return Ok(());
         }
         let _ = self.side(from.other()).discard_staged(staged);

@@ -8,6 +8,9 @@
     allow(dead_code)
 )]
 
+#[cfg(feature = "webdav")]
+pub(crate) mod dav_list;
+mod guard;
 #[cfg(any(feature = "webdav", feature = "s3"))]
 pub(crate) mod object;
 #[cfg(feature = "sftp")]
@@ -28,6 +31,33 @@ pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may wait for an answer or for the next bytes.
 pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// The crash point between the client's check of a file's target and the write
+/// that the server checks again (`If-Match` / `If-None-Match: *` on S3, `MOVE` with
+/// `Overwrite: F` on WebDAV, a hard link on SFTP): a test changes the target there.
+pub(crate) const CHECKED: &str = "net.write_file.checked";
+
+/// `OFFLINE_NET_TIMEOUT_MS=N` shortens both timeouts to N ms, so that a test of a
+/// server that never answers need not wait a minute per attempt.
+const TIMEOUT_VAR: &str = "OFFLINE_NET_TIMEOUT_MS";
+
+/// The timeout of `default`, or the one `OFFLINE_NET_TIMEOUT_MS` sets.
+fn timeout_or_env(default: Duration) -> Duration {
+    std::env::var(TIMEOUT_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map_or(default, Duration::from_millis)
+}
+
+/// How long a connection may take to open (10 s).
+pub(crate) fn connect_timeout() -> Duration {
+    timeout_or_env(CONNECT_TIMEOUT)
+}
+
+/// How long one request may wait for an answer or the next bytes (60 s).
+pub(crate) fn io_timeout() -> Duration {
+    timeout_or_env(IO_TIMEOUT)
+}
 
 /// The runtime a backend's network work runs on. Every call blocks the calling
 /// (synchronous) thread; it must never be made from async code.
@@ -52,6 +82,21 @@ impl Runtime {
     /// Runs `future` to completion on the runtime.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.rt.block_on(future)
+    }
+
+    /// Runs an OpenDAL call to completion. A panic inside it (the library tripping
+    /// over an answer it did not expect, such as an href outside the share) is
+    /// caught and becomes an error of that call: no server answer stops the program.
+    pub(crate) fn guarded<T, F>(&self, future: F) -> opendal::Result<T>
+    where
+        F: Future<Output = opendal::Result<T>>,
+    {
+        guard::catch(|| self.rt.block_on(future)).unwrap_or_else(|reason| {
+            Err(opendal::Error::new(
+                opendal::ErrorKind::Unexpected,
+                format!("the server's answer could not be read ({reason})"),
+            ))
+        })
     }
 
     /// A handle for readers that outlive one call.
@@ -198,14 +243,27 @@ pub(crate) fn no_symlinks(path: &RelPath) -> RemoteError {
     )
 }
 
-/// A temp name in the folder of `path` (`dir/.offline-tmp-<random>`).
-pub(crate) fn temp_key(path: &RelPath) -> Result<String> {
-    let name = String::from_utf8(crate::sys::temp_name(offline_core::TEMP_PREFIX))
-        .unwrap_or_else(|_| format!(".offline-tmp-{}", std::process::id()));
+/// A temp name of `tag` in the folder of `path` (`dir/.offline-tmp-<tag>-<random>`).
+pub(crate) fn temp_key(tag: &offline_core::TempTag, path: &RelPath) -> Result<String> {
+    // Only ASCII is ever in a temp name.
+    let name = String::from_utf8_lossy(&tag.temp_name(crate::sys::random_u64())).into_owned();
     Ok(match path.parent().filter(|p| !p.is_root()) {
         Some(parent) => format!("{}/{name}", key(&parent)?),
         None => name,
     })
+}
+
+/// A listed entry whose name cannot be an item (`..`, a name with `/` or NUL, an
+/// entry outside the listed folder): passed on with its name as the server gave
+/// it, for the engine to report and skip. Its stat is never used.
+pub(crate) fn unusable_entry(name: Vec<u8>) -> crate::Entry {
+    crate::Entry {
+        name,
+        stat: crate::Stat {
+            meta: offline_core::Meta::dir(0, 0o700),
+            identity: String::new(),
+        },
+    }
 }
 
 /// Nanoseconds since the epoch of a time in seconds.
@@ -262,5 +320,18 @@ mod tests {
         let text = short_message(&long);
         assert!(!text.contains('\n'));
         assert!(text.chars().count() <= 401);
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    /// README: "Connections time out after 10 s, requests after 60 s without progress."
+    #[test]
+    fn the_default_timeouts_are_the_documented_ones() {
+        assert_eq!(CONNECT_TIMEOUT, Duration::from_secs(10));
+        assert_eq!(IO_TIMEOUT, Duration::from_secs(60));
+        assert_eq!(timeout_or_env(IO_TIMEOUT), Duration::from_secs(60));
     }
 }

@@ -27,15 +27,17 @@
 //! retried with backoff (OpenDAL's retry layer: 2 retries); a server that stays
 //! away is [`ErrorKind::Unreachable`].
 
+use super::dav_list::{self, DavFailure};
+use super::CHECKED;
 use super::{
     auth_failed, is_connection_failure, key, no_symlinks, short_message, temp_key, unreachable,
-    Runtime, CONNECT_TIMEOUT, IO_TIMEOUT,
+    Runtime,
 };
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
 use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
 use futures_util::StreamExt;
-use offline_core::{Hash, Kind, Meta, RelPath, TEMP_PREFIX};
+use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{HttpTransporter, Operator};
 use opendal_http_transport_reqwest::ReqwestTransport;
@@ -61,6 +63,8 @@ struct Dav {
     client: reqwest::Client,
     /// `http://host:port` followed by the share's root folder (`/path/`).
     base: String,
+    /// The share's root folder on the server, decoded (`/path/`).
+    root: String,
     authorization: Option<String>,
 }
 
@@ -70,6 +74,8 @@ pub struct ObjectRemote {
     op: Operator,
     flavor: Flavor,
     hidden: Vec<Vec<u8>>,
+    /// The cache's tag in the names of the temp files this share gets.
+    temp: TempTag,
     location: String,
 }
 
@@ -98,8 +104,8 @@ fn http_client() -> Result<reqwest::Client> {
     // aws-lc); install ring once per process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(IO_TIMEOUT)
+        .connect_timeout(super::connect_timeout())
+        .read_timeout(super::io_timeout())
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| {
@@ -126,19 +132,35 @@ fn finish(op: Operator, client: reqwest::Client) -> Operator {
     let op = op
         .layer(
             TimeoutLayer::new()
-                .with_timeout(IO_TIMEOUT)
-                .with_io_timeout(IO_TIMEOUT),
+                .with_timeout(super::io_timeout())
+                .with_io_timeout(super::io_timeout()),
         )
         .layer(
             RetryLayer::new()
                 .with_max_times(2)
                 .with_min_delay(Duration::from_millis(200))
                 .with_max_delay(Duration::from_secs(2))
-                .with_jitter(),
+                .with_jitter()
+                .with_notify(QuietRetries),
         );
     let transport = HttpTransporter::new(ReqwestTransport::new(client));
     let ctx = op.base_context().with_http_transport(transport);
     op.with_context(ctx)
+}
+
+/// Logs each retry as one short line at debug level (OpenDAL's own interceptor
+/// writes a warning with the whole error, its context and backtrace, each time).
+struct QuietRetries;
+
+impl opendal::layers::RetryInterceptor for QuietRetries {
+    fn intercept(&self, event: opendal::layers::RetryEvent<'_>) {
+        tracing::debug!(
+            "retrying {} in {:.1} s: {}",
+            event.op,
+            event.retry_after.as_secs_f64(),
+            describe_opendal(event.err).0
+        );
+    }
 }
 
 impl ObjectRemote {
@@ -147,7 +169,7 @@ impl ObjectRemote {
     pub(crate) fn webdav(
         config: &WebdavConfig<'_>,
         location: &str,
-        hidden: &[&[u8]],
+        (hidden, temp): (&[&[u8]], &TempTag),
     ) -> Result<ObjectRemote> {
         let client = http_client()?;
         let mut builder = opendal::services::Webdav::default()
@@ -168,9 +190,11 @@ impl ObjectRemote {
             flavor: Flavor::Webdav(Dav {
                 client,
                 base: format!("{}{}", config.endpoint, encode_path(config.root)),
+                root: config.root.to_string(),
                 authorization,
             }),
             hidden: hidden.iter().map(|h| h.to_vec()).collect(),
+            temp: temp.clone(),
             location: location.to_string(),
         })
     }
@@ -181,7 +205,7 @@ impl ObjectRemote {
     pub(crate) fn s3(
         config: &S3Config<'_>,
         location: &str,
-        hidden: &[&[u8]],
+        (hidden, temp): (&[&[u8]], &TempTag),
     ) -> Result<ObjectRemote> {
         let client = http_client()?;
         let root = if config.prefix.is_empty() {
@@ -216,6 +240,7 @@ impl ObjectRemote {
             op: finish(op, client),
             flavor: Flavor::S3,
             hidden: hidden.iter().map(|h| h.to_vec()).collect(),
+            temp: temp.clone(),
             location: location.to_string(),
         })
     }
@@ -251,7 +276,7 @@ impl ObjectRemote {
     fn probe_root(&self) -> Result<()> {
         let root = RelPath::root();
         let result = if self.is_s3() {
-            self.rt.block_on(async {
+            self.rt.guarded(async {
                 let mut lister = self.op.lister_with("/").limit(1).await?;
                 lister.next().await.transpose().map(|_| ())
             })
@@ -377,7 +402,7 @@ impl ObjectRemote {
 
     /// The file at `key` (a HEAD on S3, a PROPFIND on WebDAV), or `None`.
     fn stat_key(&self, path: &RelPath, key: &str) -> Result<Option<Stat>> {
-        match self.rt.block_on(self.op.stat(key)) {
+        match self.rt.guarded(self.op.stat(key)) {
             Ok(meta) => Ok(Some(self.to_stat(&meta))),
             Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.fail(path, "read its metadata", e)),
@@ -388,7 +413,7 @@ impl ObjectRemote {
     /// under it.
     fn s3_dir_exists(&self, path: &RelPath, key: &str) -> Result<bool> {
         let prefix = format!("{key}/");
-        let found = self.rt.block_on(async {
+        let found = self.rt.guarded(async {
             let mut lister = self.op.lister_with(&prefix).limit(1).await?;
             lister.next().await.transpose().map(|e| e.is_some())
         });
@@ -396,14 +421,32 @@ impl ObjectRemote {
     }
 
     /// Every child of `dir`, temp files and hidden names included, with a flag for
-    /// the names `list` leaves out.
+    /// the names `list` leaves out. Names are what the server gave: one that cannot
+    /// be an item (an entry outside the folder, `..`, `a//b`) is passed on for the
+    /// engine to report.
     fn list_all(&self, dir: &RelPath) -> Result<Vec<(Entry, bool)>> {
+        let listed = match &self.flavor {
+            Flavor::Webdav(dav) => self.dav_list(dav, dir)?,
+            Flavor::S3 => self.s3_list(dir)?,
+        };
+        Ok(listed
+            .into_iter()
+            .map(|entry| {
+                let skipped = is_temp_name(&entry.name)
+                    || (dir.is_root() && self.hidden.contains(&entry.name));
+                (entry, skipped)
+            })
+            .collect())
+    }
+
+    /// The children of `dir` on S3: one folder's keys, a page after the other.
+    fn s3_list(&self, dir: &RelPath) -> Result<Vec<Entry>> {
         let prefix = if dir.is_root() {
             "/".to_string()
         } else {
             format!("{}/", key(dir)?)
         };
-        let entries = self.rt.block_on(async {
+        let entries = self.rt.guarded(async {
             let mut lister = self.op.lister(&prefix).await?;
             let mut out = Vec::new();
             while let Some(entry) = lister.next().await {
@@ -424,15 +467,63 @@ impl ObjectRemote {
             if path == own || path.is_empty() {
                 continue;
             }
-            let name = path.trim_end_matches('/');
-            let name = name.rsplit('/').next().unwrap_or(name).as_bytes().to_vec();
-            if name.is_empty() {
-                continue;
-            }
-            let skipped =
-                name.starts_with(TEMP_PREFIX) || (dir.is_root() && self.hidden.contains(&name));
+            let name = match path.strip_prefix(own) {
+                // A folder (common prefix) ends with its one `/`.
+                Some(rest) => match rest.strip_suffix('/') {
+                    Some(inner) if !inner.is_empty() => inner,
+                    _ => rest,
+                },
+                // A key outside the listed folder: its whole path, no valid name.
+                None => entry.path(),
+            };
             let stat = self.to_stat(entry.metadata());
-            out.push((Entry { name, stat }, skipped));
+            out.push(Entry {
+                name: name.as_bytes().to_vec(),
+                stat,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The children of `dir` on WebDAV: a `PROPFIND` with `Depth: 1`, its answer
+    /// parsed and checked by `dav_list`.
+    fn dav_list(&self, dav: &Dav, dir: &RelPath) -> Result<Vec<Entry>> {
+        let (url, folder) = if dir.is_root() {
+            (dav.base.clone(), dav.root.clone())
+        } else {
+            let key = key(dir)?;
+            let url = format!("{}{}/", dav.base, encode_path(key));
+            (url, format!("{}{key}/", dav.root))
+        };
+        let action = "list the folder";
+        let auth = dav.authorization.as_deref();
+        let body = self.rt.block_on(super::retry(
+            || dav_list::propfind(&dav.client, auth, &url),
+            |e: &DavFailure| e.transient(),
+        ));
+        let body = body.map_err(|e| e.into_error(dir, action))?;
+        let listed = dav_list::parse_listing(&body, &folder).map_err(|detail| {
+            RemoteError::new(
+                ErrorKind::Io,
+                dir,
+                format!("cannot {action}: the server's answer cannot be read ({detail})"),
+            )
+        })?;
+        let mut out = Vec::with_capacity(listed.len());
+        for item in listed {
+            match item.meta {
+                Some(meta) => out.push(Entry {
+                    name: item.name,
+                    stat: self.to_stat(&meta),
+                }),
+                None if offline_core::names::check_component(&item.name).is_err() => {
+                    out.push(super::unusable_entry(item.name));
+                }
+                None => tracing::warn!(
+                    "{dir}: the server lists {} without its size or type; left out",
+                    offline_core::escape_terminal(&String::from_utf8_lossy(&item.name))
+                ),
+            }
         }
         Ok(out)
     }
@@ -450,7 +541,7 @@ impl ObjectRemote {
     ) -> Result<Hash> {
         let mut writer = self
             .rt
-            .block_on(async {
+            .guarded(async {
                 let writer = self.op.writer_with(key).chunk(S3_PART_SIZE);
                 match &condition {
                     S3Condition::None => writer.await,
@@ -465,7 +556,7 @@ impl ObjectRemote {
             let n = match read_some(content, &mut buffer) {
                 Ok(n) => n,
                 Err(e) => {
-                    let _ = self.rt.block_on(writer.abort());
+                    let _ = self.rt.guarded(writer.abort());
                     return Err(RemoteError::from_io(path, "read the source", e));
                 }
             };
@@ -473,14 +564,14 @@ impl ObjectRemote {
                 break;
             }
             hasher.update(&buffer[..n]);
-            if let Err(e) = self.rt.block_on(writer.write(buffer[..n].to_vec())) {
-                let _ = self.rt.block_on(writer.abort());
+            if let Err(e) = self.rt.guarded(writer.write(buffer[..n].to_vec())) {
+                let _ = self.rt.guarded(writer.abort());
                 return Err(self.fail(path, "upload the file", e));
             }
         }
         let hash = *hasher.finalize().as_bytes();
         if expected_hash.is_some_and(|expected| expected != hash) {
-            let _ = self.rt.block_on(writer.abort());
+            let _ = self.rt.guarded(writer.abort());
             return Err(RemoteError::new(
                 ErrorKind::Changed,
                 path,
@@ -488,7 +579,7 @@ impl ObjectRemote {
             ));
         }
         self.rt
-            .block_on(writer.close())
+            .guarded(writer.close())
             .map_err(|e| self.fail(path, "finish the upload", e))?;
         Ok(hash)
     }
@@ -529,7 +620,7 @@ impl ObjectRemote {
                 "the source changed while it was copied",
             ));
         }
-        let temp = temp_key(path)?;
+        let temp = temp_key(&self.temp, path)?;
         let result = (|| {
             self.dav_upload(dav, path, &temp, &mut spool)?;
             let current = self.check_file_target(path, key, expect)?;
@@ -542,10 +633,11 @@ impl ObjectRemote {
                     self.dav_upload(dav, path, &temp, &mut spool)?;
                 }
             }
+            crashpoint::hit(CHECKED);
             self.dav_move(dav, path, &temp, key, *expect != Expect::Absent)
         })();
         if result.is_err() {
-            let _ = self.rt.block_on(self.op.delete(&temp));
+            let _ = self.rt.guarded(self.op.delete(&temp));
         }
         result.map(|()| hash)
     }
@@ -735,7 +827,7 @@ impl Remote for ObjectRemote {
 
     fn open_read(&self, path: &RelPath) -> Result<Box<dyn Read + Send>> {
         let key = key(path)?;
-        let stream = self.rt.block_on(async {
+        let stream = self.rt.guarded(async {
             let reader = self.op.reader(key).await?;
             reader.into_bytes_stream(..).await
         });
@@ -767,6 +859,7 @@ impl Remote for ObjectRemote {
         let hash = match &self.flavor {
             Flavor::S3 => {
                 let current = self.check_file_target(path, key, expect)?;
+                crashpoint::hit(CHECKED);
                 // The check again, by the server, as the object is replaced
                 // (If-None-Match: * / If-Match: etag): no writer slips in between.
                 let condition = match (expect, current.as_ref().and_then(etag_of)) {
@@ -804,7 +897,7 @@ impl Remote for ObjectRemote {
         }
         let folder = format!("{}/", key(path)?);
         self.rt
-            .block_on(self.op.create_dir(&folder))
+            .guarded(self.op.create_dir(&folder))
             .map_err(|e| self.fail(path, "create the folder", e))?;
         self.stat_after_change(path)
     }
@@ -841,7 +934,7 @@ impl Remote for ObjectRemote {
             if self
                 .list_all(path)?
                 .iter()
-                .any(|(entry, _)| !entry.name.starts_with(TEMP_PREFIX))
+                .any(|(entry, _)| !is_temp_name(&entry.name))
             {
                 return Err(RemoteError::new(
                     ErrorKind::NotEmpty,
@@ -850,14 +943,14 @@ impl Remote for ObjectRemote {
                 ));
             }
             let folder = format!("{key}/");
-            return match self.rt.block_on(self.op.delete(&folder)) {
+            return match self.rt.guarded(self.op.delete(&folder)) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(self.fail(path, "remove the folder", e)),
             };
         }
         self.rt
-            .block_on(self.op.delete(key))
+            .guarded(self.op.delete(key))
             .map_err(|e| self.fail(path, "remove it", e))
     }
 
@@ -903,10 +996,10 @@ impl Remote for ObjectRemote {
                 }
                 // No rename on an object store: a server-side copy, then a delete.
                 self.rt
-                    .block_on(self.op.copy(from_key, to_key))
+                    .guarded(self.op.copy(from_key, to_key))
                     .map_err(|e| self.fail(to, &format!("copy {from} to it"), e))?;
                 self.rt
-                    .block_on(self.op.delete(from_key))
+                    .guarded(self.op.delete(from_key))
                     .map_err(|e| self.fail(from, "remove it after copying it", e))
             }
         }
@@ -943,16 +1036,16 @@ impl Remote for ObjectRemote {
                 let Ok(item) = dir.join(&entry.name) else {
                     continue;
                 };
-                if entry.name.starts_with(TEMP_PREFIX) {
+                if self.temp.owns(&entry.name) {
                     if entry.stat.meta.kind == Kind::File {
                         let key = key(&item)?;
-                        match self.rt.block_on(self.op.delete(key)) {
+                        match self.rt.guarded(self.op.delete(key)) {
                             Ok(()) => removed += 1,
                             Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
                             Err(e) => return Err(self.fail(&item, "remove the temp file", e)),
                         }
                     }
-                } else if entry.stat.meta.kind == Kind::Dir {
+                } else if entry.stat.meta.kind == Kind::Dir && !is_temp_name(&entry.name) {
                     pending.push(item);
                 }
             }

@@ -16,14 +16,12 @@
 //! per path (a version written in the same second as the one it replaces gets the
 //! next second), so a new version never takes the identity of the one it replaced.
 
-use super::{
-    auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime, CONNECT_TIMEOUT,
-};
+use super::{auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime};
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::hash::{read_some, BUFFER_SIZE};
 use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
 use futures_util::StreamExt;
-use offline_core::{Hash, Kind, Meta, RelPath, TEMP_PREFIX};
+use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
 use openssh::{KnownHosts, SessionBuilder};
 use openssh_sftp_client::error::SftpErrorKind;
 use openssh_sftp_client::file::TokioCompatFile;
@@ -52,6 +50,8 @@ pub struct SftpRemote {
     sftp: Option<Arc<Sftp>>,
     root: PathBuf,
     hidden: Vec<Vec<u8>>,
+    /// The cache's tag in the names of the temp files this share gets.
+    temp: TempTag,
     location: String,
 }
 
@@ -113,14 +113,14 @@ impl SftpRemote {
     pub(crate) fn connect(
         config: &SftpConfig<'_>,
         location: &str,
-        hidden: &[&[u8]],
+        (hidden, temp): (&[&[u8]], &TempTag),
     ) -> Result<SftpRemote> {
         let here = RelPath::root();
         let rt = Runtime::new()?;
         let mut builder = SessionBuilder::default();
         builder
             .known_hosts_check(KnownHosts::Strict)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .connect_timeout(super::connect_timeout())
             .server_alive_interval(Duration::from_secs(15))
             .control_directory(std::env::temp_dir());
         if let Some(user) = config.user {
@@ -149,6 +149,7 @@ impl SftpRemote {
             sftp: Some(Arc::new(sftp)),
             root: PathBuf::from(config.root),
             hidden: hidden.iter().map(|h| h.to_vec()).collect(),
+            temp: temp.clone(),
             location: location.to_string(),
         };
         match remote.lstat(&here)? {
@@ -277,11 +278,11 @@ impl SftpRemote {
                 continue;
             }
             let Ok(item) = dir.join(&name) else {
-                tracing::warn!("{dir}: an entry with an unusable name was skipped");
+                // Passed on as it is: the engine reports and skips it.
+                out.push((super::unusable_entry(name), false));
                 continue;
             };
-            let skipped =
-                name.starts_with(TEMP_PREFIX) || (dir.is_root() && self.hidden.contains(&name));
+            let skipped = is_temp_name(&name) || (dir.is_root() && self.hidden.contains(&name));
             let child = full.join(OsStr::from_bytes(&name));
             let Some(stat) = self.to_stat(&item, &child, &meta)? else {
                 continue;
@@ -326,7 +327,9 @@ impl SftpRemote {
         mode: u32,
     ) -> Result<(PathBuf, Hash)> {
         let dir = full.parent().unwrap_or(Path::new("/"));
-        let temp = dir.join(OsStr::from_bytes(&crate::sys::temp_name(TEMP_PREFIX)));
+        let temp = dir.join(OsStr::from_bytes(
+            &self.temp.temp_name(crate::sys::random_u64()),
+        ));
         let mut file = self
             .rt
             .block_on(
@@ -566,6 +569,7 @@ impl Remote for SftpRemote {
             }
             let current = self.check_expect(path, expect)?;
             Self::refuse_dir(path, current.as_ref())?;
+            crashpoint::hit(super::CHECKED);
             self.place(path, &temp, &full, current.as_ref(), expect)
         })();
         if let Err(err) = placed {
@@ -615,7 +619,9 @@ impl Remote for SftpRemote {
         Self::refuse_root(path, "replaced by a symlink")?;
         let full = self.full(path);
         let dir = full.parent().unwrap_or(Path::new("/"));
-        let temp = dir.join(OsStr::from_bytes(&crate::sys::temp_name(TEMP_PREFIX)));
+        let temp = dir.join(OsStr::from_bytes(
+            &self.temp.temp_name(crate::sys::random_u64()),
+        ));
         // `symlink(target, link)`, like std (the crate deals with OpenSSH's order).
         self.rt
             .block_on(
@@ -732,7 +738,7 @@ impl Remote for SftpRemote {
                 let Ok(item) = dir.join(&entry.name) else {
                     continue;
                 };
-                if entry.name.starts_with(TEMP_PREFIX) {
+                if self.temp.owns(&entry.name) {
                     if entry.stat.meta.kind != Kind::Dir {
                         let full = self.full(&item);
                         match self.rt.block_on(self.sftp().fs().remove_file(&full)) {
@@ -741,7 +747,7 @@ impl Remote for SftpRemote {
                             Err(e) => return Err(fail(&item, "remove the temp file", e)),
                         }
                     }
-                } else if entry.stat.meta.kind == Kind::Dir {
+                } else if entry.stat.meta.kind == Kind::Dir && !is_temp_name(&entry.name) {
                     pending.push(item);
                 }
             }

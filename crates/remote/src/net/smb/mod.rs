@@ -31,7 +31,7 @@ use crate::error::{ErrorKind, RemoteError, Result};
 use crate::{Capabilities, ChangeWatch, Entry, Expect, Remote, Stat, Written};
 use lookup::Found;
 use names::NameMatch;
-use offline_core::{Hash, Kind, RelPath, TEMP_PREFIX};
+use offline_core::{is_temp_name, Hash, Kind, RelPath, TempTag};
 use session::{Encrypt, Session, Target};
 use std::io::Read;
 use std::sync::Arc;
@@ -56,6 +56,8 @@ pub struct SmbRemote {
     /// The share's folder as the server names it (`a\b`), empty for the share root.
     root: String,
     hidden: Vec<Vec<u8>>,
+    /// The tag in the names of this cache's temp files.
+    temp: TempTag,
     location: String,
 }
 
@@ -64,7 +66,7 @@ impl SmbRemote {
     pub(crate) fn connect(
         config: &SmbConfig<'_>,
         location: &str,
-        hidden: &[&[u8]],
+        (hidden, temp): (&[&[u8]], &TempTag),
     ) -> Result<SmbRemote> {
         let user = config
             .user
@@ -89,6 +91,7 @@ impl SmbRemote {
             session: Arc::new(Session::open(target)?),
             root: names::root_path(config.path),
             hidden: hidden.iter().map(|h| h.to_vec()).collect(),
+            temp: temp.clone(),
             location: location.to_string(),
         };
         match remote.stat(&RelPath::root())? {
@@ -126,7 +129,8 @@ impl SmbRemote {
         for item in listed {
             let name = item.name.into_bytes();
             if dir.join(&name).is_err() {
-                tracing::warn!("{dir}: an entry with an unusable name was skipped");
+                // Passed on as it is: the engine reports and skips it.
+                out.push((crate::net::unusable_entry(name), false));
                 continue;
             }
             let Some(stat) = item.stat else {
@@ -136,8 +140,7 @@ impl SmbRemote {
                 );
                 continue;
             };
-            let skipped =
-                name.starts_with(TEMP_PREFIX) || (dir.is_root() && self.hidden.contains(&name));
+            let skipped = is_temp_name(&name) || (dir.is_root() && self.hidden.contains(&name));
             out.push((Entry { name, stat }, skipped));
         }
         Ok(out)
@@ -262,7 +265,7 @@ impl Remote for SmbRemote {
                 write::write_file(
                     &link.tree,
                     path,
-                    &target,
+                    (&target, &self.temp),
                     content,
                     mtime_ns,
                     expected_hash,
@@ -355,7 +358,7 @@ impl Remote for SmbRemote {
                 let Ok(item) = dir.join(&entry.name) else {
                     continue;
                 };
-                if entry.name.starts_with(TEMP_PREFIX) {
+                if self.temp.owns(&entry.name) {
                     if entry.stat.meta.kind != Kind::Dir {
                         match self.remove(&item, &Expect::Any) {
                             Ok(()) => removed += 1,
@@ -363,7 +366,7 @@ impl Remote for SmbRemote {
                             Err(e) => return Err(e),
                         }
                     }
-                } else if entry.stat.meta.kind == Kind::Dir {
+                } else if entry.stat.meta.kind == Kind::Dir && !is_temp_name(&entry.name) {
                     pending.push(item);
                 }
             }

@@ -10,7 +10,7 @@
 use super::status::{fail, is_connection_failure};
 use super::transport::{Liveness, Tcp};
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::net::{unreachable, Runtime, ATTEMPTS, CONNECT_TIMEOUT, FIRST_BACKOFF, IO_TIMEOUT};
+use crate::net::{connect_timeout, io_timeout, unreachable, Runtime, ATTEMPTS, FIRST_BACKOFF};
 use offline_core::RelPath;
 use smb::connection::EncryptionMode;
 use smb::{Connection, ConnectionConfig, Guid, Session as SmbSession, Tree, UncPath};
@@ -161,13 +161,14 @@ impl Session {
             Encrypt::Required | Encrypt::WhenOffered => EncryptionMode::Required,
         };
         loop {
-            let attempt = tokio::time::timeout(CONNECT_TIMEOUT, self.connect_once(&unc, mode));
+            let limit = connect_timeout();
+            let attempt = tokio::time::timeout(limit, self.connect_once(&unc, mode));
             let result = match attempt.await {
                 Err(_) => {
                     return Err(unreachable(
                         &here,
                         "connect to the server",
-                        &format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                        &format!("no answer within {} ms", limit.as_millis()),
                     ))
                 }
                 Ok(result) => result,
@@ -215,7 +216,7 @@ impl Session {
         let alive = tcp.liveness();
         let mut config = ConnectionConfig {
             port: Some(port),
-            timeout: Some(IO_TIMEOUT),
+            timeout: Some(io_timeout()),
             encryption_mode: mode,
             ..ConnectionConfig::default()
         };

@@ -9,7 +9,7 @@ use super::transport::Liveness;
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::{ChangeWatch, ShareChanges};
 use futures_util::StreamExt;
-use offline_core::{RelPath, TEMP_PREFIX};
+use offline_core::{is_temp_name, RelPath};
 use smb::{
     CreateDisposition, CreateOptions, DirAccessMask, Directory, FileNotifyInformation,
     NotifyFilter, Resource,
@@ -114,10 +114,7 @@ impl SmbWatch {
 fn item_of(notice: &FileNotifyInformation) -> Option<RelPath> {
     let name = String::try_from(notice.file_name.clone()).ok()?;
     let path = RelPath::new(name.replace('\\', "/").into_bytes()).ok()?;
-    let temp = path
-        .as_bytes()
-        .split(|b| *b == b'/')
-        .any(|part| part.starts_with(TEMP_PREFIX));
+    let temp = path.as_bytes().split(|b| *b == b'/').any(is_temp_name);
     (!temp && !path.is_root()).then_some(path)
 }
 

@@ -16,7 +16,7 @@ use super::status::{code, status_of};
 use crate::error::{ErrorKind, RemoteError};
 use crate::hash::read_some;
 use crate::{Expect, Stat, Written};
-use offline_core::{Hash, Kind, RelPath, TEMP_PREFIX};
+use offline_core::{Hash, Kind, RelPath, TempTag};
 use smb::binrw_util::file_time::FileTime;
 use smb::{
     CreateDisposition, CreateOptions, FileAccessMask, FileAttributes, FileBasicInformation,
@@ -32,9 +32,10 @@ pub(crate) fn parent_of(name: &str) -> &str {
     name.rsplit_once('\\').map(|(p, _)| p).unwrap_or("")
 }
 
-/// A fresh temp name in the folder of the server path `target`.
-pub(crate) fn temp_beside(target: &str) -> String {
-    let temp = String::from_utf8_lossy(&crate::sys::temp_name(TEMP_PREFIX)).into_owned();
+/// A fresh temp name of `tag` in the folder of the server path `target`.
+pub(crate) fn temp_beside(tag: &TempTag, target: &str) -> String {
+    // Only ASCII is ever in a temp name.
+    let temp = String::from_utf8_lossy(&tag.temp_name(crate::sys::random_u64())).into_owned();
     match parent_of(target) {
         "" => temp,
         parent => format!("{parent}\\{temp}"),
@@ -141,13 +142,13 @@ async fn discard(resource: Resource) {
 pub(crate) async fn write_file(
     tree: &Tree,
     path: &RelPath,
-    target: &str,
+    (target, tag): (&str, &TempTag),
     content: &mut dyn Read,
     mtime_ns: i64,
     expected_hash: Option<Hash>,
     expect: &Expect,
 ) -> Attempt<Written> {
-    let temp = temp_beside(target);
+    let temp = temp_beside(tag, target);
     let access = FileAccessMask::new()
         .with_generic_read(true)
         .with_generic_write(true)
@@ -247,6 +248,9 @@ async fn fill_and_place(
             "a folder is where the file should go",
         )));
     }
+    // Another client may write the target here: the rename below (ReplaceIfExists
+    // off where nothing may be there) is the server's own check.
+    crashpoint::hit(crate::net::CHECKED);
     let renamed = file
         .set_info(FileRenameInformation {
             replace_if_exists: current.is_some().into(),
