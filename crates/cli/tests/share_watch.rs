@@ -1,6 +1,7 @@
 //! The daemon learns of changes made on the share by other clients within seconds
 //! (not at the next scheduled sync, set to an hour here): announced by an SMB
-//! server (`CHANGE_NOTIFY`), seen by inotify on a local folder share.
+//! server (`CHANGE_NOTIFY`), seen by inotify on a local folder share, found by the
+//! poll at `share_poll_interval` on a WebDAV share.
 
 mod servers;
 mod service_support;
@@ -39,9 +40,9 @@ fn a_file_written_on_a_local_folder_share_reaches_the_cache_through_inotify() {
 }
 
 /// A daemon serving `cache` with the server's credentials; killed when dropped.
-struct SmbDaemon(Child);
+struct ServerDaemon(Child);
 
-impl Drop for SmbDaemon {
+impl Drop for ServerDaemon {
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
@@ -66,6 +67,20 @@ fn offline(server: &Server, home: &Path, cache: &Path) -> Command {
     c
 }
 
+/// Starts `offline daemon` for `cache`, logging at `info` into `log`.
+fn start_daemon(server: &Server, home: &Path, cache: &Path, log: &Path) -> ServerDaemon {
+    let child = offline(server, home, cache)
+        .arg("daemon")
+        .arg(cache)
+        .env("OFFLINE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    ServerDaemon(child)
+}
+
 fn status(server: &Server, home: &Path, cache: &Path) -> serde_json::Value {
     let out = offline(server, home, cache)
         .args(["status", "--json"])
@@ -87,16 +102,7 @@ fn a_file_written_on_an_smb_share_by_smbclient_reaches_the_cache() {
         .unwrap();
     servers::assert_ok(&config, "offline config", &server);
     let log = home.path().join("daemon.log");
-    let child = offline(&server, home.path(), &cache)
-        .arg("daemon")
-        .arg(&cache)
-        .env("OFFLINE_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _daemon = SmbDaemon(child);
+    let _daemon = start_daemon(&server, home.path(), &cache, &log);
     wait_until("the daemon is idle", Duration::from_secs(60), || {
         let s = status(&server, home.path(), &cache);
         s["daemon"]["activity"] == "idle" && s["daemon"]["last_sync_ns"].is_i64()
@@ -145,6 +151,52 @@ fn a_file_written_on_an_smb_share_by_smbclient_reaches_the_cache() {
     });
 }
 
+/// A WebDAV server announces nothing: the daemon looks at the share every
+/// `share_poll_interval` (1 s here; the scheduled sync is an hour away), so a file
+/// another cache puts on the share is in this cache within seconds, and `status`
+/// says the share is polled.
+#[test]
+fn a_file_another_cache_puts_on_a_webdav_share_arrives_by_the_poll() {
+    let server = Server::start(Backend::Webdav);
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("cache");
+    server.init(&cache);
+    let config = offline(&server, home.path(), &cache)
+        .args(["config", "--sync-interval", "1h", "--sync-jitter", "0"])
+        .args(["--push-delay", "300ms", "--rescan-interval", "1h"])
+        .args(["--share-poll-interval", "1s"])
+        .output()
+        .unwrap();
+    servers::assert_ok(&config, "offline config", &server);
+    let log = home.path().join("daemon.log");
+    let _daemon = start_daemon(&server, home.path(), &cache, &log);
+    wait_until("the daemon is idle", Duration::from_secs(60), || {
+        let s = status(&server, home.path(), &cache);
+        s["daemon"]["activity"] == "idle" && s["daemon"]["last_sync_ns"].is_i64()
+    });
+    let s = status(&server, home.path(), &cache);
+    let how = s["daemon"]["share_changes"].as_str().unwrap_or_default();
+    assert!(how.contains("polled"), "{s}");
+
+    let other = home.path().join("other");
+    server.init(&other);
+    fs::create_dir_all(other.join("inbox")).unwrap();
+    fs::write(other.join("inbox/note.txt"), "from the other cache\n").unwrap();
+    let out = server.offline(&other).arg("sync").output().unwrap();
+    servers::assert_ok(&out, "offline sync (the other cache)", &server);
+    let target = cache.join("inbox/note.txt");
+    let waited = std::panic::catch_unwind(|| {
+        wait_until("the file is in the cache", WITHIN, || {
+            fs::read_to_string(&target).ok().as_deref() == Some("from the other cache\n")
+        })
+    });
+    assert!(
+        waited.is_ok(),
+        "not in the cache within {WITHIN:?}; daemon log:\n{}",
+        fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
 /// `HH:MM` local time, `minutes` from now.
 fn local_time_in(minutes: i64) -> String {
     let out = Command::new("date")
@@ -176,16 +228,7 @@ fn on_a_slow_link_large_files_wait_for_the_slow_link_window() {
         .unwrap();
     servers::assert_ok(&config, "offline config", &server);
     let log = home.path().join("daemon.log");
-    let child = offline(&server, home.path(), &cache)
-        .arg("daemon")
-        .arg(&cache)
-        .env("OFFLINE_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _daemon = SmbDaemon(child);
+    let _daemon = start_daemon(&server, home.path(), &cache, &log);
     wait_until("the link is found slow", Duration::from_secs(60), || {
         let s = status(&server, home.path(), &cache);
         s["daemon"]["slow_link"] == true && s["daemon"]["activity"] == "idle"

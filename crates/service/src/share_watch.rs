@@ -18,7 +18,7 @@
 //! worker's slow-link mode.
 
 use crate::worker::Msg;
-use offline_core::{RelPath, SHARE_MARKER, TEMP_PREFIX};
+use offline_core::{is_temp_name, RelPath, SHARE_MARKER};
 use offline_engine::Cache;
 use offline_remote::{Location, ShareChanges, ShareOptions, CREDENTIALS_FILE};
 use std::os::unix::ffi::OsStrExt;
@@ -359,10 +359,7 @@ fn share_item(root: &Path, path: &Path) -> Option<RelPath> {
     if bytes.is_empty() || bytes == SHARE_MARKER {
         return None;
     }
-    if bytes
-        .split(|b| *b == b'/')
-        .any(|part| part.starts_with(TEMP_PREFIX))
-    {
+    if bytes.split(|b| *b == b'/').any(is_temp_name) {
         return None;
     }
     RelPath::new(bytes.to_vec()).ok()
