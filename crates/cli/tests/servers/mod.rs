@@ -16,9 +16,12 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 mod credentials;
+mod smb;
 
 #[allow(unused_imports)]
 pub use credentials::key_body;
+#[allow(unused_imports)]
+pub use smb::{smb_user, SMB_PASSWORD};
 
 /// The longest any `offline` run against a server may take (a hang is a failure,
 /// not a stuck suite).
@@ -96,7 +99,6 @@ const WEBDAV_PASSWORD: &str = "dav-secret-1";
 const S3_KEY: &str = "OFFLINETESTKEY";
 const S3_SECRET: &str = "offline-test-secret-1";
 const BUCKET: &str = "share";
-pub const SMB_PASSWORD: &str = "smb-secret-1";
 
 /// A server that exited at start because another process held one of its ports.
 struct PortTaken(String);
@@ -506,102 +508,6 @@ http {{
         }
     }
 
-    /// Samba's smbd with one share (`[share]`, the folder `share/`; the cache's share
-    /// is its folder `team`), the current user added to its own password database.
-    fn setup_smb(&mut self, global: &str) {
-        require("smbpasswd");
-        require("smbd");
-        let port = free_port();
-        self.ports = vec![port];
-        let root = self.dir.path().display().to_string();
-        for dir in [
-            "share/team",
-            "state",
-            "private",
-            "lock",
-            "cache",
-            "pid",
-            "ncalrpc",
-        ] {
-            fs::create_dir_all(self.path(dir)).unwrap();
-        }
-        let conf = format!(
-            "[global]
-  smb ports = {port}
-  interfaces = 127.0.0.1
-  bind interfaces only = yes
-  state directory = {root}/state
-  private dir = {root}/private
-  lock directory = {root}/lock
-  cache directory = {root}/cache
-  pid directory = {root}/pid
-  ncalrpc dir = {root}/ncalrpc
-  passdb backend = tdbsam:{root}/private/passdb.tdb
-  log file = {root}/smbd.log
-  log level = 1
-  disable netbios = yes
-  server role = standalone server
-  map to guest = never
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
-  server min protocol = SMB2_02
-{global}[share]
-  path = {root}/share
-  read only = no
-"
-        );
-        fs::write(self.path("smb.conf"), conf).unwrap();
-        let user = smb_user();
-        self.set_smb_password(SMB_PASSWORD);
-        self.url = format!("smb://{user}@127.0.0.1:{port}/share/team");
-        self.env = vec![("OFFLINE_SMB_PASSWORD".into(), SMB_PASSWORD.into())];
-    }
-
-    /// Adds the test's user to Samba's password database, or gives it `password`.
-    pub fn set_smb_password(&self, password: &str) {
-        let mut add = Command::new(require("smbpasswd"))
-            .arg("-c")
-            .arg(self.path("smb.conf"))
-            .args(["-a", "-s", &smb_user()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("smbpasswd");
-        {
-            use std::io::Write;
-            let mut stdin = add.stdin.take().unwrap();
-            write!(stdin, "{password}\n{password}\n").unwrap();
-        }
-        let out = add.wait_with_output().unwrap();
-        assert!(out.status.success(), "smbpasswd -a failed: {out:?}");
-    }
-
-    /// Runs `smbclient` against the share (`[share]`, whose folder `team` is the
-    /// caches' share) with `commands` (`;`-separated), and returns its output.
-    pub fn smbclient(&self, commands: &str) -> Output {
-        assert_eq!(self.backend, Backend::Smb);
-        let out = Command::new(require("smbclient"))
-            .arg("-p")
-            .arg(self.port().to_string())
-            .arg("//127.0.0.1/share")
-            .arg("-U")
-            .arg(format!("{}%{SMB_PASSWORD}", smb_user()))
-            .arg("-c")
-            .arg(commands)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "smbclient -c {commands:?} failed\n{}\n{}",
-            text(&out),
-            self.log()
-        );
-        out
-    }
-
     /// The port clients connect to.
     pub fn port(&self) -> u16 {
         match self.backend {
@@ -916,14 +822,6 @@ pub fn through_relay(server: &mut Server, delay: Duration) {
         let more = text.replace(&format!("]{old} "), &format!("]{new} "));
         fs::write(&known, format!("{text}{more}")).expect("write known_hosts");
     }
-}
-
-/// The Samba user of the tests: the current user (Samba maps it to a Unix account).
-pub fn smb_user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "root".into())
 }
 
 impl Drop for Server {
