@@ -1,7 +1,8 @@
 //! What only SMB shares have, against a real Samba `smbd` on loopback (the cases
 //! every backend shares are in `backends.rs`): names that differ only by case
 //! (Samba, like Windows, ignores case), names Windows refuses, a file another
-//! client holds open, modification times kept, and SMB 3 encryption required.
+//! client holds open, modification times kept, SMB 3 encryption required, and the
+//! password and domain from the credentials file.
 
 mod servers;
 
@@ -258,4 +259,56 @@ fn encryption_can_be_required() {
     let out = run(&plain, c.path(), &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(plain.path("share/team/secret.txt").exists());
+}
+
+/// The password and the domain from the cache's private `.offline/credentials`
+/// (none in the environment): the NTLM logon carries the domain (Samba's logon
+/// audit names it; a standalone Samba takes any domain for its own users), and a
+/// wrong password there is refused with exit 3 and never printed.
+#[test]
+fn password_and_domain_from_the_credentials_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start_smb_auditing_logons();
+    let (a, _b) = two_caches(&server, &[("x.txt", "x\n")]);
+    let credentials = a.path().join(".offline/credentials");
+    fs::write(
+        &credentials,
+        format!(
+            "OFFLINE_SMB_PASSWORD={}\nOFFLINE_SMB_DOMAIN=OFFLINETEST\n",
+            servers::SMB_PASSWORD
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&credentials, fs::Permissions::from_mode(0o600)).unwrap();
+    write(&a.path().join("from-file.txt"), "f\n");
+    let out = server
+        .offline(a.path())
+        .env_remove("OFFLINE_SMB_PASSWORD")
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(on_share(&server, "from-file.txt").exists());
+    let audit = fs::read_to_string(server.path("smbd.log")).unwrap_or_default();
+    let logon = format!("[OFFLINETEST]\\[{}]", servers::smb_user());
+    assert!(audit.contains(&logon), "no logon as {logon}:\n{audit}");
+
+    fs::write(
+        &credentials,
+        "OFFLINE_SMB_PASSWORD=not-the-password\nOFFLINE_SMB_DOMAIN=OFFLINETEST\n",
+    )
+    .unwrap();
+    let out = server
+        .offline(a.path())
+        .env_remove("OFFLINE_SMB_PASSWORD")
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused the credentials"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("not-the-password"), "{}", text(&out));
 }

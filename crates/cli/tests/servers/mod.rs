@@ -224,6 +224,11 @@ impl Server {
         Server::start_full(Backend::Smb, false, false, "  server smb encrypt = off\n")
     }
 
+    /// Starts Samba logging each logon with its domain and user (`auth_audit:3`).
+    pub fn start_smb_auditing_logons() -> Server {
+        Server::start_full(Backend::Smb, false, false, "  log level = 1 auth_audit:3\n")
+    }
+
     /// Starts nginx WebDAV over HTTPS, with a certificate of a private CA that the
     /// client trusts through `SSL_CERT_FILE` (in [`Server::env`]).
     pub fn start_webdavs() -> Server {
