@@ -159,6 +159,23 @@ pub enum Command {
         /// The daemon's schedule for this cache.
         #[command(flatten)]
         service: crate::service::ConfigArgs,
+        /// What never syncs.
+        #[command(flatten)]
+        exclude: crate::exclude::ExcludeArgs,
+    },
+    /// Say whether each path is excluded from syncing, and by which pattern in which
+    /// file (as `git check-ignore -v`: SOURCE:LINE:PATTERN, a tab, the path). Exit 0
+    /// when a path is excluded, 1 when none is.
+    CheckIgnore {
+        /// The paths to look at (they need not exist).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Accepted for git's sake: the pattern is always shown.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Write one JSON object per line.
+        #[arg(long)]
+        json: bool,
     },
     /// List the unresolved conflicts.
     Conflicts {
@@ -283,4 +300,6 @@ pub enum FilterArg {
     Sparse,
     /// In conflict.
     Conflict,
+    /// Excluded from syncing (shown with the pattern and its file).
+    Excluded,
 }

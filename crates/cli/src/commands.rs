@@ -68,7 +68,9 @@ pub fn run(command: Command) -> Result<u8> {
             transfers,
             json,
             service,
-        } => config(limit, auto_cache_limit, transfers, json, &service),
+            exclude,
+        } => config(limit, auto_cache_limit, transfers, json, &service, &exclude),
+        Command::CheckIgnore { paths, json, .. } => crate::exclude::check_ignore(&paths, json),
         Command::Conflicts { json } => conflicts(json),
         Command::Resolve { path, keep, json } => resolve(&path, keep, json),
         Command::Repair {
@@ -323,8 +325,10 @@ fn config(
     transfers: Option<u16>,
     as_json: bool,
     service: &crate::service::ConfigArgs,
+    exclude: &crate::exclude::ExcludeArgs,
 ) -> Result<u8> {
     let cache = open_here()?;
+    crate::exclude::apply(&cache, exclude)?;
     cache.set_limits(limit, auto_limit)?;
     if let Some(n) = transfers {
         cache.set_transfers(usize::from(n))?;
@@ -335,7 +339,7 @@ fn config(
     if as_json {
         println!(
             "{}",
-            json!({"limit": space.limit, "auto_cache_limit": space.auto_limit, "used": space.used, "auto_used": space.auto_used, "transfers": transfers, "daemon": crate::service::config_json(&cache)})
+            json!({"limit": space.limit, "auto_cache_limit": space.auto_limit, "used": space.used, "auto_used": space.auto_used, "transfers": transfers, "daemon": crate::service::config_json(&cache), "exclude": crate::exclude::config_json(&cache)?})
         );
     } else {
         let show = |n: u64| {
@@ -353,6 +357,7 @@ fn config(
         );
         println!("transfers:         {transfers} at once");
         crate::service::print_config(&cache);
+        crate::exclude::print_config(&cache)?;
     }
     Ok(EXIT_OK)
 }
@@ -392,6 +397,7 @@ fn status(as_json: bool) -> Result<u8> {
                 "seconds_since_last_good_sync": s.last_good_sync_ns.map(|ns| (offline_engine::cache::now_ns() - ns) / 1_000_000_000),
                 "interrupted": s.interrupted,
                 "sparse_items": s.sparse_items,
+                "excluded_items": s.excluded_items,
                 "daemon": crate::service::status_json(&cache),
                 "space": {"used": s.space.used, "auto_used": s.space.auto_used, "limit": s.space.limit, "auto_cache_limit": s.space.auto_limit},
             })
@@ -426,6 +432,12 @@ fn status(as_json: bool) -> Result<u8> {
         }
     );
     println!("conflicts:    {}", s.conflicts);
+    if s.excluded_items > 0 {
+        println!(
+            "excluded:     {} items in the cache folder never sync (`offline ls --flat --filter excluded`)",
+            s.excluded_items
+        );
+    }
     match s.last_good_sync_ns {
         Some(ns) => {
             let ago = (offline_engine::cache::now_ns() - ns) / 1_000_000_000;
@@ -470,6 +482,7 @@ fn matches_filter(item: &ItemInfo, filter: &[FilterArg]) -> bool {
             FilterArg::Ghost => item.ghost,
             FilterArg::Sparse => item.sparse,
             FilterArg::Conflict => item.conflict,
+            FilterArg::Excluded => false,
         })
 }
 
@@ -477,8 +490,10 @@ fn ls(path: Option<&Path>, as_json: bool, flat: bool, filter: &[FilterArg]) -> R
     let cache = open_here()?;
     let dir = cache.item_path(path.unwrap_or(Path::new(".")))?;
     let (state, reason) = cache.connect_state()?;
-    for item in cache.items(&dir, flat)? {
-        if !matches_filter(&item, filter) {
+    let (items, excluded) = cache.items_and_excluded(&dir, flat)?;
+    let only_excluded = filter.iter().all(|f| *f == FilterArg::Excluded) && !filter.is_empty();
+    for item in items {
+        if only_excluded || !matches_filter(&item, filter) {
             continue;
         }
         if as_json {
@@ -510,6 +525,9 @@ fn ls(path: Option<&Path>, as_json: bool, flat: bool, filter: &[FilterArg]) -> R
                 item.path
             );
         }
+    }
+    if filter.contains(&FilterArg::Excluded) {
+        crate::exclude::print_excluded(&excluded, as_json);
     }
     Ok(EXIT_OK)
 }

@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod exclude;
 mod extras;
 mod json;
 mod printer;

@@ -114,6 +114,7 @@ impl SyncSink for TablePrinter {
             Some(offline_core::Action::RecordOriginal)
                 | Some(offline_core::Action::ForgetOriginal)
                 | Some(offline_core::Action::RecordGhost)
+                | Some(offline_core::Action::ForgetExcluded)
         );
         if !(bookkeeping && report.result == ItemResult::Ok) {
             self.line(report_line(report))?;
@@ -162,7 +163,7 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
             println!("{}", report_line(p));
         }
     }
-    for item in &plan.items {
+    for item in plan.items.iter().filter(|i| !excluded(i)) {
         if as_json {
             print_json(&json::planned(item));
         } else if plan_visible(item) {
@@ -183,7 +184,7 @@ pub fn print_plan(plan: &Plan, problems: &[ItemReport], as_json: bool) {
     let visible = plan.items.iter().filter(|i| plan_visible(i)).count();
     if as_json {
         let mut summary = SyncSummary::default();
-        for item in &plan.items {
+        for item in plan.items.iter().filter(|i| !excluded(i)) {
             *summary
                 .counts
                 .entry((CountedAs::planned(item), ResultKind::Planned))
@@ -211,5 +212,11 @@ fn plan_visible(item: &PlanItem) -> bool {
         offline_core::Action::RecordOriginal
             | offline_core::Action::ForgetOriginal
             | offline_core::Action::RecordGhost
+            | offline_core::Action::ForgetExcluded
     )
+}
+
+/// An excluded path is no part of the sync: a plan never shows it, not even in JSON.
+fn excluded(item: &PlanItem) -> bool {
+    item.action == offline_core::Action::ForgetExcluded
 }

@@ -3,7 +3,9 @@
 //! in-memory reference executor; then the properties every sync must have:
 //! (a) no change is lost, (b) the sides converge, (c) a second plan has nothing left
 //! to do, (d) the trees stay consistent (nothing under a file or a missing folder),
-//! (e) the base updates the plan items carry give the base both sides agree on.
+//! (e) the base updates the plan items carry give the base both sides agree on,
+//! (f) an excluded path (and what lies below it) never changes on either side, and
+//! its original is forgotten.
 //!
 //! `PROPTEST_CASES=N` runs more cases (default 500).
 
@@ -264,6 +266,21 @@ fn scenario() -> impl Strategy<Value = (Vec<Op>, Vec<Op>, Vec<Op>)> {
     )
 }
 
+/// Excluded paths (what `.offlineignore` patterns pick out), none in a third of cases.
+fn exclusions() -> impl Strategy<Value = Vec<RelPath>> {
+    let name = prop_oneof![3 => Just(0usize), 2 => Just(1usize), 1 => Just(2usize)];
+    let path = prop::collection::vec(name, 1..=MAX_DEPTH).prop_map(|names| {
+        let text: Vec<&str> = names.iter().map(|&n| NAMES[n]).collect();
+        RelPath::from_str_lossy(&text.join("/")).expect("a valid path")
+    });
+    prop::collection::vec(path, 0..3)
+}
+
+/// True when `path` is excluded or lies below an excluded path.
+fn under_excluded(excluded: &[RelPath], path: &RelPath) -> bool {
+    excluded.iter().any(|e| e.contains(path))
+}
+
 // ---------------------------------------------------------------------------
 // The reference executor
 
@@ -409,7 +426,8 @@ fn execute(plan: &Plan, world: &mut World) -> Result<(), String> {
             | Action::ForgetOriginal
             | Action::RecordGhost
             | Action::LogConflict
-            | Action::Blocked => {}
+            | Action::Blocked
+            | Action::ForgetExcluded => {}
         }
     }
     Ok(())
@@ -426,7 +444,14 @@ fn same(a: Option<&Meta>, b: Option<&Meta>) -> bool {
     }
 }
 
-fn entries(base: &Tree, local: &Tree, remote: &Tree) -> Vec<(RelPath, Triple)> {
+/// What the walk hands the planner: every path, an excluded one marked as such and
+/// nothing below it (the walk never goes there).
+fn entries(
+    base: &Tree,
+    local: &Tree,
+    remote: &Tree,
+    excluded: &[RelPath],
+) -> Vec<(RelPath, Triple)> {
     let paths: BTreeSet<&RelPath> = base
         .keys()
         .chain(local.keys())
@@ -434,12 +459,16 @@ fn entries(base: &Tree, local: &Tree, remote: &Tree) -> Vec<(RelPath, Triple)> {
         .collect();
     paths
         .into_iter()
+        .filter(|p| !excluded.iter().any(|e| e.is_ancestor_of(p)))
         .map(|p| {
-            let t = Triple::new(
-                base.get(p).cloned(),
-                local.get(p).cloned(),
-                remote.get(p).cloned(),
-            );
+            let t = Triple {
+                excluded: excluded.contains(p),
+                ..Triple::new(
+                    base.get(p).cloned(),
+                    local.get(p).cloned(),
+                    remote.get(p).cloned(),
+                )
+            };
             (p.clone(), t)
         })
         .collect()
@@ -459,12 +488,14 @@ fn check_consistent(tree: &Tree, side: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The base after a sync: where both sides agree, what they hold; elsewhere the old base.
-fn new_base(base: &Tree, world: &World) -> Tree {
+/// The base after a sync: where both sides agree, what they hold; elsewhere the old
+/// base; nothing at or below an excluded path (its originals are forgotten).
+fn new_base(base: &Tree, world: &World, excluded: &[RelPath]) -> Tree {
     let paths: BTreeSet<&RelPath> = base
         .keys()
         .chain(world.local.keys())
         .chain(world.remote.keys())
+        .filter(|p| !under_excluded(excluded, p))
         .collect();
     let mut out = Tree::new();
     for p in paths {
@@ -496,6 +527,9 @@ fn check_base_updates(
             Some(BaseUpdate::Keep) => {}
             Some(BaseUpdate::Forget) => {
                 updated.remove(&item.path);
+            }
+            Some(BaseUpdate::ForgetTree) => {
+                updated.retain(|p, _| !item.path.contains(p));
             }
             Some(BaseUpdate::Put(o)) | Some(BaseUpdate::PutCopy { original: o, .. }) => {
                 updated.insert(item.path.clone(), o.meta);
@@ -564,15 +598,17 @@ fn describe(plan: &Plan) -> String {
         .collect()
 }
 
-/// Plans, applies and checks one sync of (base, local, remote) under `control`.
+/// Plans, applies and checks one sync of (base, local, remote) under `control`, with
+/// the `excluded` paths left out.
 fn sync_and_check(
     base: &Tree,
     local: &Tree,
     remote: &Tree,
+    excluded: &[RelPath],
     control: &SyncControl,
 ) -> Result<(), String> {
     let full = control.sync_in && control.sync_out && !control.no_new_files_out;
-    let planned = plan(entries(base, local, remote), control);
+    let planned = plan(entries(base, local, remote, excluded), control);
     let ctx = |what: String| format!("{what}\ncontrol {control:?}\nplan:\n{}", describe(&planned));
 
     // The plan is in path order, each path once.
@@ -592,6 +628,25 @@ fn sync_and_check(
     // (d) consistent trees.
     check_consistent(&world.local, "local").map_err(&ctx)?;
     check_consistent(&world.remote, "remote").map_err(&ctx)?;
+
+    // (f) excluded paths: untouched on both sides, in the plan only to forget a base.
+    check_excluded(&planned, base, excluded).map_err(&ctx)?;
+    for (name, before, after) in [
+        ("local", local, &world.local),
+        ("remote", remote, &world.remote),
+    ] {
+        let keys = before.keys().chain(after.keys());
+        if let Some(p) = keys
+            .filter(|p| under_excluded(excluded, p))
+            .find(|p| before.get(*p) != after.get(*p))
+        {
+            return Err(ctx(format!(
+                "(f) the excluded {p:?} changed on {name}: {:?} -> {:?}",
+                before.get(p),
+                after.get(p)
+            )));
+        }
+    }
 
     // (a) no change lost.
     let after: BTreeSet<Key> = world
@@ -628,6 +683,7 @@ fn sync_and_check(
     let differing: Vec<&RelPath> = paths
         .into_iter()
         .filter(|p| !same(world.local.get(*p), world.remote.get(*p)))
+        .filter(|p| !under_excluded(excluded, p))
         .collect();
 
     // Under log, no conflict is settled.
@@ -688,9 +744,12 @@ fn sync_and_check(
     }
 
     // (c) idempotence: planning again finds nothing but what stays logged.
-    let base2 = new_base(base, &world);
+    let base2 = new_base(base, &world, excluded);
     check_base_updates(base, local, remote, &planned, &world, &base2).map_err(&ctx)?;
-    let again = plan(entries(&base2, &world.local, &world.remote), control);
+    let again = plan(
+        entries(&base2, &world.local, &world.remote, excluded),
+        control,
+    );
     for i in &again.items {
         if !matches!(i.action, Action::LogConflict | Action::Blocked) {
             return Err(ctx(format!(
@@ -712,7 +771,10 @@ fn sync_and_check(
             no_new_files_out: false,
             ..*control
         };
-        let rest = plan(entries(&base2, &world.local, &world.remote), &both_ways);
+        let rest = plan(
+            entries(&base2, &world.local, &world.remote, excluded),
+            &both_ways,
+        );
         // A conflict the direction left logged holds back what lies below it.
         let held: Vec<&RelPath> = rest
             .items
@@ -774,14 +836,39 @@ fn controls() -> Vec<SyncControl> {
     out
 }
 
+/// Every item the plan holds at or below an excluded path forgets the base it had,
+/// and nothing else.
+fn check_excluded(planned: &Plan, base: &Tree, excluded: &[RelPath]) -> Result<(), String> {
+    for i in &planned.items {
+        let at_excluded = under_excluded(excluded, &i.path);
+        let forgets = i.action == Action::ForgetExcluded;
+        if at_excluded != forgets || (forgets && !base.contains_key(&i.path)) {
+            return Err(format!(
+                "(f) {:?} planned {:?} (excluded: {at_excluded})",
+                i.path, i.action
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_all(base: &Tree, local: &Tree, remote: &Tree) -> Result<(), String> {
+    check_all_excluding(base, local, remote, &[])
+}
+
+fn check_all_excluding(
+    base: &Tree,
+    local: &Tree,
+    remote: &Tree,
+    excluded: &[RelPath],
+) -> Result<(), String> {
     check_consistent(base, "base")?;
     check_consistent(local, "local")?;
     check_consistent(remote, "remote")?;
     for control in controls() {
-        sync_and_check(base, local, remote, &control).map_err(|e| {
+        sync_and_check(base, local, remote, excluded, &control).map_err(|e| {
             format!(
-                "{e}\nbase {}\nlocal {}\nremote {}",
+                "{e}\nbase {}\nlocal {}\nremote {}\nexcluded {excluded:?}",
                 show(base),
                 show(local),
                 show(remote)
@@ -803,12 +890,13 @@ proptest! {
 
     #[test]
     fn planned_syncs_lose_nothing_converge_and_are_idempotent(
-        (base_ops, local_ops, remote_ops) in scenario()
+        (base_ops, local_ops, remote_ops) in scenario(),
+        excluded in exclusions(),
     ) {
         let base = build(&Tree::new(), &base_ops);
         let local = build(&base, &local_ops);
         let remote = build(&base, &remote_ops);
-        if let Err(e) = check_all(&base, &local, &remote) {
+        if let Err(e) = check_all_excluding(&base, &local, &remote, &excluded) {
             return Err(TestCaseError::fail(format!(
                 "{e}\n(replay: PROPTEST_RNG_SEED={} cargo test -p offline-core --test model)",
                 seed::seed()
@@ -919,6 +1007,7 @@ fn the_generator_reaches_the_hard_cases() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
+    let mut excluding = TestRunner::deterministic();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for _ in 0..300 {
         let (b, l, r) = scenario()
@@ -928,9 +1017,15 @@ fn the_generator_reaches_the_hard_cases() {
         let base = build(&Tree::new(), &b);
         let local = build(&base, &l);
         let remote = build(&base, &r);
+        let excluded = exclusions()
+            .new_tree(&mut excluding)
+            .expect("exclusions")
+            .current();
         for control in controls() {
-            for i in plan(entries(&base, &local, &remote), &control).items {
-                seen.insert(format!("{} {}", i.state, i.action.name()));
+            for without in [&[][..], &excluded] {
+                for i in plan(entries(&base, &local, &remote, without), &control).items {
+                    seen.insert(format!("{} {}", i.state, i.action.name()));
+                }
             }
         }
     }
@@ -955,7 +1050,85 @@ fn the_generator_reaches_the_hard_cases() {
         "no_client_copy_file_on_server blocked",
         "file_created_on_client_no_server_copy blocked",
         "stable forget_original",
+        "stable forget_excluded",
     ] {
         assert!(seen.contains(want), "never reached: {want}");
     }
+}
+
+#[test]
+fn a_folder_deleted_on_one_side_stays_where_it_holds_an_excluded_item() {
+    let base = tree(&[("a", dir_meta(false)), ("a/b", file_meta(1, false, 0))]);
+    // The cache holds an excluded `a/c` the share never saw; the share deleted `a`.
+    let local = tree(&[
+        ("a", dir_meta(false)),
+        ("a/b", file_meta(1, false, 0)),
+        ("a/c", file_meta(2, false, 0)),
+    ]);
+    let excluded = [p("a/c")];
+    check_all_excluding(&base, &local, &Tree::new(), &excluded).unwrap();
+    let planned = plan(
+        entries(&base, &local, &Tree::new(), &excluded),
+        &SyncControl::default(),
+    );
+    let actions: Vec<(String, Action)> = planned
+        .items
+        .iter()
+        .map(|i| (i.path.to_string(), i.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (
+                "a".to_string(),
+                Action::Run(SyncOperation::CreateCopyOnServer)
+            ),
+            (
+                "a/b".to_string(),
+                Action::Run(SyncOperation::DeleteClientCopy)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_path_excluded_after_a_sync_is_forgotten_and_never_touched() {
+    let base = tree(&[("a", dir_meta(false)), ("a/b", file_meta(1, false, 0))]);
+    let changed = tree(&[("a", dir_meta(false)), ("a/b", file_meta(2, false, 1))]);
+    let excluded = [p("a")];
+    check_all_excluding(&base, &changed, &Tree::new(), &excluded).unwrap();
+    let planned = plan(
+        entries(&base, &changed, &Tree::new(), &excluded),
+        &SyncControl::default(),
+    );
+    let actions: Vec<(String, Action)> = planned
+        .items
+        .iter()
+        .map(|i| (i.path.to_string(), i.action))
+        .collect();
+    assert_eq!(actions, [("a".to_string(), Action::ForgetExcluded)]);
+}
+
+#[test]
+fn a_path_included_again_is_new_on_both_sides_never_overwritten() {
+    // Its base was forgotten while it was excluded; both sides changed it meanwhile.
+    let local = tree(&[("a", file_meta(1, false, 0)), ("b", file_meta(3, false, 0))]);
+    let remote = tree(&[("a", file_meta(2, false, 0)), ("b", file_meta(3, false, 0))]);
+    check_all(&Tree::new(), &local, &remote).unwrap();
+    let planned = plan(
+        entries(&Tree::new(), &local, &remote, &[]),
+        &SyncControl::default(),
+    );
+    let actions: Vec<(String, Action)> = planned
+        .items
+        .iter()
+        .map(|i| (i.path.to_string(), i.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("a".to_string(), Action::LogConflict),
+            ("b".to_string(), Action::RecordOriginal),
+        ]
+    );
 }

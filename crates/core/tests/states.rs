@@ -1266,6 +1266,7 @@ fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
             assert_ne!(control.policy, ConflictPolicy::Log, "{}", ctx());
         }
         Blocked => panic!("nothing blocks a single path: {}", ctx()),
+        Action::ForgetExcluded => panic!("only for excluded paths: {}", ctx()),
     }
 
     // Identical copies are never a conflict.

@@ -98,7 +98,7 @@ impl<'a> Executor<'a> {
         } = self;
         let items = &prepared.plan.items;
         let deletions = items.iter().rev().filter(|i| is_deletion(i));
-        let others = items.iter().filter(|i| !is_deletion(i));
+        let others = items.iter().filter(|i| !is_deletion(i) && !is_excluded(i));
         let order: Vec<&PlanItem> = deletions.chain(others).collect();
         let sides = work.sides;
         let mut run = Run::new(work, ledger, sink);
@@ -115,6 +115,10 @@ impl<'a> Executor<'a> {
             ended
                 .ledger
                 .append(Entry::Put(path.clone(), original.clone()));
+        }
+        // Excluded paths are no part of the sync: their originals go silently.
+        for item in items.iter().filter(|i| is_excluded(i)) {
+            ended.ledger.append(Entry::ForgetTree(item.path.clone()));
         }
         ended.ledger.close()?;
         Ok(ended.summary)
@@ -140,6 +144,10 @@ fn settled_conflicts(
         .filter(|p| !planned.contains(p) && !failed.contains(*p) && prepared.covers(p))
         .cloned()
         .collect()
+}
+
+fn is_excluded(item: &PlanItem) -> bool {
+    item.action == Action::ForgetExcluded
 }
 
 fn is_deletion(item: &PlanItem) -> bool {

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod conflict;
 mod defer;
 pub mod error;
+pub mod exclude;
 mod execute;
 mod guards;
 mod listing;

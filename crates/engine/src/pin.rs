@@ -82,6 +82,7 @@ impl Cache {
         fill: bool,
         sink: &mut dyn SyncSink,
     ) -> Result<Option<SyncSummary>> {
+        self.refuse_excluded(paths, "pinned")?;
         {
             let batch = self.store.transaction()?;
             for path in paths {
@@ -133,6 +134,7 @@ impl Cache {
 
     /// Brings the content of `paths` into the cache without pinning it (auto-cached).
     pub fn fetch(&mut self, paths: &[RelPath], sink: &mut dyn SyncSink) -> Result<SyncSummary> {
+        self.refuse_excluded(paths, "fetched")?;
         let options = PrepareOptions {
             scope: paths.to_vec(),
             also_pinned: paths.to_vec(),

@@ -74,6 +74,7 @@ impl Cache {
             store: &self.store,
             pins: &pins,
             also_pinned: &options.also_pinned,
+            exclusions: &self.exclusions()?,
         };
         let mut planner = Planner::new(control).fills_as(options.fill_operation);
         if options.without_base {
@@ -93,6 +94,7 @@ impl Cache {
             .left_out
             .iter()
             .map(|l| l.report())
+            .chain(walked.notes)
             .chain(deferred)
             .collect();
         let problems = walked

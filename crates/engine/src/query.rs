@@ -3,6 +3,7 @@
 
 use crate::cache::{keys, Cache};
 use crate::error::Result;
+use crate::exclude::ExcludedItem;
 use crate::pin::{pin_covers, SpaceUse};
 use crate::scan::{scan_side, Scanned};
 use offline_core::{ConnectState, Kind, Meta, OfflineReason, RelPath, Side};
@@ -38,6 +39,8 @@ pub struct Status {
     pub sparse_items: u64,
     /// Cache space used and its limits.
     pub space: SpaceUse,
+    /// Excluded items in the cache folder (an excluded folder counts once).
+    pub excluded_items: u64,
 }
 
 /// One item as `offline ls` shows it.
@@ -69,7 +72,7 @@ impl Cache {
     /// The cache's status. Scans the cache folder (not the share) to count changes.
     pub fn status(&self) -> Result<Status> {
         let (connect_state, offline_reason) = self.connect_state()?;
-        let items = self.items(&RelPath::root(), true)?;
+        let (items, excluded) = self.items_and_excluded(&RelPath::root(), true)?;
         let dirty: Vec<&ItemInfo> = items.iter().filter(|i| i.dirty).collect();
         Ok(Status {
             share: self.share_location.clone(),
@@ -92,19 +95,32 @@ impl Cache {
             interrupted: crate::settings::sync_running(&self.store)?,
             sparse_items: items.iter().filter(|i| i.sparse).count() as u64,
             space: self.space_use()?,
+            excluded_items: excluded.len() as u64,
         })
     }
 
     /// The items under `dir` (its children, or with `flat` all descendants), from the
     /// cache folder and the state database; the share is not contacted.
     pub fn items(&self, dir: &RelPath, flat: bool) -> Result<Vec<ItemInfo>> {
+        Ok(self.items_and_excluded(dir, flat)?.0)
+    }
+
+    /// [`Cache::items`], and the excluded items found in the cache folder under
+    /// `dir` (children or, with `flat`, all; nothing below an excluded folder).
+    pub fn items_and_excluded(
+        &self,
+        dir: &RelPath,
+        flat: bool,
+    ) -> Result<(Vec<ItemInfo>, Vec<ExcludedItem>)> {
         let originals: HashMap<RelPath, Original> = self
             .store
             .originals()?
             .into_iter()
             .filter(|(p, _)| dir.is_ancestor_of(p))
             .collect();
-        let scan = scan_side(&self.local, Side::Local, dir, &originals);
+        let exclusions = self.exclusions()?;
+        let mut scan = scan_side(&self.local, Side::Local, dir, &originals, &exclusions);
+        let mut excluded = std::mem::take(&mut scan.excluded);
         let pins = self.store.pins()?;
         let conflicts: HashSet<RelPath> = self
             .store
@@ -161,6 +177,8 @@ impl Cache {
                 conflict: conflicts.contains(path),
             });
         }
-        Ok(out)
+        excluded.retain(|e| &e.path == dir || wanted(&e.path));
+        excluded.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok((out, excluded))
     }
 }

@@ -3,6 +3,7 @@
 //! a path that could not be read is *unknown*, never taken as deleted.
 
 use crate::error::ItemError;
+use crate::exclude::{enter_listing, start_of, ExcludedItem, Exclusions, Stack, Start};
 use offline_core::{Kind, RelPath, Side, SyncOperation};
 use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
 use offline_store::Original;
@@ -19,6 +20,8 @@ pub struct SideScan {
     pub unknown: Vec<RelPath>,
     /// What went wrong, per path.
     pub problems: Vec<(RelPath, ItemError)>,
+    /// Excluded items found (not scanned below).
+    pub excluded: Vec<ExcludedItem>,
 }
 
 impl SideScan {
@@ -33,31 +36,42 @@ impl SideScan {
     }
 }
 
-/// Scans the tree under `start` (the root for a whole sync) on one side.
+/// Scans the tree under `start` (the root for a whole sync) on one side; excluded
+/// items are set aside, never scanned below.
 pub fn scan_side(
     remote: &dyn Remote,
     side: Side,
     start: &RelPath,
     originals: &HashMap<RelPath, Original>,
+    exclusions: &Exclusions,
 ) -> SideScan {
     let mut scan = SideScan::default();
     let mut pending = Vec::new();
     if start.is_root() {
-        pending.push(start.clone());
+        pending.push((start.clone(), Stack::default()));
     } else {
         match remote.stat(start) {
             Ok(Some(stat)) => {
                 let is_dir = stat.meta.kind == Kind::Dir;
-                add_item(remote, side, start, stat, originals, &mut scan);
-                if is_dir {
-                    pending.push(start.clone());
+                match start_of(remote, start, is_dir, exclusions) {
+                    Ok(Start::Excluded(reason)) => scan.excluded.push(ExcludedItem {
+                        path: start.clone(),
+                        kind: stat.meta.kind,
+                        reason,
+                    }),
+                    Ok(Start::Included(outer)) => {
+                        if add_item(remote, side, start, stat, originals, &mut scan) && is_dir {
+                            pending.push((start.clone(), outer));
+                        }
+                    }
+                    Err(e) => scan.problem(start, prepare_error(&e)),
                 }
             }
             Ok(None) => {}
             Err(e) => scan.problem(start, prepare_error(&e)),
         }
     }
-    while let Some(dir) = pending.pop() {
+    while let Some((dir, outer)) = pending.pop() {
         let mut entries = match remote.list(&dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -67,6 +81,13 @@ pub fn scan_side(
         };
         // Metadata, temp files and unusable names are no items (see `listing`).
         crate::listing::screen(side, &dir, &mut entries);
+        let stack = match enter_listing(remote, exclusions, &outer, &dir, &entries) {
+            Ok(stack) => stack,
+            Err(e) => {
+                scan.problem(&dir, prepare_error(&e));
+                continue;
+            }
+        };
         for entry in entries {
             let path = match dir.join(&entry.name) {
                 Ok(p) => p,
@@ -85,8 +106,13 @@ pub fn scan_side(
                 }
             };
             let is_dir = entry.stat.meta.kind == Kind::Dir;
+            if let Some(reason) = exclusions.excluded_by(&stack, &path, is_dir) {
+                let kind = entry.stat.meta.kind;
+                scan.excluded.push(ExcludedItem { path, kind, reason });
+                continue;
+            }
             if add_item(remote, side, &path, entry.stat, originals, &mut scan) && is_dir {
-                pending.push(path);
+                pending.push((path, stack.clone()));
             }
         }
     }

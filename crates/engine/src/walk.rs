@@ -7,10 +7,12 @@
 //! folder and of the plan, not with the tree. The walk decides nothing about the sync.
 
 use crate::error::{ItemError, Result};
+use crate::exclude::{ExcludeState, Exclusions, Stack};
 use crate::listing::{screen, LeftOut};
 use crate::pin::pin_covers;
 use crate::read_ahead::ReadAhead;
 use crate::scan::with_hash;
+use crate::sink::ItemReport;
 use offline_core::plan::Planner;
 use offline_core::{Kind, RelPath, Scanned, Side, SyncOperation, Triple};
 use offline_remote::{ErrorKind, Remote, RemoteError, Stat};
@@ -18,14 +20,17 @@ use offline_store::{Original, Pin, Store};
 use std::collections::{BTreeMap, HashSet};
 
 /// What the walk hands on: every path to the planner, and what could not be read.
-struct Walk<'p, 'c> {
+pub(crate) struct Walk<'p, 'c> {
     /// Takes each path found (with its three copies), and leaves out the trees that
     /// could not be read.
-    planner: &'p mut Planner<'c>,
+    pub(crate) planner: &'p mut Planner<'c>,
     /// What could not be read, per path (those trees are left out).
     problems: Vec<(RelPath, ItemError)>,
     /// Listed names that cannot or must not be items (reported as skipped).
     left_out: Vec<LeftOut>,
+    /// What the exclusions keep during the walk (unused lines of ignore files,
+    /// reported as skipped; the ignore files above a scope).
+    pub(crate) exclude: ExcludeState,
 }
 
 /// What the walk did not hand to the planner.
@@ -34,11 +39,13 @@ pub(crate) struct Walked {
     pub(crate) problems: Vec<(RelPath, ItemError)>,
     /// Listed names that cannot or must not be items (reported as skipped).
     pub(crate) left_out: Vec<LeftOut>,
+    /// Lines of ignore files that are not used (reported as skipped).
+    pub(crate) notes: Vec<ItemReport>,
 }
 
 impl Walk<'_, '_> {
     /// `path` (and everything below it) could not be read: it is left out.
-    fn problem(&mut self, path: RelPath, err: ItemError) {
+    pub(crate) fn problem(&mut self, path: RelPath, err: ItemError) {
         self.planner.leave_out(path.clone());
         self.problems.push((path, err));
     }
@@ -51,6 +58,8 @@ pub(crate) struct Walker<'a> {
     pub store: &'a Store,
     pub pins: &'a [Pin],
     pub also_pinned: &'a [RelPath],
+    /// The patterns in force everywhere (ignore files are read as the walk goes).
+    pub exclusions: &'a Exclusions,
 }
 
 /// The listings read ahead for the walk, one per side.
@@ -69,6 +78,8 @@ struct Pending {
     dir: RelPath,
     local: bool,
     remote: bool,
+    /// The ignore files in force where it was found.
+    outer: Stack,
 }
 
 impl Walker<'_> {
@@ -80,6 +91,7 @@ impl Walker<'_> {
             planner,
             problems: Vec::new(),
             left_out: Vec::new(),
+            exclude: ExcludeState::default(),
         };
         let mut pending = Vec::new();
         if scope.is_empty() {
@@ -87,6 +99,7 @@ impl Walker<'_> {
                 dir: RelPath::root(),
                 local: true,
                 remote: true,
+                outer: Stack::default(),
             });
         }
         let mut seen = HashSet::new();
@@ -134,6 +147,7 @@ impl Walker<'_> {
         Ok(Walked {
             problems: walk.problems,
             left_out: walk.left_out,
+            notes: walk.exclude.notes,
         })
     }
 
@@ -156,8 +170,20 @@ impl Walker<'_> {
         } else {
             None
         };
-        if let Some(next) = self.visit(path.clone(), local, remote, original, walk) {
+        let is_dir = [local.as_ref(), remote.as_ref()]
+            .iter()
+            .any(|s| s.is_some_and(|s| s.meta.is_dir()))
+            || original.as_ref().is_some_and(|o| o.meta.is_dir());
+        let Some(scoped) = self.scoped(path, is_dir, walk) else {
+            return Ok(());
+        };
+        if scoped.excluded {
+            self.visit_excluded(path.clone(), local, remote, original, walk);
+            return Ok(());
+        }
+        if let Some(mut next) = self.visit(path.clone(), local, remote, original, walk) {
             if let Some(pending) = pending {
+                next.outer = scoped.outer;
                 pending.push(next);
             }
         }
@@ -199,6 +225,9 @@ impl Walker<'_> {
             .extend(screen(Side::Local, &at.dir, &mut local));
         walk.left_out
             .extend(screen(Side::Remote, &at.dir, &mut remote));
+        let Some(stack) = self.enter_folder(&at.outer, &at.dir, &local, &remote, walk) else {
+            return Ok(());
+        };
         let originals = if walk.planner.base_known() {
             self.store.originals_in(&at.dir)?
         } else {
@@ -233,7 +262,19 @@ impl Walker<'_> {
                     continue;
                 }
             };
-            if let Some(next) = self.visit(path, child.local, child.remote, child.original, walk) {
+            let copies = (
+                child.local.as_ref(),
+                child.remote.as_ref(),
+                child.original.as_ref(),
+            );
+            if self.skip_excluded(&stack, &path, copies) {
+                self.visit_excluded(path, child.local, child.remote, child.original, walk);
+                continue;
+            }
+            if let Some(mut next) =
+                self.visit(path, child.local, child.remote, child.original, walk)
+            {
+                next.outer = stack.clone();
                 pending.push(next);
             }
         }
@@ -286,6 +327,7 @@ impl Walker<'_> {
             dir: path.clone(),
             local: local.as_ref().is_some_and(|s| s.meta.is_dir()),
             remote: remote.as_ref().is_some_and(|s| s.meta.is_dir()),
+            outer: Stack::default(),
         };
         let descend =
             next.local || next.remote || original.as_ref().is_some_and(|o| o.meta.is_dir());
@@ -295,6 +337,7 @@ impl Walker<'_> {
             local: local.map(Box::new),
             remote: remote.map(Box::new),
             pinned: self.is_pinned(&path),
+            excluded: false,
         };
         walk.planner.add(path, triple);
         descend.then_some(next)

@@ -216,6 +216,8 @@ pub struct Worker {
     last_sync_ns: Option<i64>,
     last_result: Option<SyncOutcome>,
     written_status: Option<DaemonStatus>,
+    /// Changes at or below excluded paths are dropped.
+    excluded: crate::excluded::ExcludeFilter,
     /// The Sync Center's address, for `daemon.json`.
     ui: Option<String>,
 }
@@ -294,6 +296,7 @@ impl Worker {
             last_sync_ns: None,
             last_result: None,
             written_status: None,
+            excluded: Default::default(),
             ui: None,
             settings,
             settings_read: now,
@@ -422,7 +425,10 @@ impl Worker {
             w.unsynced.insert(p);
         };
         match msg {
-            Msg::Changed(paths) => {
+            Msg::Changed(mut paths) => {
+                if let Some(local) = &self.local {
+                    self.excluded.retain(&self.cache, local, &mut paths);
+                }
                 let mut any = false;
                 for p in paths {
                     if !self.is_echo(&p) {
@@ -435,6 +441,7 @@ impl Worker {
                 }
             }
             Msg::Renamed(from, to) if self.is_echo(&from) && self.is_echo(&to) => return,
+            Msg::Renamed(from, to) if self.all_excluded(&[&from, &to]) => return,
             Msg::Renamed(from, to) => {
                 self.unsynced.insert(from.clone());
                 self.unsynced.insert(to.clone());
@@ -488,6 +495,13 @@ impl Worker {
             }
             _ => false,
         }
+    }
+
+    fn all_excluded(&mut self, paths: &[&RelPath]) -> bool {
+        let Some(local) = &self.local else {
+            return false;
+        };
+        self.excluded.all_excluded(&self.cache, local, paths)
     }
 
     fn in_blackout(&self) -> bool {

@@ -48,6 +48,12 @@ pub fn decide(t: &Triple, control: &SyncControl, base_known: bool) -> Option<(Sy
     };
     let rc = change(o, r);
 
+    if t.excluded {
+        // Nothing is compared. The path stays in the items so that rule 2 keeps the
+        // folders that hold it; only a known original leaves a trace in the plan
+        // (see `settle`).
+        return Some((SyncState::Stable, Action::ForgetExcluded));
+    }
     if let (Some(lm), Some(rm)) = (l, r) {
         if lm.same_item(rm) {
             if lc == Change::Unchanged && rc == Change::Unchanged {

@@ -21,6 +21,9 @@ pub enum BaseUpdate {
     Keep,
     /// The original is removed: the item is gone from both sides.
     Forget,
+    /// The originals of the path and of everything below it are removed: the path
+    /// is excluded, both copies stay as they are.
+    ForgetTree,
     /// This original is recorded as it is.
     Put(Original),
     /// The item was copied to `to`: `original` is recorded once the executor has
@@ -105,6 +108,7 @@ impl PlanItem {
                 })
             }
             Action::LogConflict | Action::Blocked => BaseUpdate::Keep,
+            Action::ForgetExcluded => BaseUpdate::ForgetTree,
             Action::Run(_) | Action::KeepOne { .. } | Action::KeepBoth { .. } => {
                 let (from, to) = self.copy_direction()?;
                 copied(t, from, to)?

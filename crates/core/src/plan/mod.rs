@@ -5,7 +5,8 @@
 //! 1. Each path is classified on its own ([`decide`]): the change on each side is
 //!    measured against the original, giving a [`SyncState`] and an [`Action`].
 //!    Identical copies are never a conflict; a deletion against a change keeps the
-//!    change (it is copied back to the side that deleted it).
+//!    change (it is copied back to the side that deleted it). An excluded path is
+//!    not compared at all: its original is forgotten, neither copy is touched.
 //! 2. A folder is never removed from a side while something inside it must stay on
 //!    that side: a deleted folder is created again, a folder replaced by a file becomes
 //!    a conflict.
@@ -53,6 +54,9 @@ pub struct Triple {
     pub cached: bool,
     /// The path lies in a pinned tree: its content belongs in the cache.
     pub pinned: bool,
+    /// The path is excluded (`.offlineignore`, the cache's patterns, the built-in
+    /// list): neither copied, deleted nor compared; the walk does not go below it.
+    pub excluded: bool,
 }
 
 impl Triple {
@@ -65,6 +69,7 @@ impl Triple {
             remote: remote.map(scanned),
             cached: true,
             pinned: true,
+            excluded: false,
         }
     }
 
@@ -114,6 +119,9 @@ pub enum Action {
     },
     /// Left alone because an ancestor folder is in an unresolved conflict.
     Blocked,
+    /// An excluded path: its original (and those below it) is forgotten; neither
+    /// copy is touched. Never shown: an excluded path is not part of the sync.
+    ForgetExcluded,
 }
 
 impl Action {
@@ -161,6 +169,7 @@ impl Action {
             } => "conflict_keep_remote",
             Action::KeepBoth { .. } => "conflict_keep_all",
             Action::Blocked => "blocked",
+            Action::ForgetExcluded => "forget_excluded",
         }
     }
 
@@ -176,7 +185,8 @@ impl Action {
             | Action::ForgetOriginal
             | Action::RecordGhost
             | Action::LogConflict
-            | Action::Blocked => false,
+            | Action::Blocked
+            | Action::ForgetExcluded => false,
         }
     }
 }
@@ -253,7 +263,10 @@ impl Plan {
         self.items.iter().filter(|i| {
             !matches!(
                 i.action,
-                Action::RecordOriginal | Action::ForgetOriginal | Action::RecordGhost
+                Action::RecordOriginal
+                    | Action::ForgetOriginal
+                    | Action::RecordGhost
+                    | Action::ForgetExcluded
             )
         })
     }

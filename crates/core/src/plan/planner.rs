@@ -59,14 +59,17 @@ impl<'c> Planner<'c> {
 
     /// Takes one path (each path at most once, in any order).
     pub fn add(&mut self, path: RelPath, triple: Triple) {
-        self.counts.found_local += usize::from(triple.local.is_some());
-        self.counts.found_remote += usize::from(triple.remote.is_some());
-        self.counts.known_remote += usize::from(
-            triple
-                .original
-                .as_ref()
-                .is_some_and(|o| o.remote_identity.is_some()),
-        );
+        // An excluded path counts for nothing (the mass-delete guard included).
+        let counted = usize::from(!triple.excluded);
+        self.counts.found_local += counted * usize::from(triple.local.is_some());
+        self.counts.found_remote += counted * usize::from(triple.remote.is_some());
+        self.counts.known_remote += counted
+            * usize::from(
+                triple
+                    .original
+                    .as_ref()
+                    .is_some_and(|o| o.remote_identity.is_some()),
+            );
         match decide(&triple, self.control, self.base_known) {
             Some((state, action)) => self.items.push(PlanItem {
                 path,

@@ -18,9 +18,20 @@ pub fn settle(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
     keep_folders_that_hold_survivors(items, control.policy);
     // The direction runs first: a clash it turns back into a logged conflict
     // blocks what lies below it as well.
-    let keep = apply_direction(items, control);
+    let mut keep = apply_direction(items, control);
     block_below_unresolved_clashes(items);
+    keep_excluded_only_to_forget(items, &mut keep);
     keep
+}
+
+/// Excluded paths stay in the plan only to forget a known original (and are dropped
+/// when an unresolved clash above holds them back).
+fn keep_excluded_only_to_forget(items: &[PlanItem], keep: &mut [bool]) {
+    for (item, keep) in items.iter().zip(keep.iter_mut()) {
+        if item.triple.excluded {
+            *keep &= item.action == Action::ForgetExcluded && item.triple.original.is_some();
+        }
+    }
 }
 
 /// The kind the path will have on `side` once `item` is done (`None`: absent).
@@ -44,9 +55,11 @@ fn kind_after(item: &PlanItem, side: Side) -> Option<Kind> {
             true => kind(there),
             false => kind(here),
         },
-        Action::RecordOriginal | Action::RecordGhost | Action::LogConflict | Action::Blocked => {
-            kind(here)
-        }
+        Action::RecordOriginal
+        | Action::RecordGhost
+        | Action::LogConflict
+        | Action::Blocked
+        | Action::ForgetExcluded => kind(here),
     }
 }
 

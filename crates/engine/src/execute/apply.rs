@@ -48,7 +48,8 @@ impl Work<'_> {
             Action::RecordOriginal
             | Action::ForgetOriginal
             | Action::RecordGhost
-            | Action::Blocked => Ok(Done {
+            | Action::Blocked
+            | Action::ForgetExcluded => Ok(Done {
                 entries: recorded(item).map_err(fail)?,
                 ..Done::default()
             }),
@@ -123,6 +124,7 @@ fn recorded(item: &PlanItem) -> Result<Vec<Entry>, RemoteError> {
     Ok(match item.base_update().ok_or_else(missing)? {
         BaseUpdate::Keep => Vec::new(),
         BaseUpdate::Forget => vec![Entry::Forget(item.path.clone())],
+        BaseUpdate::ForgetTree => vec![Entry::ForgetTree(item.path.clone())],
         BaseUpdate::Put(original) => vec![Entry::Put(item.path.clone(), original)],
         BaseUpdate::PutCopy { .. } => return Err(missing()),
     })

@@ -30,6 +30,8 @@ pub(super) enum Entry {
     Put(RelPath, Original),
     /// Forget the original (an item's base update).
     Forget(RelPath),
+    /// Forget the originals of a path and of everything below it (an excluded path).
+    ForgetTree(RelPath),
     /// Record a conflict for the person to settle.
     Conflict(ConflictRecord),
     /// A recorded conflict is settled.
@@ -153,6 +155,9 @@ impl<'a> Ledger<'a> {
             match entry {
                 Entry::Put(path, original) => batch.put_original(&path, &original)?,
                 Entry::Forget(path) => batch.delete_original(&path)?,
+                Entry::ForgetTree(path) => {
+                    batch.delete_originals_under(&path)?;
+                }
                 Entry::Conflict(record) => {
                     batch.put_conflict(&record)?;
                 }
