@@ -411,8 +411,16 @@ mod tests {
             None
         );
         assert_eq!(
-            share_item(root, Path::new("/srv/share/a/.offline-tmp-1-2")),
+            share_item(
+                root,
+                Path::new("/srv/share/a/.offline-tmp-00000000000000ff-0000000000000001")
+            ),
             None
+        );
+        // A person's file that only looks like a temp file is an item.
+        assert_eq!(
+            share_item(root, Path::new("/srv/share/a/.offline-tmp-notes")),
+            Some(RelPath::from_str_lossy("a/.offline-tmp-notes").unwrap())
         );
         assert_eq!(share_item(root, Path::new("/srv/share")), None);
         assert_eq!(share_item(root, Path::new("/elsewhere/x")), None);
