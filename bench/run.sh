@@ -3,6 +3,10 @@
 #
 # Usage: bench/run.sh [NFILES...]      default: 10000 100000
 #        bench/run.sh --smoke          N=1000, REPS=1, TOOLS="stat offline" (quick check, for CI)
+#        bench/run.sh mount daemon [NFILES...]   the service's cases instead (default 100000):
+#          mount: read/copy 1 GiB and `find` through `offline mount` against the cache
+#          folder; daemon: `offline daemon`'s memory and CPU while idle, edit-to-share time
+#          (bench/service.sh; REPS defaults to 5 there)
 #
 # Env (passed through to ../shared/bench/peers.sh):
 #   REPS=3            runs per case (the report shows the median)
@@ -22,7 +26,9 @@
 #
 # Writes RESULTS/<YYYY-MM-DD>-<N>.tsv per N (raw rows: tool case rep wall_s rss_KiB rc,
 # after '#' header lines), then runs bench/report: a markdown table per N and
-# RESULTS/sync-time.svg (sync time against file count).
+# RESULTS/sync-time.svg (sync time against file count); both kinds of run also draw
+# RESULTS/issue16-goals.svg (issue 16's ratios, from the latest *-service-N.tsv and
+# *-backends-N.tsv: `OFFLINE_BENCH_TSV=... cargo bench -p offline-cli --bench backends`).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,17 +36,23 @@ REPO="$(cd "$HERE/.." && pwd)"
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
-SMOKE=0; NS=()
+SMOKE=0; NS=(); CASES=()
 for a in "$@"; do
   case "$a" in
     --smoke) SMOKE=1;;
+    mount|daemon) CASES+=("$a");;
     -h|--help) usage; exit 0;;
     ''|*[!0-9]*) echo "run.sh: unknown argument '$a' (expected --smoke or file counts)" >&2; usage >&2; exit 2;;
     *) NS+=("$a");;
   esac
 done
 
-if [[ $SMOKE -eq 1 ]]; then
+if [[ ${#CASES[@]} -gt 0 ]]; then
+  [[ $SMOKE -eq 0 ]] || { echo "run.sh: --smoke runs the sync cases only" >&2; exit 2; }
+  [[ ${#NS[@]} -gt 0 ]] || NS=(100000)
+  export TOOLS="offline"; export TIMEOUT="${TIMEOUT:-300}"
+  RESULTS="${RESULTS:-$HERE/results}"
+elif [[ $SMOKE -eq 1 ]]; then
   [[ ${#NS[@]} -eq 0 ]] || { echo "run.sh: --smoke takes no file counts" >&2; exit 2; }
   NS=(1000); export REPS="${REPS:-1}"; export TOOLS="${TOOLS:-stat offline}"
   export TIMEOUT="${TIMEOUT:-60}"
@@ -134,6 +146,25 @@ for l in sys.stdin:
         print(m["executable"])')"
 [[ -x "$REPORT_BIN" ]] || { echo "run.sh: could not build bench/report" >&2; exit 1; }
 
+# --- the service's cases: their own script, their own table ------------------------------
+if [[ ${#CASES[@]} -gt 0 ]]; then
+  mkdir -p "$RESULTS"
+  cases="$(IFS=,; echo "${CASES[*]}")"
+  for N in "${NS[@]}"; do
+    out="$RESULTS/$(date +%Y-%m-%d)-service-$N.tsv"
+    {
+      echo "# offline-files service bench: N=$N cases=$cases commit=$COMMIT date=$(date -Iseconds) cores=$(nproc)"
+      echo "# load before: $(uptime)"
+      echo "# columns: tool case rep value unit rc"
+    } > "$out"
+    OUT="$out" MAKE_TREE="$(dirname "$PEERS_SH")/make-tree.sh" bash "$HERE/service.sh" "$cases" "$N"
+    echo "# load after: $(uptime)" >> "$out"
+  done
+  # issue 16's goals chart, with the latest backends run (cargo bench --bench backends)
+  "$REPORT_BIN" --goals-svg "$RESULTS/issue16-goals.svg" --plot-dir "$RESULTS" "$out"
+  exit 0
+fi
+
 # --- run ----------------------------------------------------------------------------------
 mkdir -p "$RESULTS"
 DAY="$(date +%Y-%m-%d)"
@@ -197,5 +228,5 @@ if [[ $SMOKE -eq 1 ]]; then
   echo "smoke results in $RESULTS" >&2
 else
   # table for the counts just run; the plot uses the latest file of every count in RESULTS
-  "$REPORT_BIN" --svg "$RESULTS/sync-time.svg" --plot-dir "$RESULTS" "${files[@]}"
+  "$REPORT_BIN" --svg "$RESULTS/sync-time.svg" --goals-svg "$RESULTS/issue16-goals.svg" --plot-dir "$RESULTS" "${files[@]}"
 fi

@@ -3,10 +3,12 @@
 //! per file count with medians, ratios and issue 5's targets, and draws an SVG of sync time
 //! against file count.
 //!
-//! Usage: offline-bench-report [--svg OUT.svg] [--plot-dir DIR] FILE.tsv...
-//!   FILE.tsv       results to tabulate (one file per file count; the latest wins per count)
-//!   --svg PATH     write the plot there
-//!   --plot-dir DIR also plot the latest `*-<N>.tsv` of every other count found in DIR
+//! Usage: offline-bench-report [--svg OUT.svg] [--goals-svg OUT.svg] [--plot-dir DIR] FILE.tsv...
+//!   FILE.tsv         results to tabulate (one file per file count; the latest wins per count)
+//!   --svg PATH       write the plot there
+//!   --goals-svg PATH write issue 16's goals (goals.rs) there, from the latest
+//!                    `*-service-N.tsv` and `*-backends-N.tsv` given or in DIR
+//!   --plot-dir DIR   also plot the latest `*-<N>.tsv` of every other count found in DIR
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -14,6 +16,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
+
+mod goals;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -655,15 +659,17 @@ fn latest_per_n(files: Vec<ResultFile>) -> Vec<ResultFile> {
 
 fn main() -> Res<()> {
     let mut svg: Option<PathBuf> = None;
+    let mut goals_svg: Option<PathBuf> = None;
     let mut plot_dir: Option<PathBuf> = None;
     let mut inputs: Vec<PathBuf> = vec![];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--svg" => svg = Some(args.next().ok_or("--svg needs a path")?.into()),
+            "--goals-svg" => goals_svg = Some(args.next().ok_or("--goals-svg needs a path")?.into()),
             "--plot-dir" => plot_dir = Some(args.next().ok_or("--plot-dir needs a folder")?.into()),
             "-h" | "--help" => {
-                println!("usage: offline-bench-report [--svg OUT.svg] [--plot-dir DIR] FILE.tsv...");
+                println!("usage: offline-bench-report [--svg OUT.svg] [--goals-svg OUT.svg] [--plot-dir DIR] FILE.tsv...");
                 return Ok(());
             }
             _ => inputs.push(a.into()),
@@ -674,7 +680,21 @@ fn main() -> Res<()> {
             inputs = tsvs_in(d)?;
         }
     }
+    if let Some(out) = &goals_svg {
+        let mut goal_files: Vec<PathBuf> = inputs.iter().filter(|p| goals::goal_kind(p).is_some()).cloned().collect();
+        if let Some(d) = &plot_dir {
+            goal_files.extend(tsvs_in(d)?.into_iter().filter(|p| goals::goal_kind(p).is_some()));
+        }
+        if goals::plot(&goal_files, out)? {
+            eprintln!("goals plot: {}", out.display());
+        }
+    }
+    // The service and network benches' files have rows of their own kind (goals.rs).
+    inputs.retain(|p| goals::goal_kind(p).is_none());
     if inputs.is_empty() {
+        if goals_svg.is_some() {
+            return Ok(());
+        }
         return Err("no result files given".into());
     }
     let tables = latest_per_n(inputs.iter().map(|p| parse_file(p)).collect::<Res<Vec<_>>>()?);
@@ -684,7 +704,13 @@ fn main() -> Res<()> {
 
     let mut plotted = tables.clone();
     if let Some(d) = &plot_dir {
-        let others = latest_per_n(tsvs_in(d)?.iter().filter_map(|p| parse_file(p).ok()).collect());
+        let others = latest_per_n(
+            tsvs_in(d)?
+                .iter()
+                .filter(|p| goals::goal_kind(p).is_none())
+                .filter_map(|p| parse_file(p).ok())
+                .collect(),
+        );
         for o in others {
             if !plotted.iter().any(|f| f.n == o.n) {
                 plotted.push(o);

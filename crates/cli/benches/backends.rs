@@ -1,23 +1,102 @@
 //! Network-share benchmark: the same tree synced to and from a real WebDAV (nginx),
-//! SFTP (sshd), S3 (SeaweedFS) and SMB (Samba) server on loopback, with 1, 4 and 8
-//! copies in flight (`offline config --transfers`), then a no-change sync. Prints
-//! one table row per backend and transfer count; for SMB also a row for
-//! `smbclient`'s own recursive `mput` and `mget` of the same tree in the same run,
-//! the anchor to compare with. Not part of the test suite.
+//! SFTP (sshd), S3 (SeaweedFS) and SMB (Samba) server on loopback by `offline` and by
+//! rclone (`copy`, `sync`, `bisync`) against the same server in the same run,
+//! interleaved, with the same number of copies in flight; for SMB also by
+//! `smbclient`'s own recursive `mput` and `mget` (one file at a time), the anchor the
+//! SMB numbers are read against. Prints a table of seconds per case and backend and
+//! offline ÷ rclone. Not part of the test suite.
+//!
+//! Cases: upload (a new tree into an empty folder: `offline sync` / `rclone copy`),
+//! download (into an empty cache / folder), no change (`offline sync` / `rclone sync`
+//! and `rclone bisync`), 1% changed in the cache (`offline sync` / `rclone sync` and
+//! `rclone bisync`). rclone writes to a folder of its own beside the share.
 //!
 //! `cargo bench -p offline-cli --bench backends`; environment:
-//! `OFFLINE_BENCH_FILES` (2000), `OFFLINE_BENCH_TRANSFERS` ("1 4 8"),
-//! `OFFLINE_BENCH_BACKENDS` ("webdav sftp s3 smb"), `OFFLINE_BENCH_DELAY_MS` (0: the
-//! client talks to the server directly; N: through a relay on loopback that holds
-//! every chunk N ms in each direction, a link with a round trip of 2N ms).
+//! `OFFLINE_BENCH_FILES` (2000), `OFFLINE_BENCH_TRANSFERS` ("4"),
+//! `OFFLINE_BENCH_BACKENDS` ("webdav sftp s3 smb"), `OFFLINE_BENCH_LARGE` (0: files of
+//! 100 MiB added to the tree), `OFFLINE_BENCH_RCLONE` (1; 0: offline only),
+//! `OFFLINE_BENCH_DELAY_MS` (0: the client talks to the server directly; N: through a
+//! relay on loopback that holds every chunk N ms in each direction, a link with a
+//! round trip of 2N ms), `OFFLINE_BENCH_REPS` (1: runs of every case, backends
+//! interleaved; the table shows medians), `OFFLINE_BENCH_TSV` (unset: a file for the
+//! raw rows, `bench/results/DATE-backends-N.tsv` for bench/report's goals chart).
 
 #[path = "../tests/servers/mod.rs"]
 mod servers;
 
-use servers::{through_relay, Backend, Server};
+use servers::{Backend, Server};
 use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// Starts a relay that forwards connections on a new loopback port to `target`,
+/// holding every chunk `delay` in each direction; returns the new port.
+fn start_relay(target: u16, delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+    let port = listener.local_addr().expect("relay address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let (c2, s2) = (client.try_clone(), server.try_clone());
+            if let (Ok(c2), Ok(s2)) = (c2, s2) {
+                pump(client, s2, delay);
+                pump(server, c2, delay);
+            }
+        }
+    });
+    port
+}
+
+/// Copies `from` to `to`, each chunk sent `delay` after it arrived.
+fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0
+                || tx
+                    .send((Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (due, chunk) in rx {
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
+
+/// Points the client at a relay in front of the server.
+fn through_relay(server: &mut Server, delay: Duration) {
+    let port = server.port();
+    let relay = start_relay(port, delay);
+    let (old, new) = (format!(":{port}"), format!(":{relay}"));
+    server.url = server.url.replace(&old, &new);
+    for (_, value) in server.env.iter_mut() {
+        *value = value.replace(&old, &new);
+    }
+    if server.backend == Backend::Sftp {
+        // The host key, known for the relay's port too.
+        let known = server.path("known_hosts");
+        let text = fs::read_to_string(&known).expect("read known_hosts");
+        let more = text.replace(&format!("]{old} "), &format!("]{new} "));
+        fs::write(&known, format!("{text}{more}")).expect("write known_hosts");
+    }
+}
 
 fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_string())
@@ -57,53 +136,430 @@ fn cache_with(server: &Server, at: &Path, transfers: usize) {
     servers::assert_ok(&out, "offline config --transfers", server);
 }
 
+/// The rclone remote of the server's share (as environment variables) and the
+/// path of a folder beside the share for rclone's own copy.
+fn rclone_remote(server: &Server, folder: &str) -> (Vec<(String, String)>, String) {
+    let env = |k: &str| {
+        server
+            .env
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let conf = |k: &str, v: &str| (format!("RCLONE_CONFIG_BENCH_{k}"), v.to_string());
+    let url = server.url.as_str();
+    match server.backend {
+        Backend::Webdav => {
+            // webdav://user@127.0.0.1:PORT/share
+            let rest = url.trim_start_matches("webdav://");
+            let (user, rest) = rest.split_once('@').expect("a user in the URL");
+            let (host, _) = rest.split_once('/').expect("a path in the URL");
+            let out = std::process::Command::new("rclone")
+                .args(["obscure", &env("OFFLINE_WEBDAV_PASSWORD")])
+                .output()
+                .expect("run rclone obscure");
+            let pass = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (
+                vec![
+                    conf("TYPE", "webdav"),
+                    conf("URL", &format!("http://{host}/")),
+                    conf("VENDOR", "other"),
+                    conf("USER", user),
+                    conf("PASS", &pass),
+                ],
+                format!("bench:{folder}"),
+            )
+        }
+        Backend::S3 => {
+            // s3://bucket/prefix
+            let bucket = url
+                .trim_start_matches("s3://")
+                .split('/')
+                .next()
+                .unwrap_or("");
+            (
+                vec![
+                    conf("TYPE", "s3"),
+                    conf("PROVIDER", "SeaweedFS"),
+                    conf("ENDPOINT", &env("AWS_ENDPOINT_URL")),
+                    conf("REGION", "us-east-1"),
+                    conf("ACCESS_KEY_ID", &env("AWS_ACCESS_KEY_ID")),
+                    conf("SECRET_ACCESS_KEY", &env("AWS_SECRET_ACCESS_KEY")),
+                ],
+                format!("bench:{bucket}/{folder}"),
+            )
+        }
+        Backend::Sftp => {
+            // sftp://user@127.0.0.1:PORT/root/share
+            let rest = url.trim_start_matches("sftp://");
+            let (user, rest) = rest.split_once('@').expect("a user in the URL");
+            let (host_port, path) = rest.split_once('/').expect("a path in the URL");
+            let (host, port) = host_port.split_once(':').expect("a port in the URL");
+            let parent = Path::new("/").join(path);
+            let parent = parent.parent().expect("the share's parent folder");
+            (
+                vec![
+                    conf("TYPE", "sftp"),
+                    conf("HOST", host),
+                    conf("PORT", port),
+                    conf("USER", user),
+                    conf("KEY_FILE", &env("OFFLINE_SFTP_KEY")),
+                    conf("KNOWN_HOSTS_FILE", &env("OFFLINE_SFTP_KNOWN_HOSTS")),
+                    // Otherwise rclone runs `md5sum` over SSH for every file it copies or
+                    // compares (minutes for 2,000 files here); offline does not hash the
+                    // share's copy either (size, time and mode are its identity).
+                    conf("DISABLE_HASHCHECK", "true"),
+                ],
+                format!("bench:{}", parent.join(folder).display()),
+            )
+        }
+        Backend::Smb => {
+            // smb://user@127.0.0.1:PORT/share/team
+            let rest = url.trim_start_matches("smb://");
+            let (user, rest) = rest.split_once('@').expect("a user in the URL");
+            let (host_port, path) = rest.split_once('/').expect("a path in the URL");
+            let (host, port) = host_port.split_once(':').expect("a port in the URL");
+            let share = path.split('/').next().expect("a share in the URL");
+            let out = std::process::Command::new("rclone")
+                .args(["obscure", &env("OFFLINE_SMB_PASSWORD")])
+                .output()
+                .expect("run rclone obscure");
+            let pass = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (
+                vec![
+                    conf("TYPE", "smb"),
+                    conf("HOST", host),
+                    conf("PORT", port),
+                    conf("USER", user),
+                    conf("PASS", &pass),
+                ],
+                format!("bench:{share}/{folder}"),
+            )
+        }
+    }
+}
+
+/// Whether rclone 1.60's bisync runs against the backend: it needs modification
+/// times on both sides, which rclone's WebDAV remote (vendor `other`, as nginx is)
+/// does not have ("modification time support is missing on path2").
+fn bisync_works(backend: Backend) -> bool {
+    backend != Backend::Webdav
+}
+
+/// Runs `rclone ARGS` against the server; the wall time in seconds.
+fn rclone(env: &[(String, String)], transfers: usize, args: &[&str]) -> f64 {
+    let start = Instant::now();
+    let out = std::process::Command::new("rclone")
+        .args(args)
+        .args([
+            "--transfers",
+            &transfers.to_string(),
+            "--config",
+            "/dev/null",
+            "-q",
+        ])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        // rclone's S3 client fails on a custom CA bundle ("HTTPClient's transport
+        // unsupported type"); the server is plain HTTP on loopback.
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .expect("run rclone");
+    let secs = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "rclone {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    secs
+}
+
+/// Appends a line to every hundredth file of the tree at `root` (1%).
+fn change_one_percent(root: &Path, count: usize) {
+    for i in (0..count).step_by(100) {
+        let path = root.join(format!("d{:02}/f{i:06}.txt", i % 100));
+        let mut text = fs::read_to_string(&path).expect("read a bench file");
+        text.push_str("changed\n");
+        fs::write(&path, text).expect("change a bench file");
+    }
+}
+
+/// Adds `count` files of 100 MiB under `root/large/`.
+fn add_large(root: &Path, count: usize) {
+    let dir = root.join("large");
+    fs::create_dir_all(&dir).expect("create the large folder");
+    let block: Vec<u8> = (0..1024 * 1024)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for n in 0..count {
+        let mut file = fs::File::create(dir.join(format!("large-{n}.bin"))).expect("create");
+        for b in 0..100u32 {
+            let mut chunk = block.clone();
+            chunk[0] = b as u8;
+            chunk[1] = n as u8;
+            file.write_all(&chunk).expect("write a large file");
+        }
+    }
+}
+
+/// What one timed step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Case {
+    Upload,
+    Download,
+    NoChange,
+    Modify,
+}
+
+impl Case {
+    /// Its name in the TSV (bench/report reads these).
+    fn key(self) -> &'static str {
+        match self {
+            Case::Upload => "upload",
+            Case::Download => "download",
+            Case::NoChange => "nochange",
+            Case::Modify => "modify",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Case::Upload => "upload",
+            Case::Download => "download",
+            Case::NoChange => "no change",
+            Case::Modify => "1% changed",
+        }
+    }
+}
+
+/// One case's seconds: offline's, rclone's (and rclone bisync's, where run).
+struct Row {
+    case: Case,
+    offline: f64,
+    rclone: Option<f64>,
+    bisync: Option<f64>,
+    /// `smbclient`'s `mput` (upload) or `mget` (download), on SMB.
+    smbclient: Option<f64>,
+}
+
+/// What every run shares.
+struct Setup {
+    files: usize,
+    large: usize,
+    delay_ms: u64,
+    with_rclone: bool,
+}
+
+/// One run of every case against a fresh server: offline, then rclone, case by case.
+fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
+    let (files, with_rclone) = (setup.files, setup.with_rclone);
+    // A fresh server (an empty share) for every run.
+    let mut server = Server::start(backend);
+    if setup.delay_ms > 0 {
+        through_relay(&mut server, Duration::from_millis(setup.delay_ms));
+    }
+    let (renv, rpath) = rclone_remote(&server, "rclone-bench");
+    let work = tempfile::tempdir().expect("a temp folder");
+    let (up, down) = (work.path().join("up"), work.path().join("down"));
+    let (rup, rdown) = (
+        work.path().join("rclone-up"),
+        work.path().join("rclone-down"),
+    );
+    let rup_s = rup.display().to_string();
+    let workdir = work.path().join("bisync-state").display().to_string();
+    let bisync = with_rclone && bisync_works(backend);
+    let mut rows = Vec::new();
+
+    cache_with(&server, &up, t);
+    make_tree(&up, files);
+    add_large(&up, setup.large);
+    let offline = timed(&server, &up, &["sync"]);
+    let rclone_up = with_rclone.then(|| {
+        make_tree(&rup, files);
+        add_large(&rup, setup.large);
+        rclone(&renv, t, &["copy", &rup_s, &rpath])
+    });
+    rows.push(Row {
+        case: Case::Upload,
+        offline,
+        rclone: rclone_up,
+        bisync: None,
+        smbclient: None,
+    });
+
+    cache_with(&server, &down, t);
+    let offline = timed(&server, &down, &["sync"]);
+    let rclone_down =
+        with_rclone.then(|| rclone(&renv, t, &["copy", &rpath, &rdown.display().to_string()]));
+    rows.push(Row {
+        case: Case::Download,
+        offline,
+        rclone: rclone_down,
+        bisync: None,
+        smbclient: None,
+    });
+
+    let offline = timed(&server, &up, &["sync"]);
+    let sync_s = with_rclone.then(|| rclone(&renv, t, &["sync", &rup_s, &rpath]));
+    let bisync_s = bisync.then(|| {
+        let resync = ["bisync", &rup_s, &rpath, "--resync", "--workdir", &workdir];
+        rclone(&renv, t, &resync);
+        rclone(&renv, t, &["bisync", &rup_s, &rpath, "--workdir", &workdir])
+    });
+    rows.push(Row {
+        case: Case::NoChange,
+        offline,
+        rclone: sync_s,
+        bisync: bisync_s,
+        smbclient: None,
+    });
+
+    change_one_percent(&up, files);
+    let offline = timed(&server, &up, &["sync"]);
+    let sync_s = with_rclone.then(|| {
+        change_one_percent(&rup, files);
+        rclone(&renv, t, &["sync", &rup_s, &rpath])
+    });
+    let bisync_s = bisync.then(|| {
+        change_one_percent(&rup, files);
+        rclone(&renv, t, &["bisync", &rup_s, &rpath, "--workdir", &workdir])
+    });
+    rows.push(Row {
+        case: Case::Modify,
+        offline,
+        rclone: sync_s,
+        bisync: bisync_s,
+        smbclient: None,
+    });
+    if backend == Backend::Smb {
+        let (mput, mget) = smbclient_anchor(&server, work.path(), files);
+        rows[0].smbclient = Some(mput);
+        rows[1].smbclient = Some(mget);
+    }
+    rows
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => String::new(),
+    }
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.2}")).unwrap_or_default()
+}
+
+/// Appends one run's rows to the TSV at `path` (`tool case rep value unit rc`, the
+/// tool being `BACKEND-offline`, `BACKEND-rclone` or `BACKEND-bisync`).
+fn append_tsv(path: &Path, backend: Backend, rep: usize, rows: &[Row]) {
+    let mut out = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open OFFLINE_BENCH_TSV");
+    for row in rows {
+        let tools = [
+            ("offline", Some(row.offline)),
+            ("rclone", row.rclone),
+            ("bisync", row.bisync),
+            ("smbclient", row.smbclient),
+        ];
+        for (tool, value) in tools {
+            if let Some(v) = value {
+                let (b, c) = (backend.name(), row.case.key());
+                writeln!(out, "{b}-{tool}\t{c}\t{rep}\t{v:.3}\ts\t0").expect("write the TSV");
+            }
+        }
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
-    let files: usize = env_or("OFFLINE_BENCH_FILES", "2000")
-        .parse()
-        .expect("OFFLINE_BENCH_FILES: a number");
-    let transfers: Vec<usize> = env_or("OFFLINE_BENCH_TRANSFERS", "1 4 8")
+    let num = |key: &str, default: &str| -> usize {
+        env_or(key, default)
+            .parse()
+            .unwrap_or_else(|_| panic!("{key}: a number"))
+    };
+    let setup = Setup {
+        files: num("OFFLINE_BENCH_FILES", "2000"),
+        large: num("OFFLINE_BENCH_LARGE", "0"),
+        delay_ms: num("OFFLINE_BENCH_DELAY_MS", "0") as u64,
+        with_rclone: env_or("OFFLINE_BENCH_RCLONE", "1") != "0",
+    };
+    let reps = num("OFFLINE_BENCH_REPS", "1").max(1);
+    let transfers: Vec<usize> = env_or("OFFLINE_BENCH_TRANSFERS", "4")
         .split_whitespace()
         .map(|t| t.parse().expect("OFFLINE_BENCH_TRANSFERS: numbers"))
         .collect();
     let wanted = env_or("OFFLINE_BENCH_BACKENDS", "webdav sftp s3 smb");
-    let delay_ms: u64 = env_or("OFFLINE_BENCH_DELAY_MS", "0")
-        .parse()
-        .expect("OFFLINE_BENCH_DELAY_MS: a number");
-    println!("| backend | files | round trip | transfers | upload s | download s | no-change s |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    for backend in Backend::ALL {
-        if !wanted.split_whitespace().any(|w| w == backend.name()) {
-            continue;
-        }
-        for &t in &transfers {
-            // A fresh server (an empty share) for every run.
-            let mut server = Server::start(backend);
-            if delay_ms > 0 {
-                through_relay(&mut server, Duration::from_millis(delay_ms));
-            }
-            let work = tempfile::tempdir().expect("a temp folder");
-            let up = work.path().join("up");
-            cache_with(&server, &up, t);
-            make_tree(&up, files);
-            let upload = timed(&server, &up, &["sync"]);
-            let nochange = timed(&server, &up, &["sync"]);
-            let down = work.path().join("down");
-            cache_with(&server, &down, t);
-            let download = timed(&server, &down, &["sync"]);
-            println!(
-                "| {} | {files} | {} ms | {t} | {upload:.2} | {download:.2} | {nochange:.2} |",
-                backend.name(),
-                2 * delay_ms
-            );
-            if backend == Backend::Smb {
-                let (mput, mget) = smbclient_anchor(&server, work.path(), files);
-                println!(
-                    "| smbclient mput/mget | {files} | {} ms | 1 | {mput:.2} | {mget:.2} | |",
-                    2 * delay_ms
-                );
+    let tsv = std::env::var_os("OFFLINE_BENCH_TSV").map(std::path::PathBuf::from);
+    let what = format!(
+        "{} files of 1-4 KiB in 100 folders{}, round trip {} ms, median of {reps}",
+        setup.files,
+        if setup.large > 0 {
+            format!(" + {} × 100 MiB", setup.large)
+        } else {
+            String::new()
+        },
+        2 * setup.delay_ms
+    );
+    if let Some(path) = &tsv {
+        let head = format!("# offline-files backends bench: N={} large={} round_trip_ms={} transfers={transfers:?} reps={reps}\n# columns: tool case rep value unit rc\n", setup.files, setup.large, 2 * setup.delay_ms);
+        fs::write(path, head).expect("write OFFLINE_BENCH_TSV");
+    }
+    let backends: Vec<Backend> = Backend::ALL
+        .into_iter()
+        .filter(|b| wanted.split_whitespace().any(|w| w == b.name()))
+        .collect();
+    // (backend, transfers, case) -> every run's row; runs interleave the backends.
+    let mut all: std::collections::BTreeMap<(usize, usize, Case), Vec<Row>> = Default::default();
+    for rep in 1..=reps {
+        for (b, &backend) in backends.iter().enumerate() {
+            for &t in &transfers {
+                eprintln!("run {rep}/{reps}: {} with {t} in flight", backend.name());
+                let rows = run_once(backend, t, &setup);
+                if let Some(path) = &tsv {
+                    append_tsv(path, backend, rep, &rows);
+                }
+                for row in rows {
+                    all.entry((b, t, row.case)).or_default().push(row);
+                }
             }
         }
+    }
+    println!("{what}");
+    println!();
+    println!("| backend | transfers | case | offline s | rclone s | offline ÷ rclone | rclone bisync s | offline ÷ bisync | smbclient s | offline ÷ smbclient |");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for ((b, t, case), rows) in all {
+        let offline = median(rows.iter().map(|r| r.offline).collect());
+        let rclone = median(rows.iter().filter_map(|r| r.rclone).collect());
+        let bisync = median(rows.iter().filter_map(|r| r.bisync).collect());
+        let smbclient = median(rows.iter().filter_map(|r| r.smbclient).collect());
+        println!(
+            "| {} | {t} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            backends[b].name(),
+            case.label(),
+            secs(offline),
+            secs(rclone),
+            ratio(offline, rclone),
+            secs(bisync),
+            ratio(offline, bisync),
+            secs(smbclient),
+            ratio(offline, smbclient),
+        );
     }
 }
 

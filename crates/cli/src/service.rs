@@ -10,7 +10,7 @@ use offline_engine::conflict::utc_stamp;
 use offline_engine::Cache;
 use offline_service::events::{self, Filter, PathMatch};
 use offline_service::settings::{keys, Settings};
-use offline_service::{daemon, status, subscribe};
+use offline_service::{daemon, mount_status, status, subscribe};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -104,6 +104,10 @@ pub struct MountArgs {
     pub cache: PathBuf,
     /// An empty folder to show it in.
     pub mountpoint: PathBuf,
+    /// Serve all file content through the mount process, even where the kernel
+    /// could pass cache files through itself (FUSE passthrough).
+    #[arg(long)]
+    pub no_passthrough: bool,
 }
 
 /// The daemon's settings in `offline config`.
@@ -243,6 +247,30 @@ pub fn print_status(cache: &Cache) {
         }
         _ => println!("daemon:       not running (start it with `offline daemon`)"),
     }
+    for mount in mount_status::read_all(&cache.meta_dir()) {
+        println!("mount:        {}", shown(mount.describe()));
+    }
+}
+
+/// The running mounts of the cache, for `offline status --json`.
+pub fn mounts_json(cache: &Cache) -> Value {
+    let mounts: Vec<Value> = mount_status::read_all(&cache.meta_dir())
+        .iter()
+        .map(|m| {
+            let (io, reason) = match &m.io {
+                mount_status::Io::Passthrough => ("passthrough", None),
+                mount_status::Io::Fuse(why) => ("fuse", Some(why)),
+            };
+            json!({
+                "pid": m.pid,
+                "mountpoint": m.mountpoint.display().to_string(),
+                "io": io,
+                "fallback": reason.map(|r| serde_json::to_value(r).unwrap_or(Value::Null)),
+                "fallback_text": reason.map(|r| r.describe()),
+            })
+        })
+        .collect();
+    Value::Array(mounts)
 }
 
 /// `offline daemon`.
@@ -375,7 +403,10 @@ fn text_line(event: &Value) -> String {
 pub fn mount(args: MountArgs) -> Result<u8> {
     #[cfg(feature = "fuse")]
     {
-        offline_service::mount::run(&args.cache, &args.mountpoint)?;
+        let options = offline_service::mount::Options {
+            no_passthrough: args.no_passthrough,
+        };
+        offline_service::mount::run(&args.cache, &args.mountpoint, &options)?;
         Ok(EXIT_OK)
     }
     #[cfg(not(feature = "fuse"))]

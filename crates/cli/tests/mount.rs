@@ -3,6 +3,7 @@
 //! (and fails under CI=true, see `common::skip`). Every wait is bounded.
 
 mod common;
+mod crash_support;
 mod service_support;
 
 use service_support::*;
@@ -339,4 +340,224 @@ fn moving_a_folder_moves_the_ghosts_inside_it_too() {
     );
     mnt.unmount();
     daemon.stop();
+}
+
+/// Waits at most `limit` for `cond`: for changes the kernel must see through the
+/// invalidation (its cached entries would otherwise last a minute).
+fn soon(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            started.elapsed() < limit,
+            "{what}: not seen through the view within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_change_by_a_sync_is_seen_through_the_view_at_once() {
+    if fuse_missing() {
+        return;
+    }
+    let fx = fixture();
+    let mnt = fx.mount();
+    // The kernel learns these entries and keeps them (a minute for cached items).
+    assert_eq!(
+        read(&mnt.path("pinned/p.txt")).as_deref(),
+        Some("pinned content\n")
+    );
+    assert_eq!(fs::metadata(mnt.path("pinned/p.txt")).unwrap().len(), 15);
+    assert!(fs::metadata(mnt.path("pinned/sub/q.txt")).is_ok());
+    assert_eq!(names(&mnt.path("pinned")), vec!["p.txt", "sub"]);
+    assert_eq!(
+        fs::metadata(mnt.path("ghostdir/g.txt")).unwrap().blocks(),
+        0
+    );
+    assert_eq!(
+        names(&mnt.dir),
+        vec!["big.bin", "ghostdir", "link", "pinned"]
+    );
+    // The share changes; a sync brings it into the cache (and a new ghost: the
+    // root is not pinned).
+    fx.write_share("top-new.txt", "a new ghost\n");
+    fx.write_share("pinned/p.txt", "changed on the share, longer than before\n");
+    fs::remove_file(fx.share.join("pinned/sub/q.txt")).unwrap();
+    fx.write_share("pinned/new.txt", "new\n");
+    fx.run_ok(&["sync"]);
+    // Well within the ghosts' one-second lifetime, so only invalidation explains it.
+    let limit = Duration::from_millis(800);
+    soon("the new size", limit, || {
+        fs::metadata(mnt.path("pinned/p.txt")).is_ok_and(|m| m.len() == 41)
+    });
+    assert_eq!(
+        read(&mnt.path("pinned/p.txt")).as_deref(),
+        Some("changed on the share, longer than before\n")
+    );
+    soon("the removal", limit, || {
+        fs::metadata(mnt.path("pinned/sub/q.txt")).is_err()
+    });
+    assert_eq!(names(&mnt.path("pinned")), vec!["new.txt", "p.txt", "sub"]);
+    // A listing the kernel keeps is dropped when the state database changes.
+    soon("the new ghost in the listing", limit, || {
+        names(&mnt.dir).contains(&"top-new.txt".to_string())
+    });
+    assert!(!fx.cache.join("top-new.txt").exists(), "still a ghost");
+    // A ghost gets its content (pinned): its space shows at once.
+    fx.run_in_cache_ok(&["pin", "ghostdir"]);
+    soon("the fetched ghost's space", limit, || {
+        fs::metadata(mnt.path("ghostdir/g.txt")).is_ok_and(|m| m.blocks() > 0)
+    });
+    // The cache folder changed by hand is seen too.
+    fs::write(fx.cache.join("pinned/p.txt"), "by hand\n").unwrap();
+    soon("the edit in the cache folder", limit, || {
+        fs::metadata(mnt.path("pinned/p.txt")).is_ok_and(|m| m.len() == 8)
+    });
+    mnt.unmount();
+}
+
+/// True when this kernel offers FUSE passthrough (Linux 6.9 or later, built in).
+fn kernel_has_passthrough() -> bool {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    if (major, minor) < (6, 9) {
+        return false;
+    }
+    // Where the kernel's configuration can be read, it must include passthrough.
+    let config = Command::new("sh")
+        .arg("-c")
+        .arg("zcat /proc/config.gz 2>/dev/null")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    config.is_empty() || config.contains("CONFIG_FUSE_PASSTHROUGH=y")
+}
+
+/// The mount `offline status --json` reports, once the kernel connected.
+fn reported_mount(fx: &Fx) -> serde_json::Value {
+    let mut found = serde_json::Value::Null;
+    wait_until("the mount is reported", Duration::from_secs(10), || {
+        found = fx.status()["mounts"][0].clone();
+        !found.is_null()
+    });
+    found
+}
+
+/// Runs `sh -c SCRIPT` as `uid` (None: as this process); its stdout.
+fn sh_as(uid: Option<u32>, script: &str) -> String {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script);
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
+    let out = run_bounded(cmd, Duration::from_secs(30));
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Reading, writing and creating through the view work (as the mount's user: only
+/// they may enter it), and reach the cache copy.
+fn check_content(fx: &Fx, mnt: &Mount, tag: &str, uid: Option<u32>) {
+    let m = mnt.dir.display();
+    assert_eq!(sh_as(uid, &format!("cat {m}/pinned/sub/q.txt")), "deeper\n");
+    let text = format!("written through the view ({tag})\n");
+    sh_as(
+        uid,
+        &format!(
+            "printf '{}' > {m}/pinned/p.txt",
+            text.trim_end().to_owned() + "\\n"
+        ),
+    );
+    assert_eq!(sh_as(uid, &format!("cat {m}/pinned/p.txt")), text);
+    assert_eq!(
+        read(&fx.cache.join("pinned/p.txt")).as_deref(),
+        Some(text.as_str())
+    );
+    sh_as(uid, &format!("echo new > {m}/pinned/new-{tag}.txt"));
+    assert_eq!(
+        read(&fx.cache.join(format!("pinned/new-{tag}.txt"))).as_deref(),
+        Some("new\n")
+    );
+}
+
+#[test]
+fn the_status_says_whether_the_kernel_passes_content_through() {
+    if fuse_missing() {
+        return;
+    }
+    let fx = fixture();
+    // Asked for (the default): passthrough where the kernel and privileges allow.
+    let mnt = fx.mount();
+    let m = reported_mount(&fx);
+    let root = crash_support::euid() == 0;
+    if root && kernel_has_passthrough() {
+        assert_eq!(m["io"], "passthrough", "{m}");
+        assert!(m["fallback"].is_null(), "{m}");
+    } else {
+        assert_eq!(m["io"], "fuse", "{m}");
+        let why = if root { "kernel" } else { "privilege" };
+        assert_eq!(m["fallback"], why, "{m}");
+    }
+    let text = fx.run_ok(&["status"]);
+    assert!(text.contains("mount:") && text.contains("/mnt"), "{text}");
+    check_content(&fx, &mnt, "default", None);
+    mnt.unmount();
+    assert!(
+        fx.status()["mounts"]
+            .as_array()
+            .is_some_and(|a| a.is_empty()),
+        "an unmounted view is no longer reported"
+    );
+
+    // Turned off: everything goes through the mount process, and says so.
+    let mnt = fx.mount_with(&["--no-passthrough"], None);
+    let m = reported_mount(&fx);
+    assert_eq!(m["io"], "fuse", "{m}");
+    assert_eq!(m["fallback"], "disabled", "{m}");
+    let text = fx.run_ok(&["status"]);
+    assert!(text.contains("--no-passthrough"), "{text}");
+    check_content(&fx, &mnt, "off", None);
+    mnt.unmount();
+}
+
+#[test]
+fn without_privilege_the_view_falls_back_and_says_why() {
+    if fuse_missing() {
+        return;
+    }
+    if crash_support::euid() != 0 {
+        // Not root: the default mount above already ran without the privilege.
+        common::skip("runs as root only, to mount as another user");
+        return;
+    }
+    if !Path::new("/usr/bin/fusermount3").exists() && !Path::new("/bin/fusermount3").exists() {
+        common::skip("fusermount3 (package fuse3) is missing: a user cannot mount");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let fx = fixture();
+    // The user owns everything, the mount point too.
+    fs::create_dir_all(fx.dir.path().join("mnt")).unwrap();
+    let status = Command::new("chown")
+        .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+        .arg(fx.dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let program = crash_support::bin_for_everyone();
+    let mnt = fx.mount_with(&[], Some((NOBODY, &program)));
+    let m = reported_mount(&fx);
+    assert_eq!(m["io"], "fuse", "{m}");
+    assert_eq!(m["fallback"], "privilege", "{m}");
+    let text = fx.run_ok(&["status"]);
+    assert!(text.contains("CAP_SYS_ADMIN"), "{text}");
+    check_content(&fx, &mnt, "user", Some(NOBODY));
+    mnt.unmount();
 }

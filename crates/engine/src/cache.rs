@@ -1,7 +1,8 @@
-//! The cache on disk: finding and creating it, its folder layout, the lock that keeps
-//! two processes apart, and the share it belongs to.
+//! The cache on disk: finding and creating it, the lock that keeps two processes
+//! apart, and the share it belongs to. Its folder layout is `layout.rs`'s.
 
 use crate::error::{EngineError, Result};
+use crate::layout;
 use crate::private;
 use crate::settings::{self, Setting};
 use offline_core::{
@@ -16,11 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The state database inside `.offline/`.
-pub const STATE_DB_NAME: &str = "state.db";
-/// The folder inside `.offline/` where losing copies of conflicts are kept.
-pub const CONFLICTS_DIR_NAME: &str = "conflicts";
-const LOCK_NAME: &str = "lock";
+pub use crate::layout::{CONFLICTS_DIR_NAME, STATE_DB_NAME};
 
 pub use crate::settings::keys;
 
@@ -102,33 +99,20 @@ impl Cache {
                 )));
             }
         }
-        let meta_dir = root.join(OsStrOf(CACHE_DIR_NAME).path());
-        if meta_dir.join(STATE_DB_NAME).exists() {
+        let meta_dir = layout::meta_dir(&root);
+        if layout::state_db(&meta_dir).exists() {
             return Err(EngineError::AlreadyACache { dir: root });
         }
         let fresh = offline_remote::fresh_temp_tag();
         ensure_share_marker(&location, &meta_dir, &fresh)?;
         fs::create_dir_all(cache_dir).map_err(io_err(cache_dir))?;
         let root = cache_dir.canonicalize().map_err(io_err(cache_dir))?;
-        let meta_dir = root.join(OsStrOf(CACHE_DIR_NAME).path());
+        let meta_dir = layout::meta_dir(&root);
         private::make_private_dir(&meta_dir).map_err(io_err(&meta_dir))?;
-        let conflicts = meta_dir.join(CONFLICTS_DIR_NAME);
+        let conflicts = layout::conflicts_dir(&meta_dir);
         private::make_private_dirs(&conflicts).map_err(io_err(&conflicts))?;
         let temp = private::temp_tag(&meta_dir, || fresh.clone()).map_err(io_err(&meta_dir))?;
-        let mut store = Store::create(&meta_dir.join(STATE_DB_NAME))?;
-        {
-            let batch = store.transaction()?;
-            settings::write_in(&batch, &settings::initial(&location))?;
-            if options.pin_root {
-                batch.put_pin(&Pin {
-                    path: RelPath::root(),
-                    source: PinSource::User,
-                    inherit: true,
-                })?;
-            }
-            batch.commit()?;
-        }
-        crate::repair::write_share_file(&meta_dir, &location)?;
+        let store = new_database(&meta_dir, &location, options.pin_root, false)?;
         let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?.with_temp_tag(&temp);
         Ok(Cache {
             root,
@@ -142,10 +126,9 @@ impl Cache {
     /// Opens the cache that holds `dir` (searching upward, like git).
     pub fn open(dir: &Path) -> Result<Cache> {
         let start = dir.canonicalize().map_err(io_err(dir))?;
-        let root = find_root(&start).ok_or_else(|| crate::repair::no_database_error(&start))?;
-        let db = root
-            .join(OsStrOf(CACHE_DIR_NAME).path())
-            .join(STATE_DB_NAME);
+        let root =
+            layout::find_root(&start).ok_or_else(|| crate::repair::no_database_error(&start))?;
+        let db = layout::state_db(&layout::meta_dir(&root));
         let store = Store::open(&db)?;
         // A database without its share (a crash while repair made it) is damaged:
         // the message names `offline repair`, which rebuilds it.
@@ -155,7 +138,7 @@ impl Cache {
                 detail: "it does not say where the share is".to_string(),
             })
         })?;
-        let temp = own_files(&root.join(OsStrOf(CACHE_DIR_NAME).path()));
+        let temp = own_files(&layout::meta_dir(&root));
         let local = DirRemote::open(&root, &[CACHE_DIR_NAME])?.with_temp_tag(&temp);
         Ok(Cache {
             root,
@@ -204,26 +187,16 @@ impl Cache {
 
     /// The cache's own folder (`.offline/`).
     pub fn meta_dir(&self) -> PathBuf {
-        self.root.join(OsStrOf(CACHE_DIR_NAME).path())
+        layout::meta_dir(&self.root)
     }
 
     /// Takes the cache's lock, failing if another process holds it (at once, or
     /// after the wait set by [`set_lock_wait`]).
     pub fn lock(&self) -> Result<CacheLock> {
-        let path = self.meta_dir().join(LOCK_NAME);
-        let file = private::private_file(&path, false).map_err(io_err(&path))?;
         let wait = std::time::Duration::from_millis(
             LOCK_WAIT_MS.load(std::sync::atomic::Ordering::Relaxed),
         );
-        let started = std::time::Instant::now();
-        while rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            .is_err()
-        {
-            if started.elapsed() >= wait {
-                return Err(EngineError::Busy { lock: path.clone() });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let file = layout::lock(&self.meta_dir(), wait)?;
         Ok(CacheLock { _file: file })
     }
 
@@ -372,6 +345,36 @@ fn ensure_share_marker(location: &str, meta_dir: &Path, temp: &TempTag) -> Resul
 
 const MARKER_TEXT: &[u8] = b"This folder is a share of offline-files. Do not delete this file: without it, caches take the share as unreachable.\n";
 
+/// Makes the state database of a new cache (or a rebuilt one) in `meta_dir`: the
+/// initial settings of a cache of `share`, the root pinned if `pin_root`, the
+/// running mark set if `interrupted` (what the last run left is unknown: recovery
+/// cleans up before the first sync); then `.offline/share` names the share.
+pub(crate) fn new_database(
+    meta_dir: &Path,
+    share: &str,
+    pin_root: bool,
+    interrupted: bool,
+) -> Result<Store> {
+    let mut store = Store::create(&layout::state_db(meta_dir))?;
+    {
+        let batch = store.transaction()?;
+        settings::write_in(&batch, &settings::initial(share))?;
+        if interrupted {
+            settings::write_in(&batch, &[Setting::SyncRunning(true)])?;
+        }
+        if pin_root {
+            batch.put_pin(&Pin {
+                path: RelPath::root(),
+                source: PinSource::User,
+                inherit: true,
+            })?;
+        }
+        batch.commit()?;
+    }
+    crate::repair::write_share_file(meta_dir, share)?;
+    Ok(store)
+}
+
 /// Makes the cache's own folder private (a cache of an older version gets its
 /// modes narrowed) and returns its temp tag. Neither stops a command: a folder that
 /// cannot be changed (another user's cache, read-only) keeps working with a tag for
@@ -387,17 +390,6 @@ fn own_files(meta_dir: &Path) -> TempTag {
         tracing::warn!("cannot keep the temp tag in {}: {e}", meta_dir.display());
         offline_remote::fresh_temp_tag()
     })
-}
-
-fn find_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|dir| {
-            dir.join(OsStrOf(CACHE_DIR_NAME).path())
-                .join(STATE_DB_NAME)
-                .exists()
-        })
-        .map(Path::to_path_buf)
 }
 
 /// Removes `.` and resolves `..` lexically.
@@ -434,14 +426,5 @@ fn canonicalize_existing_prefix(path: &Path) -> PathBuf {
             }
             _ => return path.to_path_buf(),
         }
-    }
-}
-
-/// Byte names as paths.
-struct OsStrOf<'a>(&'a [u8]);
-
-impl OsStrOf<'_> {
-    fn path(&self) -> &Path {
-        Path::new(std::ffi::OsStr::from_bytes(self.0))
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod exclude;
 mod execute;
 mod guards;
+pub mod layout;
 mod listing;
 pub mod pin;
 pub mod prepare;

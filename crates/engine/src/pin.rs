@@ -7,6 +7,7 @@ use crate::conflict::utc_stamp;
 use crate::error::{EngineError, Result};
 use crate::prepare::PrepareOptions;
 use crate::sink::{SyncSink, SyncSummary};
+use offline_core::plan::Change;
 use offline_core::{ConnectState, Kind, OfflineReason, RelPath, SyncControl, SyncOperation};
 use offline_remote::{Expect, Remote};
 use offline_store::{Original, Pin, PinSource};
@@ -242,7 +243,8 @@ impl Cache {
     }
 
     /// True when the cache copy holds exactly the original: same fingerprint, or
-    /// (after a touch, say) the same kind, mode and content.
+    /// (after a touch, say) the same kind, mode and content. A ghost's copy (an
+    /// eviction a crash interrupted) is measured as if it were still cached.
     fn is_clean(&self, path: &RelPath, stat: &offline_remote::Stat, original: &Original) -> bool {
         if original.local_identity.as_deref() == Some(stat.identity.as_str()) {
             return true;
@@ -254,12 +256,11 @@ impl Cache {
                 Err(_) => return false,
             }
         }
-        now.same_item(&original.meta)
+        !Change::of_cache(Some(&original.meta), true, Some(&now)).is_dirty()
     }
 
     fn discard_destination(&self, path: &RelPath) -> PathBuf {
-        self.meta_dir()
-            .join("discarded")
+        crate::layout::discarded_dir(&self.meta_dir())
             .join(utc_stamp(now_ns()))
             .join(path.as_os_str())
     }

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::exclude::ExcludedItem;
 use crate::pin::{pin_covers, SpaceUse};
 use crate::scan::{scan_side, Scanned};
+use offline_core::plan::Change;
 use offline_core::{ConnectState, Kind, Meta, OfflineReason, RelPath, Side};
 use offline_store::{Original, PinSource};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -148,14 +149,14 @@ impl Cache {
             let Some(meta) = local.map(|s| &s.meta).or(original.map(|o| &o.meta)) else {
                 continue;
             };
-            let ghost = local.is_none() && original.is_some_and(|o| !o.cached);
-            let deleted = local.is_none() && original.is_some_and(|o| o.cached);
-            let dirty = deleted
-                || match (local, original) {
-                    (Some(_), None) => true,
-                    (Some(l), Some(o)) => !o.cached || !l.meta.same_item(&o.meta),
-                    _ => false,
-                };
+            let change = Change::of_cache(
+                original.map(|o| &o.meta),
+                original.is_none_or(|o| o.cached),
+                local.map(|s| &s.meta),
+            );
+            let ghost = change == Change::Ghost;
+            let deleted = change == Change::Deleted;
+            let dirty = change.is_dirty();
             let mut pinned_by: Vec<PinSource> = pins
                 .iter()
                 .filter(|p| pin_covers(p, path))

@@ -4,7 +4,7 @@
 //! its operation was durable, so the next prepare sees either the old state (and
 //! redoes the operation) or both sides equal (and records them as synced).
 
-use crate::cache::{Cache, CONFLICTS_DIR_NAME};
+use crate::cache::Cache;
 use crate::error::Result;
 use crate::settings::{self, Setting};
 use offline_remote::{DirRemote, Remote};
@@ -74,7 +74,7 @@ impl Cache {
             );
         }
         let mut removed = self.local.remove_temp_files()? + share.remove_temp_files()?;
-        let conflicts = self.meta_dir().join(CONFLICTS_DIR_NAME);
+        let conflicts = crate::layout::conflicts_dir(&self.meta_dir());
         if conflicts.is_dir() {
             removed += DirRemote::open(&conflicts, &[])?
                 .with_temp_tag(&self.temp)

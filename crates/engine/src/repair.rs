@@ -7,24 +7,19 @@
 //! sides are recorded, items on one side only are copied to the other, and items that
 //! differ become conflicts for the person to settle. Nothing is overwritten.
 
-use crate::cache::{now_ns, Cache, STATE_DB_NAME};
+use crate::cache::{now_ns, Cache};
 use crate::conflict::utc_stamp;
 use crate::error::{EngineError, Result};
+use crate::layout::{self, STATE_DB_NAME};
 use crate::prepare::PrepareOptions;
-use crate::settings::{self, Setting};
 use crate::sink::{SyncSink, SyncSummary};
-use offline_core::{RelPath, SyncControl, CACHE_DIR_NAME};
-use offline_store::{Pin, PinSource, Store};
-use std::ffi::OsStr;
+use offline_core::SyncControl;
+use offline_store::Store;
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// The file in `.offline/` that names the share, so that repair can find it without
-/// the state database.
-pub const SHARE_FILE_NAME: &str = "share";
-const LOCK_NAME: &str = "lock";
+pub use crate::layout::SHARE_FILE_NAME;
 
 /// Options of `offline repair`.
 #[derive(Debug, Clone, Default)]
@@ -51,10 +46,6 @@ pub struct Repaired {
     pub summary: Option<SyncSummary>,
 }
 
-fn meta_dir_of(root: &Path) -> PathBuf {
-    root.join(OsStr::from_bytes(CACHE_DIR_NAME))
-}
-
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
     move |source| EngineError::Io {
         path: path.to_path_buf(),
@@ -64,7 +55,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
 
 /// Writes `.offline/share` durably (temp file, fsync, rename, folder fsync).
 pub(crate) fn write_share_file(meta_dir: &Path, location: &str) -> Result<()> {
-    let path = meta_dir.join(SHARE_FILE_NAME);
+    let path = layout::share_file(meta_dir);
     let temp = meta_dir.join(format!("{SHARE_FILE_NAME}.new"));
     let mut file = crate::private::private_file(&temp, true).map_err(io_err(&temp))?;
     file.write_all(location.as_bytes())
@@ -79,7 +70,7 @@ pub(crate) fn write_share_file(meta_dir: &Path, location: &str) -> Result<()> {
 
 /// The share named by `.offline/share`, if the file is there.
 pub fn read_share_file(meta_dir: &Path) -> Option<String> {
-    let text = fs::read_to_string(meta_dir.join(SHARE_FILE_NAME)).ok()?;
+    let text = fs::read_to_string(layout::share_file(meta_dir)).ok()?;
     let line = text.lines().next()?.trim_end();
     (!line.is_empty()).then(|| line.to_string())
 }
@@ -87,23 +78,14 @@ pub fn read_share_file(meta_dir: &Path) -> Option<String> {
 /// The error for a folder without a state database: a cache whose database is
 /// missing (its `.offline/` folder is there) points to `offline repair`.
 pub(crate) fn no_database_error(start: &Path) -> EngineError {
-    match start.ancestors().find(|dir| meta_dir_of(dir).is_dir()) {
+    match layout::find_any_root(start) {
         Some(root) => EngineError::Store(offline_store::StoreError::Missing {
-            path: meta_dir_of(root).join(STATE_DB_NAME),
+            path: layout::state_db(&layout::meta_dir(&root)),
         }),
         None => EngineError::NotACache {
             dir: start.to_path_buf(),
         },
     }
-}
-
-/// The cache folder that holds `start`: the nearest folder with a `.offline/`
-/// folder, whether or not its database can be opened.
-fn find_cache_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|dir| meta_dir_of(dir).is_dir())
-        .map(Path::to_path_buf)
 }
 
 /// Renames `path` to `to`, if `path` is there; true when it was.
@@ -152,11 +134,12 @@ impl Cache {
         sink: &mut dyn SyncSink,
     ) -> Result<Repaired> {
         let start = dir.canonicalize().map_err(io_err(dir))?;
-        let root = find_cache_root(&start).ok_or(EngineError::NotACache { dir: start })?;
-        let meta_dir = meta_dir_of(&root);
-        let db = meta_dir.join(STATE_DB_NAME);
+        // The cache folder that holds `start`, whether or not its database opens.
+        let root = layout::find_any_root(&start).ok_or(EngineError::NotACache { dir: start })?;
+        let meta_dir = layout::meta_dir(&root);
+        let db = layout::state_db(&meta_dir);
         let (moved_to, share) = {
-            let _lock = lock(&meta_dir)?;
+            let _lock = layout::lock(&meta_dir, std::time::Duration::ZERO)?;
             let sound = match Store::open(&db) {
                 // Sound: the cache opens (a database that a crash left half made,
                 // with its tables but not yet its settings, is not).
@@ -189,26 +172,14 @@ impl Cache {
                 None => read_share_file(&meta_dir).ok_or_else(|| {
                     EngineError::Usage(format!(
                         "{} does not say where the share is; run `offline repair --share PATH`",
-                        meta_dir.join(SHARE_FILE_NAME).display()
+                        layout::share_file(&meta_dir).display()
                     ))
                 })?,
             };
             let moved_to = move_aside(&meta_dir)?;
-            let mut store = Store::create(&db)?;
-            let batch = store.transaction()?;
-            settings::write_in(&batch, &settings::initial(&share))?;
-            // What the last run left is unknown: let recovery clean temp files on
-            // both sides before the compare.
-            settings::write_in(&batch, &[Setting::SyncRunning(true)])?;
-            if options.pin_root {
-                batch.put_pin(&Pin {
-                    path: RelPath::root(),
-                    source: PinSource::User,
-                    inherit: true,
-                })?;
-            }
-            batch.commit()?;
-            write_share_file(&meta_dir, &share)?;
+            // What the last run left is unknown: the database starts interrupted, so
+            // that recovery cleans temp files on both sides before the compare.
+            crate::cache::new_database(&meta_dir, &share, options.pin_root, true)?;
             (moved_to, share)
         };
         let mut cache = Cache::open(&root)?;
@@ -224,13 +195,4 @@ impl Cache {
             summary: Some(summary),
         })
     }
-}
-
-/// The cache's lock, taken without an open database.
-fn lock(meta_dir: &Path) -> Result<File> {
-    let path = meta_dir.join(LOCK_NAME);
-    let file = crate::private::private_file(&path, false).map_err(io_err(&path))?;
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-        .map_err(|_| EngineError::Busy { lock: path.clone() })?;
-    Ok(file)
 }

@@ -63,6 +63,19 @@ impl ResultKind {
             ResultKind::Planned => "planned",
         }
     }
+
+    /// Reads a name written by `name` back (`None`: not one of them).
+    pub fn from_name(name: &str) -> Option<ResultKind> {
+        [
+            ResultKind::Ok,
+            ResultKind::Conflict,
+            ResultKind::Skipped,
+            ResultKind::Error,
+            ResultKind::Planned,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
 }
 
 /// What an item is counted under: the operation its work (or error) belongs to,
@@ -274,3 +287,22 @@ pub trait SyncSink {
 pub struct NullSink;
 
 impl SyncSink for NullSink {}
+
+#[cfg(test)]
+mod tests {
+    use super::ResultKind;
+
+    #[test]
+    fn result_names_read_back() {
+        for kind in [
+            ResultKind::Ok,
+            ResultKind::Conflict,
+            ResultKind::Skipped,
+            ResultKind::Error,
+            ResultKind::Planned,
+        ] {
+            assert_eq!(ResultKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(ResultKind::from_name("fine"), None);
+    }
+}

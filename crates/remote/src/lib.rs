@@ -212,6 +212,13 @@ pub trait Remote: Send + Sync {
     /// that only looks like one are left alone. Used by recovery after a crash.
     fn remove_temp_files(&self) -> Result<usize>;
 
+    /// True when a read ([`Remote::open_read`]) always delivers one whole version
+    /// of a file, never bytes of two (an object store's GET): then a copy need not
+    /// look at the source again afterwards to know it was not torn.
+    fn reads_whole_versions(&self) -> bool {
+        false
+    }
+
     /// True when this backend can stage files ([`Remote::stage_file`]) for batched
     /// durability. Backends that cannot are written one file at a time.
     fn can_stage(&self) -> bool {

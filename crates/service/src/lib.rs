@@ -14,12 +14,15 @@
 //! - [`ui`] (its server with feature `ui`): the Sync Center, the daemon's web page.
 
 pub mod bus;
+pub mod cached_set;
 pub mod daemon;
 pub mod events;
 pub mod excluded;
 #[cfg(feature = "fuse")]
 pub mod mount;
+pub mod mount_status;
 pub mod outcome;
+pub mod rescan;
 pub mod settings;
 pub mod share_watch;
 pub mod sink;

@@ -28,6 +28,19 @@ pub enum SyncOutcome {
 }
 
 impl SyncOutcome {
+    /// All nine.
+    pub const ALL: [SyncOutcome; 9] = [
+        SyncOutcome::Ok,
+        SyncOutcome::Incomplete,
+        SyncOutcome::Cancelled,
+        SyncOutcome::Stopped,
+        SyncOutcome::Unreachable,
+        SyncOutcome::Disconnected,
+        SyncOutcome::Refused,
+        SyncOutcome::Busy,
+        SyncOutcome::Error,
+    ];
+
     /// How a sync that returned `summary` ended.
     pub fn of(summary: &SyncSummary) -> SyncOutcome {
         match &summary.stopped {
@@ -52,10 +65,28 @@ impl SyncOutcome {
             SyncOutcome::Error => "error",
         }
     }
+
+    /// Reads a name of an event or the status file back (`None`: not one of them).
+    pub fn from_name(name: &str) -> Option<SyncOutcome> {
+        SyncOutcome::ALL.into_iter().find(|o| o.name() == name)
+    }
 }
 
 impl fmt::Display for SyncOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SyncOutcome;
+
+    #[test]
+    fn names_read_back() {
+        for outcome in SyncOutcome::ALL {
+            assert_eq!(SyncOutcome::from_name(outcome.name()), Some(outcome));
+        }
+        assert_eq!(SyncOutcome::from_name("fine"), None);
     }
 }

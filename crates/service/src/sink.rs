@@ -6,7 +6,7 @@
 use crate::bus::Bus;
 use crate::events::{id, Event};
 use crate::outcome::SyncOutcome;
-use offline_core::{Plan, PlanItem, RelPath};
+use offline_core::{Plan, PlanItem, RelPath, SyncState};
 use offline_engine::{ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary};
 use offline_store::{ConflictRecord, Store};
 use serde_json::json;
@@ -30,8 +30,8 @@ pub fn new_sync_id() -> String {
     )
 }
 
-/// The conflicts of a cache by path: (state name, detected ns).
-pub type ConflictSet = BTreeMap<RelPath, (String, i64)>;
+/// The conflicts of a cache by path: (state, detected ns).
+pub type ConflictSet = BTreeMap<RelPath, (SyncState, i64)>;
 
 /// The conflict records of `store`, by path.
 pub fn conflict_set(store: &Store) -> ConflictSet {
@@ -39,7 +39,7 @@ pub fn conflict_set(store: &Store) -> ConflictSet {
         .conflicts()
         .unwrap_or_default()
         .into_iter()
-        .map(|c: ConflictRecord| (c.path, (c.state.name().to_string(), c.detected_ns)))
+        .map(|c: ConflictRecord| (c.path, (c.state, c.detected_ns)))
         .collect()
 }
 
@@ -54,12 +54,12 @@ pub fn publish_conflict_changes(
     for (path, (state, detected)) in after {
         let event_id = match before.get(path) {
             None => id::SYNC_CONFLICT_REC_ADDED,
-            Some(old) if old != &(state.clone(), *detected) => id::SYNC_CONFLICT_REC_UPDATED,
+            Some(old) if old != &(*state, *detected) => id::SYNC_CONFLICT_REC_UPDATED,
             Some(_) => continue,
         };
         bus.publish(
             &Event::for_item(event_id, cache, path)
-                .with("sync_state", state.as_str())
+                .with("sync_state", state.name())
                 .with("detected_ns", *detected),
         );
     }
@@ -67,7 +67,7 @@ pub fn publish_conflict_changes(
         if !after.contains_key(path) {
             bus.publish(
                 &Event::for_item(id::SYNC_CONFLICT_REC_REMOVED, cache, path)
-                    .with("sync_state", state.as_str())
+                    .with("sync_state", state.name())
                     .with("detected_ns", *detected),
             );
         }

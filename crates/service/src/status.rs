@@ -51,6 +51,60 @@ pub struct DaemonStatus {
     pub ui: Option<String>,
 }
 
+/// What the daemon does for a cache (`DaemonStatus::activity`, by its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Watching for changes.
+    Idle,
+    /// A sync runs.
+    Syncing,
+    /// Waiting for the share to come back.
+    Offline,
+    /// Offline on purpose.
+    Disconnected,
+    /// Holding syncs in a blackout window.
+    Blackout,
+    /// Stopping.
+    Stopping,
+}
+
+impl Activity {
+    /// All six.
+    pub const ALL: [Activity; 6] = [
+        Activity::Idle,
+        Activity::Syncing,
+        Activity::Offline,
+        Activity::Disconnected,
+        Activity::Blackout,
+        Activity::Stopping,
+    ];
+
+    /// The name in the status file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activity::Idle => "idle",
+            Activity::Syncing => "syncing",
+            Activity::Offline => "offline",
+            Activity::Disconnected => "disconnected",
+            Activity::Blackout => "blackout",
+            Activity::Stopping => "stopping",
+        }
+    }
+
+    /// Reads a name of the status file back (`None`: not one of them).
+    pub fn from_name(name: &str) -> Option<Activity> {
+        Activity::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl DaemonStatus {
+    /// What the daemon does, read from its name (`None`: a name this version does
+    /// not know).
+    pub fn activity(&self) -> Option<Activity> {
+        Activity::from_name(&self.activity)
+    }
+}
+
 /// A daemon found serving a cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -116,4 +170,17 @@ pub fn read(meta_dir: &Path) -> Option<Found> {
     let status: DaemonStatus = serde_json::from_slice(&bytes).ok()?;
     let running = pid_alive(status.pid) && lock_is_held(meta_dir);
     Some(Found { status, running })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Activity;
+
+    #[test]
+    fn activity_names_read_back() {
+        for activity in Activity::ALL {
+            assert_eq!(Activity::from_name(activity.name()), Some(activity));
+        }
+        assert_eq!(Activity::from_name("dreaming"), None);
+    }
 }

@@ -6,8 +6,10 @@
 //! publishes what happens as events.
 
 use crate::bus::Bus;
+use crate::cached_set::CachedSet;
 use crate::events::{id, Event};
 use crate::outcome::SyncOutcome;
+use crate::rescan;
 use crate::settings::{local_minute_now, Settings};
 use crate::sink::{conflict_set, new_sync_id, publish_conflict_changes, ConflictSet, EventSink};
 use crate::status::{self, DaemonStatus};
@@ -15,7 +17,7 @@ use offline_core::{ConnectState, OfflineReason, RelPath, SyncControl};
 use offline_engine::cache::now_ns;
 use offline_engine::{Cache, EngineError, PrepareOptions};
 use offline_store::Store;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,7 +85,7 @@ impl Reason {
 #[derive(Default)]
 struct Snapshot {
     pins: BTreeSet<(RelPath, &'static str)>,
-    cached: HashMap<RelPath, bool>,
+    cached: CachedSet,
     conflicts: ConflictSet,
 }
 
@@ -627,27 +629,30 @@ impl Worker {
 
     /// Looks for changes the watcher missed: pushes dirty items.
     fn rescan(&mut self) {
-        match self.cache.items(&RelPath::root(), true) {
-            Ok(items) => {
-                let dirty: BTreeSet<RelPath> = items
-                    .into_iter()
-                    .filter(|i| i.dirty)
-                    .map(|i| i.path)
-                    .collect();
-                if dirty.is_empty() {
+        let Some(local) = &self.local else {
+            return;
+        };
+        let dirty: BTreeSet<RelPath> =
+            match rescan::changed_paths(local, self.cache.store(), MAX_SCOPE) {
+                Ok(rescan::Found::Paths(paths)) => paths.into_iter().collect(),
+                Ok(rescan::Found::Many) => {
+                    tracing::info!(cache = %self.root.display(), "rescan found many changes");
+                    self.unsynced_all = true;
+                    self.sync(Reason::Rescan, Vec::new());
                     return;
                 }
-                tracing::info!(cache = %self.root.display(), items = dirty.len(), "rescan found changes");
-                let scope = if dirty.len() > MAX_SCOPE {
-                    Vec::new()
-                } else {
-                    collapse(&dirty)
-                };
-                self.unsynced.extend(dirty);
-                self.sync(Reason::Rescan, scope);
-            }
-            Err(e) => tracing::warn!(cache = %self.root.display(), "rescan failed: {e}"),
+                Err(e) => {
+                    tracing::warn!(cache = %self.root.display(), "rescan failed: {e}");
+                    return;
+                }
+            };
+        if dirty.is_empty() {
+            return;
         }
+        tracing::info!(cache = %self.root.display(), items = dirty.len(), "rescan found changes");
+        let scope = collapse(&dirty);
+        self.unsynced.extend(dirty);
+        self.sync(Reason::Rescan, scope);
     }
 
     /// Checks that the share is still there while nothing else looks (a cheap look
@@ -745,12 +750,10 @@ impl Worker {
             .into_iter()
             .map(|p| (p.path, p.source.name()))
             .collect();
-        let cached = store
-            .originals()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(p, o)| (p, o.cached))
-            .collect();
+        let cached = CachedSet::read(store).unwrap_or_else(|| {
+            // Unreadable now: keep the last look, so nothing seems to change.
+            self.snapshot.cached.clone()
+        });
         Snapshot {
             pins,
             cached,
@@ -777,36 +780,22 @@ impl Worker {
             );
         }
         let mut to_push = Vec::new();
-        let mut added: Vec<&RelPath> = now
-            .cached
-            .iter()
-            .filter(|(p, c)| **c && !before.cached.get(*p).copied().unwrap_or(false))
-            .map(|(p, _)| p)
-            .collect();
-        added.sort();
-        for path in added {
+        now.cached.each_missing_from(&before.cached, |path| {
             let present = std::fs::symlink_metadata(self.root.join(path.as_os_str())).is_ok();
             if present {
                 self.bus
-                    .publish(&Event::for_item(id::ITEM_ADDED_TO_CACHE, &self.root, path));
+                    .publish(&Event::for_item(id::ITEM_ADDED_TO_CACHE, &self.root, &path));
             } else {
-                to_push.push(path.clone());
+                to_push.push(path);
             }
-        }
-        let mut dropped: Vec<&RelPath> = before
-            .cached
-            .iter()
-            .filter(|(p, c)| **c && !now.cached.get(*p).copied().unwrap_or(false))
-            .map(|(p, _)| p)
-            .collect();
-        dropped.sort();
-        for path in dropped {
+        });
+        before.cached.each_missing_from(&now.cached, |path| {
             self.bus.publish(&Event::for_item(
                 id::ITEM_DELETED_FROM_CACHE,
                 &self.root,
-                path,
+                &path,
             ));
-        }
+        });
         publish_conflict_changes(&self.bus, &self.root, &before.conflicts, &now.conflicts);
         if !to_push.is_empty() {
             for p in to_push {

@@ -136,6 +136,8 @@ fn bad(table: &str, path: &RelPath, message: String) -> StoreError {
 pub(crate) const ORIGINAL_COLUMNS: &str = "path, kind, size, mtime_ns, mode, hash, target, \
      local_identity, remote_identity, cached";
 pub(crate) const ORIGINAL_COUNT: usize = 10;
+/// The index of `cached` in [`ORIGINAL_COLUMNS`].
+pub(crate) const CACHED_COLUMN: usize = 9;
 
 /// Decodes an `originals` row.
 pub(crate) fn original(mut cols: Cols) -> Result<(RelPath, Original)> {
@@ -159,7 +161,7 @@ fn original_fields(cols: &mut Cols) -> std::result::Result<Original, String> {
         meta,
         local_identity: cols.opt_text(7, "local_identity")?,
         remote_identity: cols.opt_text(8, "remote_identity")?,
-        cached: cols.flag(9, "cached")?,
+        cached: cols.flag(CACHED_COLUMN, "cached")?,
     })
 }
 

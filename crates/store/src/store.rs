@@ -132,6 +132,16 @@ impl Store {
     /// rows (one seek per subfolder), so a walk of the whole tree reads each row
     /// about once instead of once per level above it.
     pub fn originals_in(&self, dir: &RelPath) -> Result<Vec<(RelPath, Original)>> {
+        self.children(dir, false)
+    }
+
+    /// The originals of the direct children of `dir` that have no cache copy
+    /// (ghosts), in path-byte order; only those rows are decoded.
+    pub fn ghosts_in(&self, dir: &RelPath) -> Result<Vec<(RelPath, Original)>> {
+        self.children(dir, true)
+    }
+
+    fn children(&self, dir: &RelPath, ghosts_only: bool) -> Result<Vec<(RelPath, Original)>> {
         let mut low = dir.as_bytes().to_vec();
         if !dir.is_root() {
             low.push(b'/');
@@ -173,6 +183,9 @@ impl Store {
                         skip_to = Some(next);
                         break;
                     }
+                    if ghosts_only && row.get::<_, i64>(rows::CACHED_COLUMN)? != 0 {
+                        continue;
+                    }
                     out.push(rows::original(Cols::read(row, rows::ORIGINAL_COUNT)?)?);
                 }
                 match skip_to {
@@ -180,6 +193,47 @@ impl Store {
                     None => return Ok(out),
                 }
             }
+        })
+    }
+
+    /// True when some item below `dir` (not `dir` itself) has no cache copy (a
+    /// ghost). One index range probe, however big the folder.
+    pub fn has_ghost_below(&self, dir: &RelPath) -> Result<bool> {
+        if dir.is_root() {
+            return self.run(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT 1 FROM originals WHERE path > ?1 AND cached = 0 LIMIT 1",
+                )?;
+                Ok(stmt.exists(params![Vec::<u8>::new()])?)
+            });
+        }
+        // Descendants sort in ["dir/", "dir0"), '0' being the byte after '/'.
+        let mut low = dir.as_bytes().to_vec();
+        low.push(b'/');
+        let mut high = dir.as_bytes().to_vec();
+        high.push(b'/' + 1);
+        self.run(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT 1 FROM originals WHERE path >= ?1 AND path < ?2 AND cached = 0 LIMIT 1",
+            )?;
+            Ok(stmt.exists(params![low, high])?)
+        })
+    }
+
+    /// Calls `each` with the path of every item that has a cache copy, in byte
+    /// order, one row at a time: nothing is collected, so memory does not grow with
+    /// the tree.
+    pub fn each_cached_path(&self, mut each: impl FnMut(&[u8])) -> Result<()> {
+        self.run(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT path FROM originals WHERE cached = 1 ORDER BY path")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                if let Ok(path) = row.get_ref(0)?.as_blob() {
+                    each(path);
+                }
+            }
+            Ok(())
         })
     }
 

@@ -552,3 +552,63 @@ fn originals_in_lists_direct_children_only() {
     assert_eq!(children(b"ab"), vec![b"ab/c".to_vec()]);
     assert!(children(b"top").is_empty());
 }
+
+#[test]
+fn has_ghost_below_looks_inside_the_folder_only() {
+    let (_dir, _path, mut store) = new_store();
+    let ghost = |size| Original {
+        cached: false,
+        ..file(size)
+    };
+    let batch = store.transaction().expect("transaction");
+    batch.put_original(&p(b"a"), &file(1)).expect("put");
+    batch.put_original(&p(b"a/b"), &file(1)).expect("put");
+    batch.put_original(&p(b"a/b/g"), &ghost(1)).expect("put");
+    batch.put_original(&p(b"a-b"), &ghost(1)).expect("put");
+    batch.put_original(&p(b"c"), &ghost(1)).expect("put");
+    batch.put_original(&p(b"d"), &file(1)).expect("put");
+    batch.put_original(&p(b"d/\xff"), &file(1)).expect("put");
+    batch.commit().expect("commit");
+    assert!(store.has_ghost_below(&p(b"a")).unwrap());
+    assert!(store.has_ghost_below(&p(b"a/b")).unwrap());
+    assert!(!store.has_ghost_below(&p(b"a/b/g")).unwrap());
+    assert!(
+        !store.has_ghost_below(&p(b"d")).unwrap(),
+        "a-b and c lie beside, not below"
+    );
+    assert!(
+        !store.has_ghost_below(&p(b"c")).unwrap(),
+        "the folder itself does not count"
+    );
+    assert!(store.has_ghost_below(&RelPath::root()).unwrap());
+}
+
+#[test]
+fn ghosts_in_lists_the_children_without_a_cache_copy() {
+    let (_dir, _path, mut store) = new_store();
+    let ghost = Original {
+        cached: false,
+        ..file(2)
+    };
+    let batch = store.transaction().expect("transaction");
+    batch.put_original(&p(b"a"), &file(1)).expect("put");
+    batch.put_original(&p(b"a/x"), &ghost).expect("put");
+    batch.put_original(&p(b"a/x/deep"), &ghost).expect("put");
+    batch.put_original(&p(b"a/y"), &file(1)).expect("put");
+    batch.put_original(&p(b"a/z"), &ghost).expect("put");
+    batch.put_original(&p(b"g"), &ghost).expect("put");
+    batch.commit().expect("commit");
+    let names = |dir: RelPath| -> Vec<Vec<u8>> {
+        store
+            .ghosts_in(&dir)
+            .expect("ghosts")
+            .into_iter()
+            .map(|(path, o)| {
+                assert!(!o.cached);
+                path.as_bytes().to_vec()
+            })
+            .collect()
+    };
+    assert_eq!(names(p(b"a")), vec![b"a/x".to_vec(), b"a/z".to_vec()]);
+    assert_eq!(names(RelPath::root()), vec![b"g".to_vec()]);
+}

@@ -8,6 +8,12 @@ pub mod skip;
 #[allow(unused_imports)]
 pub use skip::skip;
 
+// Each island that includes this file has its own copy (a test crate may use two).
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::Side;
+
 use assert_cmd::Command;
 use filetime::FileTime;
 use serde_json::Value;
@@ -28,23 +34,6 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INCOMPLETE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_UNREACHABLE: i32 = 3;
-
-/// Which side of the sync a helper works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Share,
-    Cache,
-}
-
-impl Side {
-    /// The folder name of this side's losing copies under `.offline/conflicts/<UTC>/`.
-    pub fn word(self) -> &'static str {
-        match self {
-            Side::Share => "share",
-            Side::Cache => "cache",
-        }
-    }
-}
 
 /// A temp folder holding `share/` and (after `init`) `cache/`.
 pub struct Fixture {
@@ -476,42 +465,23 @@ pub fn escape(bytes: &[u8]) -> String {
 /// cache's `.offline/` and the share's `.offline-share` at the root.
 pub fn tree(root: &Path) -> BTreeMap<String, Node> {
     let mut out = BTreeMap::new();
-    walk(root, Vec::new(), &mut out);
-    out
-}
-
-fn walk(dir: &Path, rel: Vec<u8>, out: &mut BTreeMap<String, Node>) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("list {}: {e}", dir.display()));
-    for entry in entries {
-        let entry = entry.expect("dir entry");
-        let name = entry.file_name().as_bytes().to_vec();
-        if rel.is_empty() && (name == b".offline" || name == b".offline-share") {
-            continue;
-        }
-        let mut path = rel.clone();
-        if !path.is_empty() {
-            path.push(b'/');
-        }
-        path.extend_from_slice(&name);
-        let full = entry.path();
-        let meta = fs::symlink_metadata(&full).expect("lstat");
+    support::visit_tree(root, &mut |path, full, meta| {
         let ft = meta.file_type();
         let node = if ft.is_symlink() {
             Node::Symlink {
-                target: fs::read_link(&full)
+                target: fs::read_link(full)
                     .expect("readlink")
                     .as_os_str()
                     .as_bytes()
                     .to_vec(),
             }
         } else if ft.is_dir() {
-            walk(&full, path.clone(), out);
             Node::Dir {
                 mode: meta.mode() & 0o7777,
             }
         } else if ft.is_file() {
             Node::File {
-                content: fs::read(&full).expect("read"),
+                content: fs::read(full).expect("read"),
                 mode: meta.mode() & 0o7777,
             }
         } else {
@@ -519,8 +489,9 @@ fn walk(dir: &Path, rel: Vec<u8>, out: &mut BTreeMap<String, Node>) {
                 file_type: format!("{ft:?}"),
             }
         };
-        out.insert(escape(&path), node);
-    }
+        out.insert(escape(path), node);
+    });
+    out
 }
 
 /// The (path, operation, action) of every item of a JSON run, sorted.

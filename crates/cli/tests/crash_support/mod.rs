@@ -9,6 +9,12 @@ pub mod counts;
 pub mod enumerate;
 pub mod snapshot;
 
+// Each island that includes this file has its own copy (a test crate may use two).
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::{bin, Side};
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -24,11 +30,6 @@ use std::time::{Duration, Instant};
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// The prefix of the temp files of both sides.
 pub const TEMP_PREFIX: &[u8] = b".offline-tmp-";
-
-/// The `offline` binary built for these tests.
-pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_offline"))
-}
 
 /// A share and a cache side by side in `root` (`root/share`, `root/cache`).
 pub struct World {
@@ -206,13 +207,6 @@ impl World {
     }
 }
 
-/// The two sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Share,
-    Cache,
-}
-
 /// Runs the binary in `cwd` with a timeout; the child is killed when it hangs.
 pub fn run_bin(cwd: Option<&Path>, args: &[&OsStr], env: &[(&str, &str)]) -> Run {
     let child = spawn_bin(cwd, args, env);
@@ -340,40 +334,20 @@ pub enum Node {
 /// and the share's `.offline-share` marker at the root.
 pub fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
     let mut out = BTreeMap::new();
-    walk(root, Path::new(""), &mut out, true);
-    out
-}
-
-fn walk(root: &Path, rel: &Path, out: &mut BTreeMap<PathBuf, Node>, top: bool) {
-    let dir = root.join(rel);
-    let mut names: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
-        .map(|e| e.expect("entry").file_name())
-        .collect();
-    names.sort();
-    for name in names {
-        if top && (name == ".offline" || name == ".offline-share") {
-            continue;
-        }
-        let rel_child = rel.join(&name);
-        let path = root.join(&rel_child);
-        let meta = fs::symlink_metadata(&path).expect("lstat");
+    support::visit_tree(root, &mut |rel, full, meta| {
         let mode = meta.permissions().mode() & 0o7777;
-        if meta.file_type().is_symlink() {
-            let target = fs::read_link(&path).expect("readlink");
-            out.insert(
-                rel_child,
-                Node::Link(target.as_os_str().as_bytes().to_vec()),
-            );
+        let node = if meta.file_type().is_symlink() {
+            let target = fs::read_link(full).expect("readlink");
+            Node::Link(target.as_os_str().as_bytes().to_vec())
         } else if meta.is_dir() {
-            out.insert(rel_child.clone(), Node::Dir { mode });
-            walk(root, &rel_child, out, false);
+            Node::Dir { mode }
         } else {
-            let content =
-                fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-            out.insert(rel_child, Node::File { content, mode });
-        }
-    }
+            let content = fs::read(full).unwrap_or_else(|e| panic!("read {}: {e}", full.display()));
+            Node::File { content, mode }
+        };
+        out.insert(PathBuf::from(OsStr::from_bytes(rel)), node);
+    });
+    out
 }
 
 /// Every temp file (`.offline-tmp-*`) below `root`, `.offline/` included.

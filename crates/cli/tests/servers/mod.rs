@@ -113,6 +113,8 @@ pub struct Server {
     pub url: String,
     /// The environment the client needs (credentials, endpoint).
     pub env: Vec<(String, String)>,
+    /// Every request is logged, for [`Server::requests`].
+    counting: bool,
 }
 
 /// A port nobody listens on right now.
@@ -216,33 +218,57 @@ impl Server {
     /// Starts a server; `anonymous` (S3 only): no credentials configured, every
     /// request is allowed without a signature.
     pub fn start_with(backend: Backend, anonymous: bool) -> Server {
-        Server::start_full(backend, anonymous, false, "")
+        Server::start_full(backend, anonymous, false, false, "")
     }
 
     /// Starts Samba with SMB 3 encryption turned off (signing only).
     pub fn start_smb_without_encryption() -> Server {
-        Server::start_full(Backend::Smb, false, false, "  server smb encrypt = off\n")
+        Server::start_full(
+            Backend::Smb,
+            false,
+            false,
+            false,
+            "  server smb encrypt = off\n",
+        )
     }
 
     /// Starts Samba logging each logon with its domain and user (`auth_audit:3`).
     pub fn start_smb_auditing_logons() -> Server {
-        Server::start_full(Backend::Smb, false, false, "  log level = 1 auth_audit:3\n")
+        Server::start_full(
+            Backend::Smb,
+            false,
+            false,
+            false,
+            "  log level = 1 auth_audit:3\n",
+        )
     }
 
     /// Starts nginx WebDAV over HTTPS, with a certificate of a private CA that the
     /// client trusts through `SSL_CERT_FILE` (in [`Server::env`]).
     pub fn start_webdavs() -> Server {
-        Server::start_full(Backend::Webdav, false, true, "")
+        Server::start_full(Backend::Webdav, false, true, false, "")
+    }
+
+    /// Starts a server that logs every request it serves (nginx's access log,
+    /// SeaweedFS at `-v=2`, the SFTP server at `DEBUG3`): see [`Server::requests`].
+    pub fn start_counting(backend: Backend) -> Server {
+        Server::start_full(backend, false, false, true, "")
     }
 
     /// Starts a server on fresh free ports; when another process took one of them
     /// between the choice and the start (tests run side by side), tries again on
     /// other ports, up to 3 times. `smb_global`: more lines for the `[global]`
     /// section of Samba's smb.conf.
-    fn start_full(backend: Backend, anonymous: bool, tls: bool, smb_global: &str) -> Server {
+    fn start_full(
+        backend: Backend,
+        anonymous: bool,
+        tls: bool,
+        counting: bool,
+        smb_global: &str,
+    ) -> Server {
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Server::try_start(backend, anonymous, tls, smb_global) {
+            match Server::try_start(backend, anonymous, tls, counting, smb_global) {
                 Ok(server) => return server,
                 Err(PortTaken(log)) => failures.push(log),
             }
@@ -258,6 +284,7 @@ impl Server {
         backend: Backend,
         anonymous: bool,
         tls: bool,
+        counting: bool,
         smb_global: &str,
     ) -> Result<Server, PortTaken> {
         let dir = tempfile::Builder::new()
@@ -271,6 +298,7 @@ impl Server {
             ports: Vec::new(),
             url: String::new(),
             env: Vec::new(),
+            counting,
         };
         match backend {
             Backend::Webdav => {
@@ -292,6 +320,49 @@ impl Server {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// The requests a counting server served since it started, one a line as its
+    /// log says them (`PUT /share/a.txt` for HTTP, the SFTP request's name).
+    pub fn requests(&self) -> Vec<String> {
+        assert!(
+            self.counting,
+            "start the server with Server::start_counting"
+        );
+        match self.backend {
+            // 127.0.0.1 - user [time] "PUT /share/a HTTP/1.1" 201 ...
+            Backend::Webdav => fs::read_to_string(self.path("access.log"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.split('"').nth(1))
+                .map(|r| r.rsplit_once(' ').map_or(r, |(m, _)| m).to_string())
+                .collect(),
+            // ... stats.go:42 "-" PUT "/share/a" 200 1ms
+            Backend::S3 => fs::read_to_string(self.path("server.log"))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains(" stats.go:"))
+                .filter_map(|l| {
+                    let mut quoted = l.split('"').skip(2);
+                    let method = quoted.next()?.trim();
+                    let path = quoted.next()?;
+                    Some(format!("{method} {path}"))
+                })
+                .collect(),
+            // sshd[..]: debug3: request 7: open
+            Backend::Sftp => fs::read_to_string(self.path("sftp.log"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let (_, rest) = l.split_once(": request ")?;
+                    let (_, name) = rest.split_once(": ")?;
+                    let name = name.split_whitespace().next()?;
+                    // `sent ...` lines are the answers.
+                    (name != "sent").then(|| name.to_string())
+                })
+                .collect(),
+            Backend::Smb => panic!("request counting is not set up for Samba"),
+        }
     }
 
     /// The server's log (for failure messages).
@@ -327,6 +398,11 @@ impl Server {
             format!("{WEBDAV_USER}:{{PLAIN}}{WEBDAV_PASSWORD}\n"),
         )
         .unwrap();
+        let access_log = if self.counting {
+            format!("access_log {root}/access.log;")
+        } else {
+            "access_log off;".to_string()
+        };
         let conf = format!(
             r#"load_module {module};
 daemon off;
@@ -337,7 +413,7 @@ error_log {root}/error.log info;
 pid {root}/nginx.pid;
 events {{ worker_connections 256; }}
 http {{
-  access_log off;
+  {access_log}
   client_body_temp_path {root}/tmp/body;
   proxy_temp_path {root}/tmp/proxy;
   fastcgi_temp_path {root}/tmp/fastcgi;
@@ -469,8 +545,20 @@ http {{
         )
         .unwrap();
         let root = self.dir.path().display().to_string();
+        let sftp_server = if self.counting {
+            "/usr/lib/openssh/sftp-server"
+        } else {
+            "internal-sftp"
+        };
+        let (sftp_log, log_level) = if self.counting {
+            // The external server, logging to a file of its own (internal-sftp logs
+            // to syslog only).
+            (format!(" -l DEBUG3 -e 2>>{root}/sftp.log"), "")
+        } else {
+            (String::new(), "")
+        };
         let conf = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {root}/host_key\nAuthorizedKeysFile {root}/authorized_keys\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPidFile {root}/sshd.pid\nSubsystem sftp internal-sftp\nMaxStartups 50\nMaxSessions 50\n"
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {root}/host_key\nAuthorizedKeysFile {root}/authorized_keys\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPidFile {root}/sshd.pid\nSubsystem sftp {sftp_server}{sftp_log}\nMaxStartups 50\nMaxSessions 50\n{log_level}"
         );
         fs::write(self.path("sshd_config"), conf).unwrap();
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
@@ -536,6 +624,10 @@ http {{
             Backend::S3 => {
                 let p = &self.ports;
                 let mut c = Command::new(require("weed"));
+                if self.counting {
+                    // Its request log (a line a request, `stats.go`), a global flag.
+                    c.arg("-v=2");
+                }
                 c.arg("server")
                     .arg("-ip=127.0.0.1")
                     .arg("-ip.bind=127.0.0.1")

@@ -12,9 +12,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The `offline` binary.
+// Each island that includes this file has its own copy (a test crate may use two).
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/mod.rs"]
+mod support;
+
+/// The `offline` binary (its path as text; `support::bin` is the same as a path).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_offline")
+    support::BIN
 }
 
 /// Nanoseconds since the epoch.
@@ -516,11 +521,28 @@ pub struct Mount {
 impl Fx {
     /// Mounts the view of the cache on `<tmp>/mnt`.
     pub fn mount(&self) -> Mount {
+        self.mount_with(&[], None)
+    }
+
+    /// Mounts the view with extra `args`, as the user `as_user` (uid, and a copy
+    /// of the binary that user may run) when given.
+    pub fn mount_with(&self, args: &[&str], as_user: Option<(u32, &Path)>) -> Mount {
+        use std::os::unix::process::CommandExt;
         let dir = self.dir.path().join("mnt");
         fs::create_dir_all(&dir).unwrap();
         let log = self.dir.path().join(format!("mount-{}.log", now_ns()));
         let mut cmd = self.command();
+        if let Some((uid, program)) = as_user {
+            cmd = Command::new(program);
+            cmd.env("OFFLINE_EVENTS_SOCKET", &self.socket)
+                .env_remove("OFFLINE_LOG")
+                .env_remove("XDG_CONFIG_HOME")
+                .env("HOME", self.dir.path())
+                .uid(uid)
+                .gid(uid);
+        }
         cmd.arg("mount")
+            .args(args)
             .arg(&self.cache)
             .arg(&dir)
             .stdin(Stdio::null())

@@ -1,36 +1,12 @@
 //! Rule 1 of the planner: each path on its own. The change on each side is measured
 //! against the original, giving a [`SyncState`] and an [`Action`].
 
-use super::{Action, Triple};
+use super::{Action, Change, Triple};
 use crate::control::{ConflictPolicy, SyncControl};
 use crate::meta::Meta;
 use crate::operation::SyncOperation;
 use crate::side::Side;
 use crate::state::SyncState;
-
-/// How a side changed relative to the original.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    /// Not there now, not there at the original.
-    Absent,
-    /// Not cached (a ghost): absence means nothing.
-    Ghost,
-    Unchanged,
-    Created,
-    /// Content, mode or kind differ from the original.
-    Changed,
-    Deleted,
-}
-
-fn change(original: Option<&Meta>, now: Option<&Meta>) -> Change {
-    match (original, now) {
-        (None, None) => Change::Absent,
-        (Some(_), None) => Change::Deleted,
-        (None, Some(_)) => Change::Created,
-        (Some(o), Some(n)) if o.same_item(n) => Change::Unchanged,
-        (Some(_), Some(_)) => Change::Changed,
-    }
-}
 
 fn is_dir(meta: Option<&Meta>) -> bool {
     meta.is_some_and(Meta::is_dir)
@@ -39,14 +15,8 @@ fn is_dir(meta: Option<&Meta>) -> bool {
 /// Classifies one path: its sync state and what to do. `None`: nothing to do.
 pub fn decide(t: &Triple, control: &SyncControl, base_known: bool) -> Option<(SyncState, Action)> {
     let (o, l, r) = (t.original_meta(), t.meta(Side::Local), t.meta(Side::Remote));
-    let lc = if !t.cached && l.is_none() && o.is_some() {
-        Change::Ghost
-    } else if !t.cached && o.is_some() {
-        Change::Created
-    } else {
-        change(o, l)
-    };
-    let rc = change(o, r);
+    let lc = Change::of_cache(o, t.cached, l);
+    let rc = Change::of(o, r);
 
     if t.excluded {
         // Nothing is compared. The path stays in the items so that rule 2 keeps the

@@ -27,11 +27,13 @@ use crate::path::RelPath;
 use crate::side::Side;
 use crate::state::SyncState;
 
+mod change;
 mod decide;
 mod item;
 mod planner;
 mod settle;
 
+pub use change::Change;
 pub use decide::decide;
 pub use item::BaseUpdate;
 pub use planner::Planner;

@@ -191,8 +191,11 @@ impl<'a> Sides<'a> {
         )?;
         if src.meta.hash.is_none() {
             // Prepare did not hash it (nothing to compare with): the source must
-            // not have changed while it was read, or the copy may be torn.
-            self.check_unchanged(from, path, &src, &staged)?;
+            // not have changed while it was read, or the copy may be torn (unless
+            // the side reads whole versions only: an object store).
+            if !self.side(from).reads_whole_versions() {
+                self.check_unchanged(from, path, &src, &staged)?;
+            }
             src.meta.hash = Some(staged.hash);
         }
         Ok(StagedFile {

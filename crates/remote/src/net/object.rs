@@ -28,28 +28,27 @@
 //! away is [`ErrorKind::Unreachable`].
 
 use super::dav_list::{self, DavFailure};
+
+mod dav_write;
+mod s3_write;
 use super::CHECKED;
 use super::{
-    auth_failed, is_connection_failure, key, no_symlinks, short_message, temp_key, unreachable,
-    Runtime,
+    auth_failed, is_connection_failure, key, no_symlinks, short_message, unreachable, Runtime,
 };
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::hash::{read_some, BUFFER_SIZE};
 use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
 use futures_util::StreamExt;
 use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{HttpTransporter, Operator};
 use opendal_http_transport_reqwest::ReqwestTransport;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read};
 use std::time::Duration;
 
 /// Mode reported for files and folders (these shares keep no permission bits; the
 /// engine carries the last synced mode over, see `Capabilities::modes`).
 const FILE_MODE: u32 = 0o644;
 const DIR_MODE: u32 = 0o755;
-/// S3 uploads larger than this go up in parts of this size (multipart upload).
-const S3_PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Which protocol the operator speaks, with what only that protocol needs.
 enum Flavor {
@@ -528,224 +527,6 @@ impl ObjectRemote {
         Ok(out)
     }
 
-    /// Uploads `content` to the final key on S3, hashing it on the way; nothing is
-    /// visible until the upload is complete, and an upload whose hash is not the
-    /// expected one is aborted.
-    fn s3_put(
-        &self,
-        path: &RelPath,
-        key: &str,
-        content: &mut dyn Read,
-        expected_hash: Option<Hash>,
-        condition: S3Condition,
-    ) -> Result<Hash> {
-        let mut writer = self
-            .rt
-            .guarded(async {
-                let writer = self.op.writer_with(key).chunk(S3_PART_SIZE);
-                match &condition {
-                    S3Condition::None => writer.await,
-                    S3Condition::Absent => writer.if_not_exists(true).await,
-                    S3Condition::Etag(etag) => writer.if_match(etag).await,
-                }
-            })
-            .map_err(|e| self.fail(path, "start the upload", e))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buffer = vec![0u8; BUFFER_SIZE];
-        loop {
-            let n = match read_some(content, &mut buffer) {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = self.rt.guarded(writer.abort());
-                    return Err(RemoteError::from_io(path, "read the source", e));
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            if let Err(e) = self.rt.guarded(writer.write(buffer[..n].to_vec())) {
-                let _ = self.rt.guarded(writer.abort());
-                return Err(self.fail(path, "upload the file", e));
-            }
-        }
-        let hash = *hasher.finalize().as_bytes();
-        if expected_hash.is_some_and(|expected| expected != hash) {
-            let _ = self.rt.guarded(writer.abort());
-            return Err(RemoteError::new(
-                ErrorKind::Changed,
-                path,
-                "the source changed while it was copied",
-            ));
-        }
-        self.rt
-            .guarded(writer.close())
-            .map_err(|e| self.fail(path, "finish the upload", e))?;
-        Ok(hash)
-    }
-
-    /// Uploads to a temp name in the target's folder and moves it over the target
-    /// (WebDAV). The content is spooled to a local temp file first, so its hash is
-    /// checked before anything is sent and it can be sent again.
-    #[allow(clippy::too_many_arguments)]
-    fn dav_put(
-        &self,
-        dav: &Dav,
-        path: &RelPath,
-        key: &str,
-        content: &mut dyn Read,
-        expected_hash: Option<Hash>,
-        expect: &Expect,
-    ) -> Result<Hash> {
-        let mut spool = tempfile::tempfile()
-            .map_err(|e| RemoteError::from_io(path, "create a spool file", e))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buffer = vec![0u8; BUFFER_SIZE];
-        loop {
-            let n = read_some(content, &mut buffer)
-                .map_err(|e| RemoteError::from_io(path, "read the source", e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            spool
-                .write_all(&buffer[..n])
-                .map_err(|e| RemoteError::from_io(path, "write the spool file", e))?;
-        }
-        let hash = *hasher.finalize().as_bytes();
-        if expected_hash.is_some_and(|expected| expected != hash) {
-            return Err(RemoteError::new(
-                ErrorKind::Changed,
-                path,
-                "the source changed while it was copied",
-            ));
-        }
-        let temp = temp_key(&self.temp, path)?;
-        let result = (|| {
-            self.dav_upload(dav, path, &temp, &mut spool)?;
-            let current = self.check_file_target(path, key, expect)?;
-            if let Some(current) = current {
-                let uploaded = self.stat_key(path, &temp)?;
-                if uploaded.is_some_and(|u| u.identity == current.identity) {
-                    // Same size in the same second: an ETag of mtime+size would not
-                    // change. Upload again a second later so it does.
-                    std::thread::sleep(Duration::from_millis(1100));
-                    self.dav_upload(dav, path, &temp, &mut spool)?;
-                }
-            }
-            crashpoint::hit(CHECKED);
-            self.dav_move(dav, path, &temp, key, *expect != Expect::Absent)
-        })();
-        if result.is_err() {
-            let _ = self.rt.guarded(self.op.delete(&temp));
-        }
-        result.map(|()| hash)
-    }
-
-    fn dav_upload(
-        &self,
-        dav: &Dav,
-        path: &RelPath,
-        temp: &str,
-        spool: &mut std::fs::File,
-    ) -> Result<()> {
-        spool
-            .seek(io::SeekFrom::Start(0))
-            .map_err(|e| RemoteError::from_io(path, "read the spool file", e))?;
-        let file = spool
-            .try_clone()
-            .map_err(|e| RemoteError::from_io(path, "read the spool file", e))?;
-        let length = file
-            .metadata()
-            .map_err(|e| RemoteError::from_io(path, "read the spool file", e))?
-            .len();
-        let url = format!("{}{}", dav.base, encode_path(temp));
-        let sent = self.rt.block_on(async {
-            let body = reqwest::Body::from(tokio::fs::File::from_std(file));
-            let mut request = dav
-                .client
-                .put(&url)
-                .header(reqwest::header::CONTENT_LENGTH, length)
-                .body(body);
-            if let Some(auth) = &dav.authorization {
-                request = request.header(reqwest::header::AUTHORIZATION, auth);
-            }
-            request.send().await
-        });
-        self.dav_status(path, "upload the file", sent)
-    }
-
-    /// MOVE `from` to `to`; with `overwrite` false the server refuses (412) when
-    /// `to` exists.
-    fn dav_move(
-        &self,
-        dav: &Dav,
-        path: &RelPath,
-        from: &str,
-        to: &str,
-        overwrite: bool,
-    ) -> Result<()> {
-        let source = format!("{}{}", dav.base, encode_path(from));
-        let destination = format!("{}{}", dav.base, encode_path(to));
-        let method = reqwest::Method::from_bytes(b"MOVE").expect("MOVE is a valid method");
-        let sent = self.rt.block_on(async {
-            let mut request = dav
-                .client
-                .request(method, &source)
-                .header("Destination", destination)
-                .header("Overwrite", if overwrite { "T" } else { "F" });
-            if let Some(auth) = &dav.authorization {
-                request = request.header(reqwest::header::AUTHORIZATION, auth);
-            }
-            request.send().await
-        });
-        self.dav_status(path, "move the uploaded file into place", sent)
-    }
-
-    fn dav_status(
-        &self,
-        path: &RelPath,
-        action: &str,
-        sent: std::result::Result<reqwest::Response, reqwest::Error>,
-    ) -> Result<()> {
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) => {
-                let detail = short_message(&e);
-                return Err(if is_connection_failure(&e) {
-                    unreachable(path, action, &detail)
-                } else {
-                    RemoteError::new(ErrorKind::Io, path, format!("cannot {action}: {detail}"))
-                });
-            }
-        };
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let detail = format!("the server answered {status}");
-        Err(match status.as_u16() {
-            401 | 403 => auth_failed(path, action, &detail),
-            404 | 409 => RemoteError::new(
-                ErrorKind::NotFound,
-                path,
-                format!("cannot {action}: its folder is missing ({detail})"),
-            ),
-            412 => RemoteError::new(
-                ErrorKind::Changed,
-                path,
-                "something appeared there since it was scanned",
-            ),
-            507 => RemoteError::new(
-                ErrorKind::NoSpace,
-                path,
-                format!("cannot {action}: {detail}"),
-            ),
-            500..=599 => unreachable(path, action, &detail),
-            _ => RemoteError::new(ErrorKind::Io, path, format!("cannot {action}: {detail}")),
-        })
-    }
-
     /// Checks `expect` against the file at `key` and that no folder is there;
     /// returns what is there.
     fn check_file_target(
@@ -781,6 +562,11 @@ impl ObjectRemote {
 impl Remote for ObjectRemote {
     fn describe(&self) -> String {
         self.location.clone()
+    }
+
+    fn reads_whole_versions(&self) -> bool {
+        // An S3 GET serves one object version whole.
+        self.is_s3()
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -856,23 +642,10 @@ impl Remote for ObjectRemote {
             ));
         }
         let key = key(path)?;
-        let hash = match &self.flavor {
-            Flavor::S3 => {
-                let current = self.check_file_target(path, key, expect)?;
-                crashpoint::hit(CHECKED);
-                // The check again, by the server, as the object is replaced
-                // (If-None-Match: * / If-Match: etag): no writer slips in between.
-                let condition = match (expect, current.as_ref().and_then(etag_of)) {
-                    (Expect::Absent, _) => S3Condition::Absent,
-                    (Expect::Identity(_), Some(etag)) => S3Condition::Etag(format!("\"{etag}\"")),
-                    _ => S3Condition::None,
-                };
-                self.s3_put(path, key, content, expected_hash, condition)?
-            }
-            Flavor::Webdav(dav) => self.dav_put(dav, path, key, content, expected_hash, expect)?,
-        };
-        let stat = self.stat_after_change(path)?;
-        Ok(Written { stat, hash })
+        match &self.flavor {
+            Flavor::S3 => self.s3_write(path, key, content, expected_hash, expect),
+            Flavor::Webdav(dav) => self.dav_write(dav, path, key, content, expected_hash, expect),
+        }
     }
 
     fn make_dir(
@@ -1096,20 +869,6 @@ fn check_expect(path: &RelPath, current: Option<&Stat>, expect: &Expect) -> Resu
         (Expect::Identity(id), Some(stat)) if stat.identity == *id => Ok(()),
         (Expect::Identity(_), Some(_)) => changed("it changed since it was scanned"),
     }
-}
-
-/// The server-side precondition of an S3 upload.
-enum S3Condition {
-    None,
-    Absent,
-    Etag(String),
-}
-
-/// The ETag in an S3 file's identity (`etag:<etag>:size:<n>`).
-fn etag_of(stat: &Stat) -> Option<String> {
-    let rest = stat.identity.strip_prefix("etag:")?;
-    let (etag, _) = rest.rsplit_once(":size:")?;
-    Some(etag.to_string())
 }
 
 /// A streamed download read from synchronous code.

@@ -3,22 +3,23 @@
 //! given a known_hosts file or a connect timeout, and hides permission bits and
 //! symlinks, which SFTP keeps.
 //!
-//! The connection is the system `ssh` client (a control master per backend), so
+//! The connection is the system `ssh` client (a control master per session), so
 //! `~/.ssh/config`, keys and agents work as for `ssh`; the server's key is checked
-//! strictly (against `OFFLINE_SFTP_KNOWN_HOSTS` when set). Files are written to a
-//! temp name in their folder, flushed (`fsync@openssh.com` when offered) and renamed
-//! over the target (`posix-rename@openssh.com`), or hard-linked into place where
-//! nothing may be there yet, so a dropped upload never leaves half a file.
+//! strictly (against `OFFLINE_SFTP_KNOWN_HOSTS` when set). Copies in flight get a
+//! session each, up to eight ([`pool`]). Files are written to a temp name in their
+//! folder, flushed (`fsync@openssh.com` when offered) and renamed over the target
+//! (`posix-rename@openssh.com`), or hard-linked into place where nothing may be
+//! there yet, so a dropped upload never leaves half a file ([`upload`]).
 //!
 //! SFTP (version 3) gives times in whole seconds and no inode: the identity of a
 //! file is its size, modification time and mode. A file's time is the time it was
-//! written to the server, and this backend keeps those times strictly increasing
-//! per path (a version written in the same second as the one it replaces gets the
-//! next second), so a new version never takes the identity of the one it replaced.
+//! uploaded, and this backend keeps those times strictly increasing per path (a
+//! version written in the same second as the one it replaces gets the next
+//! second), so a new version never takes the identity of the one it replaced.
 
 use super::{auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime};
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::hash::{read_some, BUFFER_SIZE};
+
 use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
 use futures_util::StreamExt;
 use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
@@ -26,12 +27,11 @@ use openssh::{KnownHosts, SessionBuilder};
 use openssh_sftp_client::error::SftpErrorKind;
 use openssh_sftp_client::file::TokioCompatFile;
 use openssh_sftp_client::metadata::{MetaData, MetaDataBuilder, Permissions};
-use openssh_sftp_client::{Error as SftpError, Sftp, SftpOptions, UnixTimeStamp};
+use openssh_sftp_client::Error as SftpError;
 use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The settings to open an SFTP share.
@@ -44,10 +44,13 @@ pub(crate) struct SftpConfig<'a> {
     pub known_hosts: Option<&'a str>,
 }
 
+mod pool;
+mod upload;
+
 /// An SFTP share.
 pub struct SftpRemote {
     rt: Runtime,
-    sftp: Option<Arc<Sftp>>,
+    pool: pool::Pool,
     root: PathBuf,
     hidden: Vec<Vec<u8>>,
     /// The cache's tag in the names of the temp files this share gets.
@@ -135,18 +138,15 @@ impl SftpRemote {
         if let Some(file) = config.known_hosts {
             builder.user_known_hosts_file(file);
         }
-        let sftp = rt.block_on(async {
-            let session = builder
-                .connect(config.host)
-                .await
-                .map_err(|e| ssh_error(&here, "connect to the server", &e))?;
-            Sftp::from_session(session, SftpOptions::default())
-                .await
-                .map_err(|e| fail(&here, "start the sftp session", e))
-        })?;
+        let first = rt
+            .block_on(pool::open(&builder, config.host))
+            .map_err(|e| match e {
+                pool::Opening::Ssh(e) => ssh_error(&here, "connect to the server", &e),
+                pool::Opening::Sftp(e) => fail(&here, "start the sftp session", e),
+            })?;
         let remote = SftpRemote {
+            pool: pool::Pool::new(builder, config.host, first),
             rt,
-            sftp: Some(Arc::new(sftp)),
             root: PathBuf::from(config.root),
             hidden: hidden.iter().map(|h| h.to_vec()).collect(),
             temp: temp.clone(),
@@ -170,10 +170,9 @@ impl SftpRemote {
         }
     }
 
-    fn sftp(&self) -> &Sftp {
-        self.sftp
-            .as_ref()
-            .expect("the session is open until dropped")
+    /// The least busy session, for a quick request.
+    fn sftp(&self) -> pool::Lease {
+        self.pool.any()
     }
 
     /// Where an item is on the server.
@@ -309,73 +308,6 @@ impl SftpRemote {
         self.sftp().fs().set_metadata(full, builder.create()).await
     }
 
-    /// Sets the modification (and access) time of the item at `full`.
-    async fn set_mtime(&self, full: &Path, secs: u32) -> std::result::Result<(), SftpError> {
-        let time = UnixTimeStamp::from_raw(secs).unwrap_or(UnixTimeStamp::unix_epoch());
-        let mut builder = MetaDataBuilder::new();
-        builder.time(time, time);
-        self.sftp().fs().set_metadata(full, builder.create()).await
-    }
-
-    /// Writes the content into a new temp file next to `full`, with `mode`, made
-    /// durable; returns the temp file's path and the content's hash.
-    fn write_temp(
-        &self,
-        path: &RelPath,
-        full: &Path,
-        content: &mut dyn Read,
-        mode: u32,
-    ) -> Result<(PathBuf, Hash)> {
-        let dir = full.parent().unwrap_or(Path::new("/"));
-        let temp = dir.join(OsStr::from_bytes(
-            &self.temp.temp_name(crate::sys::random_u64()),
-        ));
-        let mut file = self
-            .rt
-            .block_on(
-                self.sftp()
-                    .options()
-                    .write(true)
-                    .create_new(true)
-                    .open(&temp),
-            )
-            .map_err(|e| fail(path, "create a temp file in its folder", e))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buffer = vec![0u8; BUFFER_SIZE];
-        let result: Result<()> = (|| {
-            loop {
-                let n = read_some(content, &mut buffer)
-                    .map_err(|e| RemoteError::from_io(path, "read the source", e))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..n]);
-                self.rt
-                    .block_on(file.write_all(&buffer[..n]))
-                    .map_err(|e| fail(path, "write the temp file", e))?;
-            }
-            self.rt
-                .block_on(async {
-                    file.set_permissions(Permissions::from(mode as u16)).await?;
-                    if self.sftp().support_fsync() {
-                        file.sync_all().await?;
-                    }
-                    Ok(())
-                })
-                .map_err(|e| fail(path, "finish the temp file", e))
-        })();
-        let closed = self.rt.block_on(file.close());
-        if let Err(err) = result {
-            self.remove_quietly(&temp);
-            return Err(err);
-        }
-        if let Err(e) = closed {
-            self.remove_quietly(&temp);
-            return Err(fail(path, "close the temp file", e));
-        }
-        Ok((temp, *hasher.finalize().as_bytes()))
-    }
-
     fn remove_quietly(&self, full: &Path) {
         if let Err(e) = self.rt.block_on(self.sftp().fs().remove_file(full)) {
             tracing::warn!("could not remove the temp file {}: {e}", full.display());
@@ -396,47 +328,6 @@ impl SftpRemote {
             (Expect::Identity(_), Some(_)) => return changed("it changed since it was scanned"),
         }
         Ok(current)
-    }
-
-    /// Moves the finished temp item at `temp` to `full`: a hard link (which fails if
-    /// something is there) where nothing may be there, else an atomic rename over
-    /// the target. `current` is what is there now; a file takes a later time than
-    /// the file it replaces, so its identity changes.
-    fn place(
-        &self,
-        path: &RelPath,
-        temp: &Path,
-        full: &Path,
-        current: Option<&Stat>,
-        expect: &Expect,
-    ) -> Result<()> {
-        let result = self.rt.block_on(async {
-            if let Some(current) = current.filter(|c| c.meta.kind == Kind::File) {
-                let now = self.sftp().fs().symlink_metadata(temp).await?;
-                let new_secs = now.modified().map(|t| t.into_raw()).unwrap_or(0);
-                let old_secs = (current.meta.mtime_ns / 1_000_000_000) as u32;
-                if new_secs <= old_secs {
-                    self.set_mtime(temp, old_secs + 1).await?;
-                }
-            }
-            let mut fs = self.sftp().fs();
-            if *expect == Expect::Absent && self.sftp().support_hardlink() {
-                fs.hard_link(temp, full).await?;
-                fs.remove_file(temp).await
-            } else {
-                fs.rename(temp, full).await
-            }
-        });
-        result.map_err(|e| match e {
-            SftpError::SftpError(SftpErrorKind::Failure, _) if *expect == Expect::Absent => {
-                RemoteError::new(
-                    ErrorKind::Changed,
-                    path,
-                    "something appeared there since it was scanned",
-                )
-            }
-            e => fail(path, "move the temp file into place", e),
-        })
     }
 
     /// Refuses to replace a folder with a file or symlink.
@@ -465,11 +356,7 @@ impl SftpRemote {
 
 impl Drop for SftpRemote {
     fn drop(&mut self) {
-        if let Some(sftp) = self.sftp.take().and_then(|s| Arc::try_unwrap(s).ok()) {
-            let _ = self.rt.block_on(async {
-                tokio::time::timeout(Duration::from_secs(5), sftp.close()).await
-            });
-        }
+        self.pool.close(&self.rt);
     }
 }
 
@@ -512,38 +399,18 @@ impl Remote for SftpRemote {
     }
 
     fn open_read(&self, path: &RelPath) -> Result<Box<dyn Read + Send>> {
+        // Opened straight away (the folder's listing said it is a file): nothing
+        // there is `NotFound`; a folder opened for reading fails at the first read.
         let full = self.full(path);
-        match self.lstat_full(path, &full)? {
-            Some(meta) if meta.file_type().is_some_and(|t| t.is_file()) => {}
-            Some(meta) if meta.file_type().is_some_and(|t| t.is_dir()) => {
-                return Err(RemoteError::new(
-                    ErrorKind::IsADirectory,
-                    path,
-                    "it is a folder, not a file",
-                ))
-            }
-            Some(_) => {
-                return Err(RemoteError::new(
-                    ErrorKind::Io,
-                    path,
-                    "it is not a regular file",
-                ))
-            }
-            None => {
-                return Err(RemoteError::new(
-                    ErrorKind::NotFound,
-                    path,
-                    "cannot open the file: nothing is there",
-                ))
-            }
-        }
+        let sftp = self.pool.for_copy(&self.rt);
         let file = self
             .rt
-            .block_on(self.sftp().open(&full))
+            .block_on(sftp.open(&full))
             .map_err(|e| fail(path, "open the file", e))?;
         Ok(Box::new(BlockingRead {
             handle: self.rt.handle(),
             file: Box::pin(TokioCompatFile::new(file)),
+            _session: sftp,
         }))
     }
 
@@ -556,28 +423,7 @@ impl Remote for SftpRemote {
         expected_hash: Option<Hash>,
         expect: &Expect,
     ) -> Result<Written> {
-        Self::refuse_root(path, "replaced by a file")?;
-        let full = self.full(path);
-        let (temp, hash) = self.write_temp(path, &full, content, mode)?;
-        let placed = (|| {
-            if expected_hash.is_some_and(|expected| expected != hash) {
-                return Err(RemoteError::new(
-                    ErrorKind::Changed,
-                    path,
-                    "the source changed while it was copied",
-                ));
-            }
-            let current = self.check_expect(path, expect)?;
-            Self::refuse_dir(path, current.as_ref())?;
-            crashpoint::hit(super::CHECKED);
-            self.place(path, &temp, &full, current.as_ref(), expect)
-        })();
-        if let Err(err) = placed {
-            self.remove_quietly(&temp);
-            return Err(err);
-        }
-        let stat = self.stat_required(path, "it was written")?;
-        Ok(Written { stat, hash })
+        self.upload(path, content, mode, expected_hash, expect)
     }
 
     fn make_dir(
@@ -633,7 +479,7 @@ impl Remote for SftpRemote {
         let placed = (|| {
             let current = self.check_expect(path, expect)?;
             Self::refuse_dir(path, current.as_ref())?;
-            self.place(path, &temp, &full, None, expect)
+            self.place(&self.sftp(), path, None, &temp, &full, expect)
         })();
         if let Err(err) = placed {
             self.remove_quietly(&temp);
@@ -760,6 +606,8 @@ impl Remote for SftpRemote {
 struct BlockingRead {
     handle: tokio::runtime::Handle,
     file: std::pin::Pin<Box<TokioCompatFile>>,
+    /// The session the file is open on, busy until the read is done.
+    _session: pool::Lease,
 }
 
 impl Read for BlockingRead {

@@ -7,6 +7,8 @@
 
 use crate::bus::{Bus, Subscriber};
 use crate::events::{id, Filter};
+use crate::outcome::SyncOutcome;
+use offline_engine::ResultKind;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -53,8 +55,8 @@ pub struct Run {
 pub enum RecentKind {
     /// A sync ended.
     Synced {
-        /// `ok`, `incomplete`, `cancelled`, `stopped`, `error`.
-        result: String,
+        /// How it ended.
+        result: SyncOutcome,
         /// Items reported.
         items: u64,
         /// Bytes moved.
@@ -273,7 +275,8 @@ impl Live {
                     signal = Some(Signal::Progress(index));
                 }
                 Some(id::SYNC_FILE_RESULT) => {
-                    let failed = text("result").as_deref() == Some("error");
+                    let failed = text("result").and_then(|r| ResultKind::from_name(&r))
+                        == Some(ResultKind::Error);
                     if let Some(run) = c.runs.iter_mut().find(|r| r.sync_id == sync_id) {
                         run.done += 1;
                         run.bytes += number("bytes");
@@ -301,10 +304,13 @@ impl Live {
                         .map(|r| r.done)
                         .unwrap_or(0);
                     c.runs.retain(|r| r.sync_id != sync_id);
-                    let result = text("result").unwrap_or_default();
-                    let quiet = result == "ok" && done == 0;
+                    // A result this page does not know is no success.
+                    let result = outcome(text("result"));
+                    let quiet = result == SyncOutcome::Ok && done == 0;
                     let kind = match text("error") {
-                        Some(error) if result == "error" => Some(RecentKind::Failed { error }),
+                        Some(error) if result == SyncOutcome::Error => {
+                            Some(RecentKind::Failed { error })
+                        }
                         // A sync that found nothing to do is no news.
                         _ if quiet => None,
                         _ => Some(RecentKind::Synced {
@@ -323,8 +329,8 @@ impl Live {
                 Some(id::BACKGROUND_SYNC_END) => {
                     // A run that never planned (share unreachable, cache busy) ends here.
                     c.runs.retain(|r| r.sync_id != sync_id);
-                    let result = text("result").unwrap_or_default();
-                    if matches!(result.as_str(), "unreachable" | "disconnected") {
+                    let result = outcome(text("result"));
+                    if matches!(result, SyncOutcome::Unreachable | SyncOutcome::Disconnected) {
                         push_recent(
                             c,
                             RecentKind::Failed {
@@ -401,6 +407,13 @@ impl Live {
             let _ = self.tx.send(Signal::Progress(index));
         }
     }
+}
+
+/// The outcome named by an event's `result` (an unknown or missing one reads as an
+/// error).
+fn outcome(name: Option<String>) -> SyncOutcome {
+    name.and_then(|n| SyncOutcome::from_name(&n))
+        .unwrap_or(SyncOutcome::Error)
 }
 
 fn push_recent(c: &mut CacheLive, kind: RecentKind) {
@@ -488,9 +501,13 @@ mod tests {
         );
         assert!(live.run(1).is_none());
         let recent = live.recent(1);
-        assert!(
-            matches!(&recent[0].kind, RecentKind::Synced { result, .. } if result == "incomplete")
-        );
+        assert!(matches!(
+            &recent[0].kind,
+            RecentKind::Synced {
+                result: SyncOutcome::Incomplete,
+                ..
+            }
+        ));
         assert!(
             matches!(&recent[1].kind, RecentKind::ItemFailed { hint: Some(h), .. } if h.contains("permissions"))
         );

@@ -8,6 +8,7 @@
 use super::live::{Recent, RecentKind, Run};
 use super::server::{blocking, Flash, Shared};
 use super::view::{activity_words, bytes, reason_words, relative, stamp, CacheView};
+use crate::outcome::SyncOutcome;
 use axum::extract::{Query, State};
 use axum::response::{Html, Response};
 use maud::{html, Markup, DOCTYPE};
@@ -96,7 +97,7 @@ fn render(views: &[CacheView], flash: Option<&Flash>) -> Markup {
     let conflicts: usize = views.iter().map(CacheView::conflict_count).sum();
     let offline: Vec<&CacheView> = views
         .iter()
-        .filter(|v| v.state_name() == "offline")
+        .filter(|v| v.connect_state() == ConnectState::Offline)
         .collect();
     let body = html! {
         h1 { "Sync Center" }
@@ -117,7 +118,7 @@ fn render(views: &[CacheView], flash: Option<&Flash>) -> Markup {
                                 li { a href={ "#c" (v.index) "-k" (n) } { "Conflict: " (c.path) } " in " (v.title()) }
                             }
                         }
-                        @if v.state_name() == "offline" {
+                        @if v.connect_state() == ConnectState::Offline {
                             li { a href={ "#cache-" (v.index) } { (v.title()) " is offline" } }
                         }
                     }
@@ -133,12 +134,12 @@ fn section(v: &CacheView) -> Markup {
     let root = v.root.display().to_string();
     let activity = v.daemon.as_ref().map(|d| d.activity.as_str()).unwrap_or("");
     html! {
-        section.cache #{ "cache-" (v.index) } data-cache=(root) data-state=(v.state_name())
+        section.cache #{ "cache-" (v.index) } data-cache=(root) data-state=(v.connect_state().name())
             data-reason=(v.reason_name().unwrap_or("")) data-activity=(activity) data-index=(v.index)
             aria-labelledby={ "cache-" (v.index) "-title" } {
             div.cache-head {
                 h2 #{ "cache-" (v.index) "-title" } { (v.title()) }
-                span.badge.(v.state_name()) data-state-badge { (v.state_name()) }
+                span.badge.(v.connect_state().name()) data-state-badge { (v.connect_state().name()) }
                 div.actions {
                     (action_button("sync", v.index, None, "/", "Sync now", "primary", "Synchronize this cache with its share now, both ways"))
                     @if matches!(&v.state, Ok(s) if s.status.connect_state == ConnectState::Offline
@@ -218,7 +219,7 @@ fn facts(v: &CacheView, s: &offline_engine::Status) -> Markup {
                     @match &v.daemon {
                         None => "not serving this cache",
                         Some(d) => {
-                            (activity_words(&d.activity))
+                            (activity_words(d.activity()))
                             @if let Some(ns) = d.next_sync_ns { "; next sync " (when(Some(ns), "")) }
                             @if let Some(ns) = d.next_retry_ns { "; next try of the share " (when(Some(ns), "")) }
                         }
@@ -351,7 +352,10 @@ fn recent(items: &[Recent]) -> Markup {
 
 fn recent_class(kind: &RecentKind) -> &'static str {
     match kind {
-        RecentKind::Synced { result, .. } if result == "ok" => "ok",
+        RecentKind::Synced {
+            result: SyncOutcome::Ok,
+            ..
+        } => "ok",
         RecentKind::Done { .. } => "ok",
         RecentKind::Synced { .. } => "note",
         _ => "bad",
@@ -367,7 +371,7 @@ fn recent_text(kind: &RecentKind) -> Markup {
             errors,
             conflicts,
         } => html! {
-            "Sync " strong { (result) } ": " (plural(*items, "item", "items")) ", " (bytes(*b))
+            "Sync " strong { (result.name()) } ": " (plural(*items, "item", "items")) ", " (bytes(*b))
             @if *errors > 0 { ", " (errors) " failed" }
             @if *conflicts > 0 { ", " (conflicts) " in conflict" }
         },

@@ -3,7 +3,7 @@
 //! pages print: sizes, times and how long ago, offline reasons in words.
 
 use super::live::{Live, Recent, Run};
-use crate::status::{self, DaemonStatus};
+use crate::status::{self, Activity, DaemonStatus};
 use offline_core::{ConnectState, OfflineReason};
 use offline_engine::cache::now_ns;
 use offline_engine::{Cache, Status};
@@ -62,11 +62,12 @@ impl CacheView {
         }
     }
 
-    /// `online`, `offline` or `unknown` (the `data-state` of its section).
-    pub fn state_name(&self) -> &'static str {
+    /// The share's connect state (`Unknown` when the cache could not be read); its
+    /// name is the `data-state` of its section.
+    pub fn connect_state(&self) -> ConnectState {
         match &self.state {
-            Ok(s) => s.status.connect_state.name(),
-            Err(_) => "unknown",
+            Ok(s) => s.status.connect_state,
+            Err(_) => ConnectState::Unknown,
         }
     }
 
@@ -109,16 +110,17 @@ pub fn reason_words(reason: OfflineReason) -> &'static str {
     }
 }
 
-/// What the daemon is doing, in words.
-pub fn activity_words(activity: &str) -> &'static str {
+/// What the daemon is doing, in words (`None`: an activity this version does not
+/// know).
+pub fn activity_words(activity: Option<Activity>) -> &'static str {
     match activity {
-        "idle" => "idle, watching for changes",
-        "syncing" => "syncing",
-        "offline" => "waiting for the share to come back",
-        "disconnected" => "offline on purpose",
-        "blackout" => "holding syncs (blackout window)",
-        "stopping" => "stopping",
-        _ => "busy",
+        Some(Activity::Idle) => "idle, watching for changes",
+        Some(Activity::Syncing) => "syncing",
+        Some(Activity::Offline) => "waiting for the share to come back",
+        Some(Activity::Disconnected) => "offline on purpose",
+        Some(Activity::Blackout) => "holding syncs (blackout window)",
+        Some(Activity::Stopping) => "stopping",
+        None => "busy",
     }
 }
 

@@ -160,6 +160,7 @@ impl Session {
             Encrypt::ServerChoice => EncryptionMode::Allowed,
             Encrypt::Required | Encrypt::WhenOffered => EncryptionMode::Required,
         };
+        let mut garbled = 0;
         loop {
             let limit = connect_timeout();
             let attempt = tokio::time::timeout(limit, self.connect_once(&unc, mode));
@@ -197,6 +198,17 @@ impl Session {
                         self.target.host
                     );
                     mode = EncryptionMode::Allowed;
+                }
+                // The smb crate now and then fails to verify the signature of
+                // an answer during the logon (seen against Samba with encryption
+                // required): a fresh connection then works.
+                Err(smb::Error::TranformFailed(e)) if garbled + 1 < ATTEMPTS => {
+                    garbled += 1;
+                    tracing::debug!(
+                        "{}: connecting failed ({e}); trying again",
+                        self.target.host
+                    );
+                    tokio::time::sleep(FIRST_BACKOFF).await;
                 }
                 Err(err) => return Err(fail(&here, "connect to the share", &err)),
             }
