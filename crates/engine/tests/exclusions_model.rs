@@ -139,6 +139,9 @@ fn run(base: &[u8], pattern: usize, local: &[Edit], remote: &[Edit]) -> Result<(
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut cache = cache_in(dir.path());
     let share = MemShare::new();
+    // A file no edit touches: a share that comes to list nothing at all is refused by
+    // the empty-share guard (as an unmounted share would be), which is not under test.
+    share.put_file("kept", b"kept\n");
     for (i, n) in base.iter().enumerate().take(PATHS.len()) {
         if n % 3 != 0 {
             share.put_file(PATHS[i], &content("base", *n));
@@ -225,5 +228,16 @@ proptest! {
         if let Err(e) = run(&base, pattern, &local, &remote) {
             prop_assert!(false, "{}", e);
         }
+    }
+}
+
+/// A case the random run found: the share's every item but the untouched one deleted
+/// while a pattern excludes a folder that does not exist. The sync must carry the
+/// deletions to the cache, not stop as if the share had come back empty.
+#[test]
+fn deleting_all_but_one_item_on_the_share_under_a_pattern_converges() {
+    let remote = [Edit::Delete(0), Edit::Delete(1)];
+    if let Err(e) = run(&[13, 103, 0, 114, 54], 1, &[], &remote) {
+        panic!("{e}");
     }
 }
