@@ -1,8 +1,10 @@
 //! Network-share benchmark: the same tree synced to and from a real WebDAV (nginx),
-//! SFTP (sshd) and S3 (SeaweedFS) server on loopback by `offline` and by rclone
-//! (`copy`, `sync`, `bisync`) against the same server in the same run, interleaved,
-//! with the same number of copies in flight. Prints a table of seconds per case and
-//! backend and offline ÷ rclone. Not part of the test suite.
+//! SFTP (sshd), S3 (SeaweedFS) and SMB (Samba) server on loopback by `offline` and by
+//! rclone (`copy`, `sync`, `bisync`) against the same server in the same run,
+//! interleaved, with the same number of copies in flight; for SMB also by
+//! `smbclient`'s own recursive `mput` and `mget` (one file at a time), the anchor the
+//! SMB numbers are read against. Prints a table of seconds per case and backend and
+//! offline ÷ rclone. Not part of the test suite.
 //!
 //! Cases: upload (a new tree into an empty folder: `offline sync` / `rclone copy`),
 //! download (into an empty cache / folder), no change (`offline sync` / `rclone sync`
@@ -11,7 +13,7 @@
 //!
 //! `cargo bench -p offline-cli --bench backends`; environment:
 //! `OFFLINE_BENCH_FILES` (2000), `OFFLINE_BENCH_TRANSFERS` ("4"),
-//! `OFFLINE_BENCH_BACKENDS` ("webdav sftp s3"), `OFFLINE_BENCH_LARGE` (0: files of
+//! `OFFLINE_BENCH_BACKENDS` ("webdav sftp s3 smb"), `OFFLINE_BENCH_LARGE` (0: files of
 //! 100 MiB added to the tree), `OFFLINE_BENCH_RCLONE` (1; 0: offline only),
 //! `OFFLINE_BENCH_DELAY_MS` (0: the client talks to the server directly; N: through a
 //! relay on loopback that holds every chunk N ms in each direction, a link with a
@@ -212,6 +214,29 @@ fn rclone_remote(server: &Server, folder: &str) -> (Vec<(String, String)>, Strin
                 format!("bench:{}", parent.join(folder).display()),
             )
         }
+        Backend::Smb => {
+            // smb://user@127.0.0.1:PORT/share/team
+            let rest = url.trim_start_matches("smb://");
+            let (user, rest) = rest.split_once('@').expect("a user in the URL");
+            let (host_port, path) = rest.split_once('/').expect("a path in the URL");
+            let (host, port) = host_port.split_once(':').expect("a port in the URL");
+            let share = path.split('/').next().expect("a share in the URL");
+            let out = std::process::Command::new("rclone")
+                .args(["obscure", &env("OFFLINE_SMB_PASSWORD")])
+                .output()
+                .expect("run rclone obscure");
+            let pass = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (
+                vec![
+                    conf("TYPE", "smb"),
+                    conf("HOST", host),
+                    conf("PORT", port),
+                    conf("USER", user),
+                    conf("PASS", &pass),
+                ],
+                format!("bench:{share}/{folder}"),
+            )
+        }
     }
 }
 
@@ -314,6 +339,8 @@ struct Row {
     offline: f64,
     rclone: Option<f64>,
     bisync: Option<f64>,
+    /// `smbclient`'s `mput` (upload) or `mget` (download), on SMB.
+    smbclient: Option<f64>,
 }
 
 /// What every run shares.
@@ -358,6 +385,7 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: rclone_up,
         bisync: None,
+        smbclient: None,
     });
 
     cache_with(&server, &down, t);
@@ -369,6 +397,7 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: rclone_down,
         bisync: None,
+        smbclient: None,
     });
 
     let offline = timed(&server, &up, &["sync"]);
@@ -383,6 +412,7 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: sync_s,
         bisync: bisync_s,
+        smbclient: None,
     });
 
     change_one_percent(&up, files);
@@ -400,7 +430,13 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: sync_s,
         bisync: bisync_s,
+        smbclient: None,
     });
+    if backend == Backend::Smb {
+        let (mput, mget) = smbclient_anchor(&server, work.path(), files);
+        rows[0].smbclient = Some(mput);
+        rows[1].smbclient = Some(mget);
+    }
     rows
 }
 
@@ -438,6 +474,7 @@ fn append_tsv(path: &Path, backend: Backend, rep: usize, rows: &[Row]) {
             ("offline", Some(row.offline)),
             ("rclone", row.rclone),
             ("bisync", row.bisync),
+            ("smbclient", row.smbclient),
         ];
         for (tool, value) in tools {
             if let Some(v) = value {
@@ -466,7 +503,7 @@ fn main() {
         .split_whitespace()
         .map(|t| t.parse().expect("OFFLINE_BENCH_TRANSFERS: numbers"))
         .collect();
-    let wanted = env_or("OFFLINE_BENCH_BACKENDS", "webdav sftp s3");
+    let wanted = env_or("OFFLINE_BENCH_BACKENDS", "webdav sftp s3 smb");
     let tsv = std::env::var_os("OFFLINE_BENCH_TSV").map(std::path::PathBuf::from);
     let what = format!(
         "{} files of 1-4 KiB in 100 folders{}, round trip {} ms, median of {reps}",
@@ -504,14 +541,15 @@ fn main() {
     }
     println!("{what}");
     println!();
-    println!("| backend | transfers | case | offline s | rclone s | offline ÷ rclone | rclone bisync s | offline ÷ bisync |");
-    println!("|---|---:|---|---:|---:|---:|---:|---:|");
+    println!("| backend | transfers | case | offline s | rclone s | offline ÷ rclone | rclone bisync s | offline ÷ bisync | smbclient s | offline ÷ smbclient |");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for ((b, t, case), rows) in all {
         let offline = median(rows.iter().map(|r| r.offline).collect());
         let rclone = median(rows.iter().filter_map(|r| r.rclone).collect());
         let bisync = median(rows.iter().filter_map(|r| r.bisync).collect());
+        let smbclient = median(rows.iter().filter_map(|r| r.smbclient).collect());
         println!(
-            "| {} | {t} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {t} | {} | {} | {} | {} | {} | {} | {} | {} |",
             backends[b].name(),
             case.label(),
             secs(offline),
@@ -519,6 +557,62 @@ fn main() {
             ratio(offline, rclone),
             secs(bisync),
             ratio(offline, bisync),
+            secs(smbclient),
+            ratio(offline, smbclient),
         );
     }
+}
+
+/// `smbclient`'s recursive `mput` of the same tree into a folder of its own on the
+/// share, then `mget` of it into a new local folder (through the relay, if any):
+/// the wall times in seconds.
+fn smbclient_anchor(server: &Server, work: &Path, files: usize) -> (f64, f64) {
+    let port = server
+        .url
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("the share URL has a port")
+        .to_string();
+    let source = work.join("anchor-up");
+    make_tree(&source, files);
+    let target = work.join("anchor-down");
+    fs::create_dir_all(&target).expect("create a folder");
+    let run = |commands: String| {
+        let start = Instant::now();
+        let out = std::process::Command::new("smbclient")
+            .args(["-p", &port, "//127.0.0.1/share", "-U"])
+            .arg(format!("{}%{}", servers::smb_user(), servers::SMB_PASSWORD))
+            .arg("-c")
+            .arg(&commands)
+            .output()
+            .expect("run smbclient");
+        let secs = start.elapsed().as_secs_f64();
+        servers::assert_ok(&out, &format!("smbclient -c {commands:?}"), server);
+        secs
+    };
+    let mput = run(format!(
+        "prompt OFF; recurse ON; mkdir anchor; cd anchor; lcd {}; mput *",
+        source.display()
+    ));
+    let mget = run(format!(
+        "prompt OFF; recurse ON; cd anchor; lcd {}; mget *",
+        target.display()
+    ));
+    let got = walk_count(&target);
+    assert_eq!(got, files, "smbclient mget brought {got} of {files} files");
+    (mput, mget)
+}
+
+/// How many files are below `dir`.
+fn walk_count(dir: &Path) -> usize {
+    let mut count = 0;
+    for entry in fs::read_dir(dir).expect("read a folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            count += walk_count(&path);
+        } else {
+            count += 1;
+        }
+    }
+    count
 }

@@ -131,6 +131,17 @@ pub struct ConfigArgs {
     /// Scan the cache folder for missed changes this often (e.g. 5m).
     #[arg(long, value_name = "DURATION")]
     pub rescan_interval: Option<String>,
+    /// Look for changes on a share that announces none (WebDAV, SFTP, S3, network
+    /// mounts) this often (e.g. 60s).
+    #[arg(long, value_name = "DURATION")]
+    pub share_poll_interval: Option<String>,
+    /// A share whose round trip is longer is on a slow link (e.g. 80ms).
+    #[arg(long, value_name = "DURATION")]
+    pub slow_link_latency: Option<String>,
+    /// On a slow link, background syncs copy files over 1 MiB only in this daily
+    /// window, local time (HH:MM-HH:MM; `none`: they do not wait).
+    #[arg(long, value_name = "HH:MM-HH:MM")]
+    pub slow_link_window: Option<String>,
 }
 
 impl ConfigArgs {
@@ -142,6 +153,9 @@ impl ConfigArgs {
             (keys::RETRY_INTERVAL, &self.retry_interval),
             (keys::PUSH_DELAY, &self.push_delay),
             (keys::RESCAN_INTERVAL, &self.rescan_interval),
+            (keys::SHARE_POLL_INTERVAL, &self.share_poll_interval),
+            (keys::SLOW_LINK_LATENCY, &self.slow_link_latency),
+            (keys::SLOW_LINK_WINDOW, &self.slow_link_window),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
@@ -199,6 +213,9 @@ pub fn status_json(cache: &Cache) -> Value {
             "last_sync_ns": found.status.last_sync_ns,
             "last_result": found.status.last_result,
             "socket": found.status.socket,
+            "share_changes": found.status.share_changes,
+            "round_trip_ms": found.status.round_trip_ms,
+            "slow_link": found.status.slow_link,
         }),
         _ => json!({"running": false}),
     }
@@ -219,6 +236,13 @@ pub fn print_status(cache: &Cache) {
             }
             if let Some(ns) = s.next_retry_ns {
                 println!("next retry:   {}", time_text(ns));
+            }
+            if let Some(how) = &s.share_changes {
+                println!("share changes: {how}");
+            }
+            if let Some(ms) = s.round_trip_ms {
+                let speed = if s.slow_link { "slow" } else { "fast" };
+                println!("link:         {speed} (round trip {ms} ms)");
             }
         }
         _ => println!("daemon:       not running (start it with `offline daemon`)"),

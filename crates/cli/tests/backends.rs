@@ -1,5 +1,5 @@
-//! The same cases against every network backend, each against a real server on
-//! loopback (see `servers/mod.rs`): changes carried both ways between two caches of
+//! The same cases against every network backend (WebDAV, SFTP, S3, SMB), each
+//! against a real server on loopback (see `servers/mod.rs`): changes carried both ways between two caches of
 //! one share, conflicts (logged, and kept-all), wrong credentials, offline mode and
 //! a server killed in the middle of a sync.
 
@@ -175,6 +175,7 @@ fn changes_travel_both_ways(backend: Backend) {
     let (key, wrong) = match backend {
         Backend::Webdav => ("OFFLINE_WEBDAV_PASSWORD", "not-the-password".to_string()),
         Backend::S3 => ("AWS_SECRET_ACCESS_KEY", "not-the-secret".to_string()),
+        Backend::Smb => ("OFFLINE_SMB_PASSWORD", "not-the-password".to_string()),
         Backend::Sftp => (
             "OFFLINE_SFTP_KEY",
             server.path("host_key").display().to_string(),
@@ -464,7 +465,7 @@ macro_rules! per_backend {
     )*};
 }
 
-per_backend!(Webdav => webdav, Sftp => sftp, S3 => s3);
+per_backend!(Webdav => webdav, Sftp => sftp, S3 => s3, Smb => smb);
 
 /// An S3 server without credentials: anonymous requests work.
 #[test]

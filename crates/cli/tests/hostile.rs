@@ -366,6 +366,10 @@ fn temp_world() -> Fixture {
         fx.write(Side::Share, format!("data/{i}.txt"), format!("content {i}"));
     }
     fx.init();
+    // One copy in flight and commits by count: the crash points come in the same order
+    // in every run, so the point counted in one run is the same moment in the next.
+    let out = run_with(&fx.cache, &["config", "--transfers", "1"], &[]);
+    assert!(out.status.success(), "config --transfers 1: {out:?}");
     fx.write(Side::Cache, ".offline-tmp-mine", "made in the cache");
     fx
 }
@@ -373,7 +377,11 @@ fn temp_world() -> Fixture {
 #[test]
 fn only_this_caches_temp_files_are_removed_and_a_persons_are_synced() {
     let counted = temp_world();
-    let out = run_with(&counted.cache, &["sync"], &[("OFFLINE_CRASH_LIST", "1")]);
+    let out = run_with(
+        &counted.cache,
+        &["sync"],
+        &[("OFFLINE_CRASH_LIST", "1"), ("OFFLINE_COMMIT_EVERY", "1")],
+    );
     let point = crash_point_number(
         &String::from_utf8_lossy(&out.stderr),
         "dir.stage_file.temp_written",
@@ -384,7 +392,10 @@ fn only_this_caches_temp_files_are_removed_and_a_persons_are_synced() {
     let killed = run_with(
         &fx.cache,
         &["sync"],
-        &[("OFFLINE_CRASH_AT", &point.to_string())],
+        &[
+            ("OFFLINE_CRASH_AT", &point.to_string()),
+            ("OFFLINE_COMMIT_EVERY", "1"),
+        ],
     );
     assert_eq!(killed.status.code(), None, "killed at crash point {point}");
     let own_tag = fs::read_to_string(fx.meta_dir().join("tag")).unwrap_or_default();

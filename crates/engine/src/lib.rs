@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod conflict;
+mod defer;
 pub mod error;
 pub mod exclude;
 mod execute;

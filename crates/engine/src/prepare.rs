@@ -55,6 +55,9 @@ pub struct PrepareOptions {
     pub fill_operation: Option<SyncOperation>,
     /// The mass-delete limit in percent (default [`MASS_DELETE_PERCENT`]).
     pub max_delete_percent: Option<u32>,
+    /// Leave out copies of files larger than this many bytes, reported as skipped
+    /// (the daemon on a slow link, outside its slow-link window).
+    pub defer_larger_than: Option<u64>,
 }
 
 /// How many times the planner is asked which hashes would settle a rename: once
@@ -109,7 +112,11 @@ impl Cache {
         }
         let walked = walker.run(&options.scope, &mut planner)?;
         self.hash_for_renames(share, &mut planner);
-        let plan = planner.finish();
+        let mut plan = planner.finish();
+        let deferred = match options.defer_larger_than {
+            Some(limit) => crate::defer::defer_large(&mut plan.items, limit),
+            None => Vec::new(),
+        };
         if !options.force {
             let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
             guards::check(self, &plan, !walked.problems.is_empty(), percent)?;
@@ -119,6 +126,7 @@ impl Cache {
             .iter()
             .map(|l| l.report())
             .chain(walked.notes)
+            .chain(deferred)
             .collect();
         let problems = walked
             .problems

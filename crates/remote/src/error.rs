@@ -32,6 +32,9 @@ pub enum ErrorKind {
     IsADirectory,
     /// This kind of share cannot store the item (a symlink on an object store).
     Unsupported,
+    /// Another program holds the item open and does not allow the change (an SMB
+    /// sharing violation or lock conflict); the next sync tries again.
+    InUse,
     /// Any other input/output failure.
     Io,
 }
@@ -117,6 +120,7 @@ impl ErrorKind {
             ErrorKind::NotADirectory => "a file is where a folder should be",
             ErrorKind::IsADirectory => "a folder is where a file should be",
             ErrorKind::Unsupported => "this kind of share cannot store it",
+            ErrorKind::InUse => "another program has it open",
             ErrorKind::Io => "input/output error",
         }
     }
@@ -149,6 +153,9 @@ impl ErrorKind {
             }
             ErrorKind::Unsupported => {
                 "keep the item in the cache only, or replace it (e.g. a symlink by a copy)"
+            }
+            ErrorKind::InUse => {
+                "close the file in the program that holds it open; the next sync tries again"
             }
             ErrorKind::Io => "check the disk or the connection, then sync again",
         }

@@ -7,7 +7,7 @@
 //! rule 1).
 //!
 //! The first backend is [`DirRemote`]: a local folder, or a mounted SMB/NFS/sshfs
-//! share. Network shares (cargo features `webdav`, `sftp`, `s3`, all on by default)
+//! share. Network shares (cargo features `webdav`, `sftp`, `s3`, `smb`, all on by default)
 //! are opened from a URL by [`open_share`]. The trait asks for nothing a plain object store cannot give: identities
 //! are opaque strings (an etag would do), and [`Capabilities`] tells the engine
 //! when renames, empty folders, symlinks or modes are missing.
@@ -30,6 +30,8 @@ pub use location::{is_url, Location, Settings, CREDENTIALS_FILE};
 pub use net::object::ObjectRemote;
 #[cfg(feature = "sftp")]
 pub use net::sftp::SftpRemote;
+#[cfg(feature = "smb")]
+pub use net::smb::SmbRemote;
 pub use open::{open_network, open_share, ShareOptions};
 
 pub use offline_core::{Expect, Lineage};
@@ -96,6 +98,24 @@ pub struct Staged {
     pub temp_name: Vec<u8>,
     /// The BLAKE3 hash of the bytes written.
     pub hash: Hash,
+}
+
+/// What changed on a share, as its server told ([`Remote::watch_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareChanges {
+    /// These items (files or folders; a folder covers what is inside it).
+    Paths(Vec<RelPath>),
+    /// Something changed, the server did not say what (its list overflowed, or
+    /// the watch was started again): everything must be looked at.
+    Unknown,
+}
+
+/// A live watch of a share for changes other clients make.
+pub trait ChangeWatch: Send {
+    /// Waits up to `timeout` for the next changes; `Ok(None)` when none came.
+    /// A broken connection is an error ([`ErrorKind::Unreachable`]); the caller
+    /// starts a new watch when the share is back.
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<Option<ShareChanges>>;
 }
 
 /// One side of a sync: the share, or the cache folder.
@@ -266,5 +286,20 @@ pub trait Remote: Send + Sync {
     /// Removes a staged file that will not be placed.
     fn discard_staged(&self, _staged: &Staged) -> Result<()> {
         Ok(())
+    }
+
+    /// A watch for changes made on the share by other clients, where the server
+    /// can tell (SMB `CHANGE_NOTIFY`); `None` where it cannot (the caller watches
+    /// a local folder itself, or polls).
+    fn watch_changes(&self) -> Option<Result<Box<dyn ChangeWatch>>> {
+        None
+    }
+
+    /// How long one request to this side takes now (the daemon's slow-link
+    /// mode): by default, the time of a stat of the root.
+    fn round_trip(&self) -> Result<std::time::Duration> {
+        let start = std::time::Instant::now();
+        self.stat(&RelPath::root())?;
+        Ok(start.elapsed())
     }
 }

@@ -2,8 +2,9 @@
 //! settings and credentials that go with it.
 //!
 //! `webdav://[user@]host[:port]/path` (plain HTTP), `webdavs://...` (HTTPS),
-//! `sftp://user@host[:port]/path`, `s3://bucket/prefix`. Anything else is a folder
-//! path (the directory backend).
+//! `sftp://user@host[:port]/path`, `s3://bucket/prefix`,
+//! `smb://[user@]host[:port]/share[/path]`. Anything else is a folder path (the
+//! directory backend).
 //!
 //! Settings come from the environment first, then from the cache's credentials file
 //! (`.offline/credentials`: `KEY=VALUE` lines, `#` comments), which must be readable
@@ -43,6 +44,15 @@ pub mod keys {
     pub const SFTP_KEY: &str = "OFFLINE_SFTP_KEY";
     /// SFTP: a known_hosts file to check the server's key against (default: ssh's).
     pub const SFTP_KNOWN_HOSTS: &str = "OFFLINE_SFTP_KNOWN_HOSTS";
+    /// SMB: the user name (also given as `smb://user@host/...`).
+    pub const SMB_USER: &str = "OFFLINE_SMB_USER";
+    /// SMB: the password.
+    pub const SMB_PASSWORD: &str = "OFFLINE_SMB_PASSWORD";
+    /// SMB: the domain (workgroup) of the user, if any.
+    pub const SMB_DOMAIN: &str = "OFFLINE_SMB_DOMAIN";
+    /// SMB: `1` requires SMB 3 encryption (refuse a server that cannot encrypt),
+    /// `0` leaves it to the server; unset: encrypted whenever the server can.
+    pub const SMB_ENCRYPT: &str = "OFFLINE_SMB_ENCRYPT";
 }
 
 /// A parsed share location.
@@ -70,6 +80,20 @@ pub enum Location {
         /// The share's folder on the server (absolute; `/~/` starts in the home folder).
         root: String,
     },
+    /// An SMB (Windows or Samba) share.
+    Smb {
+        /// The host name or address.
+        host: String,
+        /// The port (default 445).
+        port: Option<u16>,
+        /// The user name from the URL, if any.
+        user: Option<String>,
+        /// The share's name on the server.
+        share: String,
+        /// The folder inside the share (`/`-separated, no leading or trailing
+        /// slash; empty for the share's root).
+        path: String,
+    },
     /// An S3 bucket (or a prefix in it).
     S3 {
         /// The bucket.
@@ -87,6 +111,9 @@ impl fmt::Debug for Location {
             Location::Webdav { endpoint, root, .. } => write!(f, "Webdav({endpoint}{root})"),
             Location::Sftp { host, root, .. } => write!(f, "Sftp({host}:{root})"),
             Location::S3 { bucket, prefix } => write!(f, "S3({bucket}/{prefix})"),
+            Location::Smb {
+                host, share, path, ..
+            } => write!(f, "Smb(//{host}/{share}/{path})"),
         }
     }
 }
@@ -174,8 +201,33 @@ impl Location {
                     prefix: path.trim_matches('/').to_string(),
                 })
             }
+            "smb" => {
+                if host.is_empty() {
+                    return Err(bad("an smb:// URL needs a host: smb://host/share/path"));
+                }
+                let trimmed = path.trim_matches('/');
+                let (share, inner) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+                if share.is_empty() {
+                    return Err(bad(
+                        "an smb:// URL needs a share name: smb://host/share/path",
+                    ));
+                }
+                let inner: Vec<&str> = inner.split('/').filter(|p| !p.is_empty()).collect();
+                if share.contains('\\') || inner.iter().any(|p| *p == "." || *p == ".." || p.contains('\\')) {
+                    return Err(bad(
+                        "an smb:// URL's share and folder names must not hold `\\`, `.` or `..`",
+                    ));
+                }
+                Ok(Location::Smb {
+                    host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+                    port: url.port(),
+                    user,
+                    share: share.to_string(),
+                    path: inner.join("/"),
+                })
+            }
             other => Err(bad(format!(
-                "unknown share URL scheme {other}:// (use webdav://, webdavs://, sftp://, s3:// or a folder path)"
+                "unknown share URL scheme {other}:// (use webdav://, webdavs://, sftp://, s3://, smb:// or a folder path)"
             ))),
         }
     }
@@ -231,6 +283,10 @@ impl Settings {
             keys::WEBDAV_PASSWORD,
             keys::SFTP_KEY,
             keys::SFTP_KNOWN_HOSTS,
+            keys::SMB_USER,
+            keys::SMB_PASSWORD,
+            keys::SMB_DOMAIN,
+            keys::SMB_ENCRYPT,
         ] {
             if let Ok(value) = std::env::var(key) {
                 if !value.is_empty() {
@@ -381,6 +437,33 @@ mod tests {
                 prefix: String::new()
             }
         );
+    }
+
+    #[test]
+    fn smb_urls() {
+        assert_eq!(
+            Location::parse("smb://alice@files.example.org/team/projects/2024/").unwrap(),
+            Location::Smb {
+                host: "files.example.org".into(),
+                port: None,
+                user: Some("alice".into()),
+                share: "team".into(),
+                path: "projects/2024".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("smb://127.0.0.1:10445/share").unwrap(),
+            Location::Smb {
+                host: "127.0.0.1".into(),
+                port: Some(10445),
+                user: None,
+                share: "share".into(),
+                path: String::new()
+            }
+        );
+        assert!(Location::parse("smb://host").is_err(), "a share is needed");
+        assert!(Location::parse("smb://host/share/a%5Cb").is_err());
+        assert!(Location::parse("smb://u:pw@host/share").is_err());
     }
 
     #[test]

@@ -19,8 +19,8 @@ pub struct ShareOptions<'a> {
 }
 
 /// Opens the share at `location`: a folder path (the directory backend), or a
-/// `webdav://`, `webdavs://`, `sftp://` or `s3://` URL. Nothing is sent to a
-/// server yet, except for SFTP, which connects (and so may fail with
+/// `webdav://`, `webdavs://`, `sftp://`, `s3://` or `smb://` URL. Nothing is sent
+/// to a server yet, except for SFTP and SMB, which connect (and so may fail with
 /// [`ErrorKind::Unreachable`] or [`ErrorKind::PermissionDenied`]).
 pub fn open_share(location: &str, options: &ShareOptions<'_>) -> Result<Box<dyn Remote>> {
     let parsed = Location::parse(location)?;
@@ -45,7 +45,7 @@ pub fn open_network(
     settings: &Settings,
     (hidden, temp): (&[&[u8]], &TempTag),
 ) -> Result<Box<dyn Remote>> {
-    #[cfg(any(feature = "webdav", feature = "s3", feature = "sftp"))]
+    #[cfg(any(feature = "webdav", feature = "s3", feature = "sftp", feature = "smb"))]
     use crate::location::keys;
     let _ = (location, settings, hidden, temp);
     match parsed {
@@ -112,11 +112,35 @@ pub fn open_network(
                 (hidden, temp),
             )?))
         }
+        #[cfg(feature = "smb")]
+        Location::Smb {
+            host,
+            port,
+            user,
+            share,
+            path,
+        } => {
+            let config = crate::net::smb::SmbConfig {
+                host,
+                port: *port,
+                user: user.as_deref().or(settings.get(keys::SMB_USER)),
+                password: settings.get(keys::SMB_PASSWORD),
+                domain: settings.get(keys::SMB_DOMAIN),
+                share,
+                path,
+                encrypt: settings.get(keys::SMB_ENCRYPT),
+            };
+            Ok(Box::new(crate::net::smb::SmbRemote::connect(
+                &config,
+                location,
+                (hidden, temp),
+            )?))
+        }
         #[allow(unreachable_patterns)]
         _ => Err(RemoteError::new(
             ErrorKind::Unsupported,
             &RelPath::root(),
-            format!("this build has no backend for {location} (enable the cargo feature webdav, sftp or s3)"),
+            format!("this build has no backend for {location} (enable the cargo feature webdav, sftp, s3 or smb)"),
         )),
     }
 }

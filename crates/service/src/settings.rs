@@ -9,6 +9,9 @@
 //! | `daemon.retry_interval` | `2m` | how often an unreachable share is tried again |
 //! | `daemon.push_delay` | `1s` | quiet time after a local change before it is pushed |
 //! | `daemon.rescan_interval` | `5m` | a full scan of the cache folder for changes inotify missed |
+//! | `daemon.share_poll_interval` | `60s` | a look at a share that announces no changes (WebDAV, SFTP, S3, network mounts) |
+//! | `daemon.slow_link_latency` | `80ms` | a share whose round trip is longer is on a slow link (Windows' slow-link mode) |
+//! | `daemon.slow_link_window` | none | `HH:MM-HH:MM`: on a slow link, background syncs copy files over 1 MiB only then |
 //!
 //! Durations are written like `90`, `90s`, `500ms`, `10m`, `2h`.
 
@@ -29,14 +32,24 @@ pub mod keys {
     pub const PUSH_DELAY: &str = "daemon.push_delay";
     /// Full scan of the cache folder.
     pub const RESCAN_INTERVAL: &str = "daemon.rescan_interval";
+    /// A look at a share whose server announces no changes.
+    pub const SHARE_POLL_INTERVAL: &str = "daemon.share_poll_interval";
+    /// A longer round trip than this is a slow link.
+    pub const SLOW_LINK_LATENCY: &str = "daemon.slow_link_latency";
+    /// On a slow link, large files are copied by background syncs only in this
+    /// daily window, `HH:MM-HH:MM` local time.
+    pub const SLOW_LINK_WINDOW: &str = "daemon.slow_link_window";
     /// Every key, for `offline config`.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 9] = [
         SYNC_INTERVAL,
         SYNC_JITTER,
         BLACKOUT,
         RETRY_INTERVAL,
         PUSH_DELAY,
         RESCAN_INTERVAL,
+        SHARE_POLL_INTERVAL,
+        SLOW_LINK_LATENCY,
+        SLOW_LINK_WINDOW,
     ];
 }
 
@@ -108,6 +121,12 @@ pub struct Settings {
     pub push_delay: Duration,
     /// Full scan of the cache folder.
     pub rescan_interval: Duration,
+    /// A look at a share whose server announces no changes.
+    pub share_poll_interval: Duration,
+    /// A longer round trip than this is a slow link.
+    pub slow_link_latency: Duration,
+    /// On a slow link, large files wait for this daily window (none: they do not wait).
+    pub slow_link_window: Option<Blackout>,
 }
 
 impl Default for Settings {
@@ -119,6 +138,9 @@ impl Default for Settings {
             retry_interval: Duration::from_secs(2 * 60),
             push_delay: Duration::from_secs(1),
             rescan_interval: Duration::from_secs(5 * 60),
+            share_poll_interval: Duration::from_secs(60),
+            slow_link_latency: Duration::from_millis(80),
+            slow_link_window: None,
         }
     }
 }
@@ -178,13 +200,17 @@ impl Settings {
             push_delay: dur(keys::PUSH_DELAY, d.push_delay),
             rescan_interval: dur(keys::RESCAN_INTERVAL, d.rescan_interval)
                 .max(Duration::from_millis(100)),
+            share_poll_interval: dur(keys::SHARE_POLL_INTERVAL, d.share_poll_interval)
+                .max(Duration::from_secs(1)),
+            slow_link_latency: dur(keys::SLOW_LINK_LATENCY, d.slow_link_latency),
+            slow_link_window: get(keys::SLOW_LINK_WINDOW).and_then(|v| Blackout::parse(&v)),
         }
     }
 
     /// Checks and stores one setting (`offline config`). An empty blackout removes it.
     pub fn set(cache: &Cache, key: &str, value: &str) -> anyhow::Result<()> {
         let value = value.trim();
-        if key == keys::BLACKOUT {
+        if key == keys::BLACKOUT || key == keys::SLOW_LINK_WINDOW {
             if !value.is_empty() && value != "none" && Blackout::parse(value).is_none() {
                 anyhow::bail!(
                     "`{value}` is not a daily window; write it as HH:MM-HH:MM (local time)"
@@ -216,6 +242,20 @@ impl Settings {
             (keys::RETRY_INTERVAL, format_duration(self.retry_interval)),
             (keys::PUSH_DELAY, format_duration(self.push_delay)),
             (keys::RESCAN_INTERVAL, format_duration(self.rescan_interval)),
+            (
+                keys::SHARE_POLL_INTERVAL,
+                format_duration(self.share_poll_interval),
+            ),
+            (
+                keys::SLOW_LINK_LATENCY,
+                format_duration(self.slow_link_latency),
+            ),
+            (
+                keys::SLOW_LINK_WINDOW,
+                self.slow_link_window
+                    .map(|b| b.text())
+                    .unwrap_or_else(|| "none".into()),
+            ),
         ]
     }
 }

