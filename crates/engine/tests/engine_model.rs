@@ -144,10 +144,8 @@ fn one_sided_renames(
             .iter()
             .filter(|n| here.get(**n) == base.get(*g))
             .collect();
-        let sources = gone
-            .iter()
-            .filter(|o| base.get(**o) == base.get(*g))
-            .count();
+        // The content names the file only when no other base file held it.
+        let sources = base.values().filter(|c| Some(*c) == base.get(*g)).count();
         if let ([n], 1) = (same.as_slice(), sources) {
             out.push(((*g).clone(), (**n).clone()));
         }
@@ -189,9 +187,10 @@ fn run(base: &[u8], local: &[Edit], remote: &[Edit]) -> Result<(), String> {
     apply(&cache, &share, local, remote);
     let (here, there) = (cache_files(cache.root()), share.files());
     // Renamed on the share, untouched in the cache: the cache's copy is renamed.
-    // A file renamed out of a folder renamed too, or into a folder the other side
-    // renamed away, is a deletion plus a creation (the planner renames what nests
-    // only with its folder): left out of (e).
+    // A file renamed out of a folder renamed too, into a folder the other side
+    // renamed away, or into the folder renamed in the same sync (`dd`) is a
+    // deletion plus a creation (the planner renames what nests only with its
+    // folder): left out of (e).
     let parent = |p: &str| {
         p.rsplit_once('/')
             .map_or(String::new(), |(d, _)| d.to_string())
@@ -202,12 +201,16 @@ fn run(base: &[u8], local: &[Edit], remote: &[Edit]) -> Result<(), String> {
     let on_share = |d: &str| share.exists(d);
     let mut share_renames = one_sided_renames(&base_files, &there, &here);
     share_renames.retain(|(from, to)| {
-        on_share(&parent(from)) && (!was_folder(&parent(to)) || in_cache(&parent(to)))
+        !to.starts_with("dd/")
+            && on_share(&parent(from))
+            && (!was_folder(&parent(to)) || in_cache(&parent(to)))
     });
     // Renamed in the cache, untouched on the share: the share's copy is renamed.
     let mut cache_renames = one_sided_renames(&base_files, &here, &there);
     cache_renames.retain(|(from, to)| {
-        in_cache(&parent(from)) && (!was_folder(&parent(to)) || on_share(&parent(to)))
+        !to.starts_with("dd/")
+            && in_cache(&parent(from))
+            && (!was_folder(&parent(to)) || on_share(&parent(to)))
     });
     let edited: BTreeSet<Vec<u8>> = cache_files(cache.root())
         .into_values()

@@ -93,6 +93,12 @@ impl Renames<'_> {
         for (path, (f, t)) in below {
             used.extend(f.into_iter().chain(t));
             let triple = self.merged(f.map(|i| &items[i]), t.map(|i| &items[i]), pair.side);
+            if unhashed_pair(&triple) {
+                // Two files to compare with no base and no content hash: the walk
+                // never compared them, so the folder stays a deletion plus a
+                // creation, which it does compare.
+                return None;
+            }
             if let Some((state, action)) = decide(&triple, self.control, true) {
                 out.push(PlanItem {
                     path,
@@ -243,5 +249,16 @@ impl Renames<'_> {
             pinned: f.is_some_and(|i| i.triple.pinned) || t.is_some_and(|i| i.triple.pinned),
             excluded: false,
         }
+    }
+}
+
+/// True when `t` holds a file on both sides, no base, and lacks a content hash on
+/// either side: equal sizes would not tell equal content.
+fn unhashed_pair(t: &Triple) -> bool {
+    let (l, r) = (t.meta(Side::Local), t.meta(Side::Remote));
+    let is_file = |m: &&crate::meta::Meta| m.kind == Kind::File;
+    match (l.filter(is_file), r.filter(is_file)) {
+        (Some(l), Some(r)) => t.original.is_none() && (l.hash.is_none() || r.hash.is_none()),
+        _ => false,
     }
 }
