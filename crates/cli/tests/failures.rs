@@ -109,7 +109,6 @@ fn items_that_cannot_be_written_fail_one_by_one_and_everything_else_syncs() {
         "locked/new.txt",
         "cannot be created on the share",
     );
-    fx.remove(Side::Cache, "locked/gone.txt");
     // Cache side: a folder that refuses what the share sends.
     fx.write(
         Side::Share,
@@ -128,6 +127,9 @@ fn items_that_cannot_be_written_fail_one_by_one_and_everything_else_syncs() {
         std::os::unix::net::UnixListener::bind(fx.path(side, format!("sock_{suffix}")))
             .expect("socket");
     }
+    // Removed last: a file created after it could get its inode number and be taken
+    // for it renamed (inode reuse), which is not what this test is about.
+    fx.remove(Side::Cache, "locked/gone.txt");
     locked.lock(&fx.path(Side::Share, "locked"));
     locked.lock(&fx.path(Side::Cache, "ro_dir"));
 
