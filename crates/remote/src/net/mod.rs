@@ -17,6 +17,8 @@ pub(crate) mod object;
 pub(crate) mod sftp;
 #[cfg(feature = "smb")]
 pub(crate) mod smb;
+#[cfg(any(feature = "sftp", feature = "smb"))]
+mod temp_sweep;
 
 use crate::error::{ErrorKind, RemoteError, Result};
 use offline_core::RelPath;

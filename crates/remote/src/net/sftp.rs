@@ -17,6 +17,7 @@
 //! version written in the same second as the one it replaces gets the next
 //! second), so a new version never takes the identity of the one it replaced.
 
+use super::temp_sweep::{remove_own_temp_files, Removal};
 use super::{auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime};
 use crate::error::{ErrorKind, RemoteError, Result};
 
@@ -588,33 +589,18 @@ impl Remote for SftpRemote {
     }
 
     fn remove_temp_files(&self) -> Result<usize> {
-        let mut pending = vec![RelPath::root()];
-        let mut removed = 0;
-        while let Some(dir) = pending.pop() {
-            let entries = match self.list_all(&dir) {
-                Ok(entries) => entries,
-                Err(e) if !dir.is_root() && e.kind == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            for (entry, _) in entries {
-                let Ok(item) = dir.join(&entry.name) else {
-                    continue;
-                };
-                if self.temp.owns(&entry.name) {
-                    if entry.stat.meta.kind != Kind::Dir {
-                        let full = self.full(&item);
-                        match self.rt.block_on(self.sftp().fs().remove_file(&full)) {
-                            Ok(()) => removed += 1,
-                            Err(e) if is_not_found(&e) => {}
-                            Err(e) => return Err(fail(&item, "remove the temp file", e)),
-                        }
-                    }
-                } else if entry.stat.meta.kind == Kind::Dir && !is_temp_name(&entry.name) {
-                    pending.push(item);
+        remove_own_temp_files(
+            &self.temp,
+            |dir| self.list_all(dir),
+            |item| {
+                let full = self.full(item);
+                match self.rt.block_on(self.sftp().fs().remove_file(&full)) {
+                    Ok(()) => Ok(Removal::Removed),
+                    Err(e) if is_not_found(&e) => Ok(Removal::AlreadyGone),
+                    Err(e) => Err(fail(item, "remove the temp file", e)),
                 }
-            }
-        }
-        Ok(removed)
+            },
+        )
     }
 }
 

@@ -27,6 +27,7 @@ mod transport;
 mod watch;
 mod write;
 
+use super::temp_sweep::{remove_own_temp_files, Removal};
 use crate::error::{ErrorKind, RemoteError, Result};
 use crate::{Capabilities, ChangeWatch, Entry, Expect, Remote, Stat, Written};
 use lookup::Found;
@@ -346,31 +347,14 @@ impl Remote for SmbRemote {
     }
 
     fn remove_temp_files(&self) -> Result<usize> {
-        let mut pending = vec![RelPath::root()];
-        let mut removed = 0;
-        while let Some(dir) = pending.pop() {
-            let entries = match self.list_all(&dir) {
-                Ok(entries) => entries,
-                Err(e) if !dir.is_root() && e.kind == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            for (entry, _) in entries {
-                let Ok(item) = dir.join(&entry.name) else {
-                    continue;
-                };
-                if self.temp.owns(&entry.name) {
-                    if entry.stat.meta.kind != Kind::Dir {
-                        match self.remove(&item, &Expect::Any) {
-                            Ok(()) => removed += 1,
-                            Err(e) if e.kind == ErrorKind::NotFound => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                } else if entry.stat.meta.kind == Kind::Dir && !is_temp_name(&entry.name) {
-                    pending.push(item);
-                }
-            }
-        }
-        Ok(removed)
+        remove_own_temp_files(
+            &self.temp,
+            |dir| self.list_all(dir),
+            |item| match self.remove(item, &Expect::Any) {
+                Ok(()) => Ok(Removal::Removed),
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(Removal::AlreadyGone),
+                Err(e) => Err(e),
+            },
+        )
     }
 }
