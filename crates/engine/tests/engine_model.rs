@@ -13,13 +13,13 @@ mod seed;
 mod support;
 
 use offline_core::{ConflictPolicy, SyncControl};
-use offline_engine::{Cache, NullSink, PrepareOptions};
+use offline_engine::{Cache, PrepareOptions};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 use support::mem::MemShare;
-use support::{cache_in, p};
+use support::{cache_files, cache_in, content, p, sync};
 
 const PATHS: [&str; 5] = ["a.txt", "b.txt", "d/c.txt", "d/e.txt", "f/g/h.txt"];
 
@@ -43,45 +43,6 @@ fn edit() -> impl Strategy<Value = Edit> {
         (0..PATHS.len(), 0..TARGETS.len()).prop_map(|(i, t)| Edit::Rename(i, t)),
         Just(Edit::RenameFolder),
     ]
-}
-
-fn content(side: &str, n: u8) -> Vec<u8> {
-    format!("{side} {n}\n").into_bytes()
-}
-
-/// The cache's files (not its own `.offline`), by path.
-fn cache_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).expect("read the cache") {
-            let entry = entry.expect("entry");
-            let path = entry.path();
-            if path.file_name().is_some_and(|n| n == ".offline") {
-                continue;
-            }
-            if entry.file_type().expect("type").is_dir() {
-                pending.push(path);
-            } else {
-                let rel = path.strip_prefix(root).expect("inside").to_string_lossy();
-                out.insert(rel.into_owned(), fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
-}
-
-fn sync(cache: &mut Cache, share: &MemShare, control: &SyncControl) -> Result<(), String> {
-    let prepared = cache
-        .prepare(share, control, &PrepareOptions::default())
-        .map_err(|e| format!("prepare: {e}"))?;
-    let summary = cache
-        .execute(share, &prepared, &mut NullSink)
-        .map_err(|e| format!("execute: {e}"))?;
-    if summary.errors > 0 || summary.stopped.is_some() {
-        return Err(format!("the sync failed: {summary:?}"));
-    }
-    Ok(())
 }
 
 fn apply(cache: &Cache, share: &MemShare, local: &[Edit], remote: &[Edit]) {

@@ -15,13 +15,12 @@ mod seed;
 mod support;
 
 use offline_core::{Action, ConflictPolicy, SyncControl};
-use offline_engine::{Cache, NullSink, PrepareOptions};
+use offline_engine::{Cache, PrepareOptions};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::Path;
 use support::mem::MemShare;
-use support::{cache_in, p};
+use support::{cache_files, cache_in, content, p, sync};
 
 const PATHS: [&str; 5] = ["a.txt", "b.txt", "d/c.txt", "d/e.txt", "f/g/h.txt"];
 
@@ -47,50 +46,11 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
-fn content(side: &str, n: u8) -> Vec<u8> {
-    format!("{side} {n}\n").into_bytes()
-}
-
-/// The cache's files (not its own `.offline`), by path.
-fn cache_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).expect("read the cache") {
-            let entry = entry.expect("entry");
-            let path = entry.path();
-            if path.file_name().is_some_and(|n| n == ".offline") {
-                continue;
-            }
-            if entry.file_type().expect("type").is_dir() {
-                pending.push(path);
-            } else {
-                let rel = path.strip_prefix(root).expect("inside").to_string_lossy();
-                out.insert(rel.into_owned(), fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
-}
-
 fn keep_all() -> SyncControl {
     SyncControl {
         policy: ConflictPolicy::KeepAll,
         ..SyncControl::default()
     }
-}
-
-fn sync(cache: &mut Cache, share: &MemShare) -> Result<(), String> {
-    let prepared = cache
-        .prepare(share, &keep_all(), &PrepareOptions::default())
-        .map_err(|e| format!("prepare: {e}"))?;
-    let summary = cache
-        .execute(share, &prepared, &mut NullSink)
-        .map_err(|e| format!("execute: {e}"))?;
-    if summary.errors > 0 || summary.stopped.is_some() {
-        return Err(format!("the sync failed: {summary:?}"));
-    }
-    Ok(())
 }
 
 /// A second prepare finds nothing to do, but to forget the original of a conflict
@@ -147,7 +107,7 @@ fn run(base: &[u8], pattern: usize, local: &[Edit], remote: &[Edit]) -> Result<(
             share.put_file(PATHS[i], &content("base", *n));
         }
     }
-    sync(&mut cache, &share)?;
+    sync(&mut cache, &share, &keep_all())?;
     let (lines, excluded_at) = PATTERNS[pattern];
     for line in lines.split('\n') {
         cache.add_exclude(line).map_err(|e| e.to_string())?;
@@ -155,7 +115,7 @@ fn run(base: &[u8], pattern: usize, local: &[Edit], remote: &[Edit]) -> Result<(
     let excluded: BTreeSet<&str> = excluded_at.iter().map(|&i| PATHS[i]).collect();
     apply(&cache, &share, local, remote);
     let (mine_before, theirs_before) = (cache_files(cache.root()), share.files());
-    sync(&mut cache, &share)?;
+    sync(&mut cache, &share, &keep_all())?;
     let (mine, theirs) = (cache_files(cache.root()), share.files());
     // (a) excluded paths: untouched on both sides, their originals gone.
     for path in &excluded {
@@ -194,7 +154,7 @@ fn run(base: &[u8], pattern: usize, local: &[Edit], remote: &[Edit]) -> Result<(
     for line in lines.split('\n') {
         cache.remove_exclude(line).map_err(|e| e.to_string())?;
     }
-    sync(&mut cache, &share)?;
+    sync(&mut cache, &share, &keep_all())?;
     let (mine, theirs) = (cache_files(cache.root()), share.files());
     if mine != theirs {
         return Err(format!(

@@ -5,8 +5,14 @@
 
 pub mod mem;
 
-use offline_core::{PlanItem, RelPath};
-use offline_engine::{Cache, InitOptions, ItemReport, Response, SinkError, SyncSink, SyncSummary};
+use mem::MemShare;
+use offline_core::{PlanItem, RelPath, SyncControl};
+use offline_engine::{
+    Cache, InitOptions, ItemReport, NullSink, PrepareOptions, Response, SinkError, SyncSink,
+    SyncSummary,
+};
+use std::collections::BTreeMap;
+use std::fs;
 use std::path::Path;
 
 /// A path from text.
@@ -87,4 +93,46 @@ impl SyncSink for Recorder {
         self.ended = Some(summary.clone());
         Ok(())
     }
+}
+
+/// A file's content, telling which side wrote it and which edit.
+pub fn content(side: &str, n: u8) -> Vec<u8> {
+    format!("{side} {n}\n").into_bytes()
+}
+
+/// The cache's files (not its own `.offline`), by path.
+pub fn cache_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).expect("read the cache") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n == ".offline") {
+                continue;
+            }
+            if entry.file_type().expect("type").is_dir() {
+                pending.push(path);
+            } else {
+                let rel = path.strip_prefix(root).expect("inside").to_string_lossy();
+                out.insert(rel.into_owned(), fs::read(&path).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+/// One sync (prepare, then execute) of the cache with the in-memory share; an item
+/// error or a stop is an error.
+pub fn sync(cache: &mut Cache, share: &MemShare, control: &SyncControl) -> Result<(), String> {
+    let prepared = cache
+        .prepare(share, control, &PrepareOptions::default())
+        .map_err(|e| format!("prepare: {e}"))?;
+    let summary = cache
+        .execute(share, &prepared, &mut NullSink)
+        .map_err(|e| format!("execute: {e}"))?;
+    if summary.errors > 0 || summary.stopped.is_some() {
+        return Err(format!("the sync failed: {summary:?}"));
+    }
+    Ok(())
 }
