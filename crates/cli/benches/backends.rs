@@ -26,64 +26,14 @@ mod servers;
 
 use servers::{Backend, Server};
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Write;
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Starts a relay that forwards connections on a new loopback port to `target`,
-/// holding every chunk `delay` in each direction; returns the new port.
-fn start_relay(target: u16, delay: Duration) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
-    let port = listener.local_addr().expect("relay address").port();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-                continue;
-            };
-            let (c2, s2) = (client.try_clone(), server.try_clone());
-            if let (Ok(c2), Ok(s2)) = (c2, s2) {
-                pump(client, s2, delay);
-                pump(server, c2, delay);
-            }
-        }
-    });
-    port
-}
-
-/// Copies `from` to `to`, each chunk sent `delay` after it arrived.
-fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
-    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n) = from.read(&mut buf) {
-            if n == 0
-                || tx
-                    .send((Instant::now() + delay, buf[..n].to_vec()))
-                    .is_err()
-            {
-                break;
-            }
-        }
-    });
-    std::thread::spawn(move || {
-        for (due, chunk) in rx {
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            if to.write_all(&chunk).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(Shutdown::Write);
-    });
-}
 
 /// Points the client at a relay in front of the server.
 fn through_relay(server: &mut Server, delay: Duration) {
     let port = server.port();
-    let relay = start_relay(port, delay);
+    let relay = servers::start_relay(port, delay);
     let (old, new) = (format!(":{port}"), format!(":{relay}"));
     server.url = server.url.replace(&old, &new);
     for (_, value) in server.env.iter_mut() {
