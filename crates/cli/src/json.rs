@@ -76,8 +76,8 @@ pub fn planned(item: &PlanItem) -> Value {
         "operation": item.operation().map(|o| o.name()),
         "action": item.action.name(),
         "result": "planned",
-        "local": meta(item.triple.meta(Side::Local)),
-        "remote": meta(item.triple.meta(Side::Remote)),
+        "local": meta(item.triple.meta(Side::Cache)),
+        "remote": meta(item.triple.meta(Side::Share)),
         "original": meta(item.triple.original_meta()),
     });
     if let Some(moved) = &item.moved {

@@ -52,16 +52,16 @@ impl Original {
     /// The fingerprint stored for `side`.
     pub fn identity(&self, side: Side) -> Option<&str> {
         match side {
-            Side::Local => self.local_identity.as_deref(),
-            Side::Remote => self.remote_identity.as_deref(),
+            Side::Cache => self.local_identity.as_deref(),
+            Side::Share => self.remote_identity.as_deref(),
         }
     }
 
     /// Sets the fingerprint stored for `side`.
     pub fn set_identity(&mut self, side: Side, identity: Option<String>) {
         match side {
-            Side::Local => self.local_identity = identity,
-            Side::Remote => self.remote_identity = identity,
+            Side::Cache => self.local_identity = identity,
+            Side::Share => self.remote_identity = identity,
         }
     }
 }

@@ -4,36 +4,36 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Side {
     /// The cache (client).
-    Local,
+    Cache,
     /// The share (server).
-    Remote,
+    Share,
 }
 
 impl Side {
     /// Both sides, the cache first.
-    pub const BOTH: [Side; 2] = [Side::Local, Side::Remote];
+    pub const BOTH: [Side; 2] = [Side::Cache, Side::Share];
 
     /// The other side.
     pub fn other(self) -> Side {
         match self {
-            Side::Local => Side::Remote,
-            Side::Remote => Side::Local,
+            Side::Cache => Side::Share,
+            Side::Share => Side::Cache,
         }
     }
 
     /// "local" or "remote".
     pub fn name(self) -> &'static str {
         match self {
-            Side::Local => "local",
-            Side::Remote => "remote",
+            Side::Cache => "local",
+            Side::Share => "remote",
         }
     }
 
     /// "cache" or "share": the words messages and folder names use.
     pub fn place(self) -> &'static str {
         match self {
-            Side::Local => "cache",
-            Side::Remote => "share",
+            Side::Cache => "cache",
+            Side::Share => "share",
         }
     }
 }

@@ -59,7 +59,7 @@ fn put_copy(c: u8, from: Side, to: Side) -> BaseUpdate {
         remote_identity: None,
         ..Original::of(file(c))
     };
-    let prefix = if from == Side::Local { "L" } else { "R" };
+    let prefix = if from == Side::Cache { "L" } else { "R" };
     original.set_identity(from, Some(format!("{prefix}-{c}")));
     BaseUpdate::PutCopy { original, to }
 }
@@ -70,25 +70,25 @@ fn a_copy_expects_what_prepare_saw_and_records_its_source() {
     // Changed in the cache: the share copy must still be R-1.
     let up = item(triple(Some(1), Some(2), Some(1)), &log);
     assert_eq!(up.action, Action::Run(SyncOperation::SyncToServer));
-    assert_eq!(up.expect(Side::Remote), id("R-1"));
-    assert_eq!(up.expect(Side::Local), id("L-2"));
+    assert_eq!(up.expect(Side::Share), id("R-1"));
+    assert_eq!(up.expect(Side::Cache), id("L-2"));
     assert_eq!(
         up.base_update(),
-        Some(put_copy(2, Side::Local, Side::Remote))
+        Some(put_copy(2, Side::Cache, Side::Share))
     );
     // New on the share: nothing may be in the cache.
     let down = item(triple(None, None, Some(3)), &log);
     assert_eq!(down.action, Action::Run(SyncOperation::CreateCopyOnClient));
-    assert_eq!(down.expect(Side::Local), Expect::Absent);
+    assert_eq!(down.expect(Side::Cache), Expect::Absent);
     assert_eq!(
         down.base_update(),
-        Some(put_copy(3, Side::Remote, Side::Local))
+        Some(put_copy(3, Side::Share, Side::Cache))
     );
 }
 
 #[test]
 fn the_executor_completes_a_copy_with_the_target_identity_and_hash() {
-    let BaseUpdate::PutCopy { mut original, to } = put_copy(2, Side::Local, Side::Remote) else {
+    let BaseUpdate::PutCopy { mut original, to } = put_copy(2, Side::Cache, Side::Share) else {
         unreachable!()
     };
     original.meta.hash = None;
@@ -106,7 +106,7 @@ fn a_deletion_expects_the_copy_and_forgets_the_original() {
         gone_remote.action,
         Action::Run(SyncOperation::DeleteClientCopy)
     );
-    assert_eq!(gone_remote.expect(Side::Local), id("L-1"));
+    assert_eq!(gone_remote.expect(Side::Cache), id("L-1"));
     assert_eq!(gone_remote.base_update(), Some(BaseUpdate::Forget));
     let gone_both = item(triple(Some(1), None, None), &SyncControl::default());
     assert_eq!(gone_both.action, Action::ForgetOriginal);
@@ -152,25 +152,25 @@ fn conflicts_keep_the_base_or_record_the_winner() {
     assert_eq!(
         local_wins.action,
         Action::KeepOne {
-            winner: Side::Local
+            winner: Side::Cache
         }
     );
-    assert_eq!(local_wins.expect(Side::Remote), id("R-3"));
+    assert_eq!(local_wins.expect(Side::Share), id("R-3"));
     assert_eq!(
         local_wins.base_update(),
-        Some(put_copy(2, Side::Local, Side::Remote))
+        Some(put_copy(2, Side::Cache, Side::Share))
     );
     let keep_all = item(both(), &policy(ConflictPolicy::KeepAll));
     assert_eq!(
         keep_all.action,
         Action::KeepBoth {
-            renamed: Side::Local
+            renamed: Side::Cache
         }
     );
     // The share's copy takes the path in the cache too.
     assert_eq!(
         keep_all.base_update(),
-        Some(put_copy(3, Side::Remote, Side::Local))
+        Some(put_copy(3, Side::Share, Side::Cache))
     );
 }
 
@@ -204,5 +204,5 @@ fn the_planner_counts_what_each_side_holds_and_deletes() {
     let planned = plan(entries, &SyncControl::default());
     let c = planned.counts;
     assert_eq!((c.found_local, c.found_remote, c.known_remote), (2, 2, 3));
-    assert_eq!((c.deletes(Side::Local), c.deletes(Side::Remote)), (2, 1));
+    assert_eq!((c.deletes(Side::Cache), c.deletes(Side::Share)), (2, 1));
 }

@@ -107,7 +107,7 @@ fn check_excluded(planned: &Plan, base: &Base, excluded: &[RelPath]) -> Result<(
 }
 
 fn writes(item: &offline_core::PlanItem) -> (bool, bool) {
-    (item.writes(Side::Local), item.writes(Side::Remote))
+    (item.writes(Side::Cache), item.writes(Side::Share))
 }
 
 fn describe(plan: &Plan) -> String {
@@ -249,8 +249,8 @@ fn sync_and_check(
             let ok = match i.action {
                 Action::LogConflict => {
                     control.policy == ConflictPolicy::KeepAll
-                        && i.triple.meta(Side::Local).is_some_and(Meta::is_dir)
-                        && i.triple.meta(Side::Remote).is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Cache).is_some_and(Meta::is_dir)
+                        && i.triple.meta(Side::Share).is_some_and(Meta::is_dir)
                 }
                 Action::Blocked => false,
                 _ => true,
@@ -340,8 +340,8 @@ fn sync_and_check(
         // A rename on a side the sync may not write waits with all its work, and
         // with what is merged below it.
         let rename_forbidden = |i: &offline_core::PlanItem| match i.renames_on() {
-            Some(Side::Local) => !control.sync_in,
-            Some(Side::Remote) => !control.sync_out,
+            Some(Side::Cache) => !control.sync_in,
+            Some(Side::Share) => !control.sync_out,
             None => false,
         };
         let mut held: Vec<&RelPath> = rest
@@ -368,7 +368,7 @@ fn sync_and_check(
             }
             let new_file_out = i.action == Action::Run(SyncOperation::CreateCopyOnServer)
                 && i.triple.original.is_none()
-                && !i.triple.meta(Side::Local).is_some_and(Meta::is_dir);
+                && !i.triple.meta(Side::Cache).is_some_and(Meta::is_dir);
             if control.no_new_files_out && new_file_out {
                 continue;
             }

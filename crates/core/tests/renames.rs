@@ -81,7 +81,7 @@ fn plan_with(
     share: Lineage,
     hashes: &[(Side, &str, u8)],
 ) -> Plan {
-    let mut planner = Planner::new(control).lineage(Side::Remote, share);
+    let mut planner = Planner::new(control).lineage(Side::Share, share);
     for (path, t) in entries {
         planner.add(p(path), t);
     }
@@ -137,13 +137,13 @@ fn s40_a_file_renamed_in_the_cache_is_renamed_on_the_share() {
     assert_eq!(plan.items.len(), 1, "{:#?}", plan.items);
     let item = one(&plan, "b");
     assert_eq!(item.state, SyncState::FileRenamedOnClient);
-    assert_eq!(item.action, Action::Rename { on: Side::Remote });
-    assert_eq!(item.moved, moved("a", Side::Remote, "a"));
+    assert_eq!(item.action, Action::Rename { on: Side::Share });
+    assert_eq!(item.moved, moved("a", Side::Share, "a"));
     assert_eq!(item.operation(), Some(SyncOperation::SyncToServer));
     // Nothing is deleted: the mass-delete guard counts nothing.
     assert_eq!(plan.counts.delete_local + plan.counts.delete_remote, 0);
     // The cache copy's content is the base's (same object, same size and time).
-    assert_eq!(item.triple.meta(Side::Local), Some(&file(1)));
+    assert_eq!(item.triple.meta(Side::Cache), Some(&file(1)));
     match item.base_update() {
         Some(BaseUpdate::Move { from, then }) => {
             assert_eq!(from, p("a"));
@@ -167,8 +167,8 @@ fn s45_a_file_renamed_on_the_share_is_renamed_in_the_cache() {
     let item = one(&plan, "b");
     assert_eq!(plan.items.len(), 1);
     assert_eq!(item.state, SyncState::FileRenamedOnServer);
-    assert_eq!(item.action, Action::Rename { on: Side::Local });
-    assert_eq!(item.moved, moved("a", Side::Local, "a"));
+    assert_eq!(item.action, Action::Rename { on: Side::Cache });
+    assert_eq!(item.moved, moved("a", Side::Cache, "a"));
 }
 
 /// A folder `d` (object 3) with `d/x` (object 4) renamed to `e` on `side`.
@@ -176,14 +176,14 @@ fn folder_renamed(side: Side) -> Vec<(&'static str, Triple)> {
     let (d, x) = (dir(), file(2));
     let stays = |m: &Meta, n: u32| copy(m.clone(), ino(n, 0, m));
     let old = |m: &Meta, n: u32| match side {
-        Side::Local => triple(base(m.clone(), n), None, stays(m, n)),
-        Side::Remote => triple(base(m.clone(), n), stays(m, n), None),
+        Side::Cache => triple(base(m.clone(), n), None, stays(m, n)),
+        Side::Share => triple(base(m.clone(), n), stays(m, n), None),
     };
     let new = |m: Meta, n: u32, ver: u32| {
         let c = copy(unhashed(&m), ino(n, ver, &m));
         match side {
-            Side::Local => triple(None, c, None),
-            Side::Remote => triple(None, None, c),
+            Side::Cache => triple(None, c, None),
+            Side::Share => triple(None, None, c),
         }
     };
     vec![
@@ -196,12 +196,12 @@ fn folder_renamed(side: Side) -> Vec<(&'static str, Triple)> {
 
 #[test]
 fn s43_a_folder_renamed_in_the_cache_is_one_rename_on_the_share() {
-    let plan = plan(folder_renamed(Side::Local), &ctl(ConflictPolicy::Log));
+    let plan = plan(folder_renamed(Side::Cache), &ctl(ConflictPolicy::Log));
     assert_eq!(plan.items.len(), 1, "{:#?}", plan.items);
     let item = one(&plan, "e");
     assert_eq!(item.state, SyncState::DirRenamedOnClient);
-    assert_eq!(item.action, Action::Rename { on: Side::Remote });
-    assert_eq!(item.moved, moved("d", Side::Remote, "d"));
+    assert_eq!(item.action, Action::Rename { on: Side::Share });
+    assert_eq!(item.moved, moved("d", Side::Share, "d"));
     assert_eq!(plan.counts.delete_remote, 0);
 }
 
@@ -210,7 +210,7 @@ fn s43_a_folder_renamed_in_the_cache_is_one_rename_on_the_share() {
 /// are still renamed one by one, into the folder made anew.
 #[test]
 fn a_folder_holding_an_excluded_item_is_not_renamed() {
-    let mut entries = folder_renamed(Side::Local);
+    let mut entries = folder_renamed(Side::Cache);
     let junk = file(9);
     let excluded = Triple {
         excluded: true,
@@ -225,7 +225,7 @@ fn a_folder_holding_an_excluded_item_is_not_renamed() {
         folder.action,
         Action::Run(SyncOperation::CreateCopyOnServer)
     );
-    assert_eq!(one(&plan, "e/x").moved, moved("d/x", Side::Remote, "d/x"));
+    assert_eq!(one(&plan, "e/x").moved, moved("d/x", Side::Share, "d/x"));
     assert!(plan
         .items
         .iter()
@@ -234,11 +234,11 @@ fn a_folder_holding_an_excluded_item_is_not_renamed() {
 
 #[test]
 fn s48_a_folder_renamed_on_the_share_is_one_rename_in_the_cache() {
-    let plan = plan(folder_renamed(Side::Remote), &ctl(ConflictPolicy::Log));
+    let plan = plan(folder_renamed(Side::Share), &ctl(ConflictPolicy::Log));
     assert_eq!(plan.items.len(), 1, "{:#?}", plan.items);
     let item = one(&plan, "e");
     assert_eq!(item.state, SyncState::DirRenamedOnServer);
-    assert_eq!(item.action, Action::Rename { on: Side::Local });
+    assert_eq!(item.action, Action::Rename { on: Side::Cache });
     assert_eq!(plan.counts.delete_local, 0);
 }
 
@@ -248,7 +248,7 @@ fn renamed_in_the_cache_and_edited_on_the_share_the_edit_lands_under_the_new_nam
     let item = one(&plan, "b");
     assert_eq!(item.state, SyncState::FileRenamedOnClient);
     assert_eq!(item.action, Action::Run(SyncOperation::SyncToClient));
-    assert_eq!(item.moved, moved("a", Side::Remote, "a"));
+    assert_eq!(item.moved, moved("a", Side::Share, "a"));
     assert_eq!(plan.items.len(), 1);
 }
 
@@ -264,7 +264,7 @@ fn renamed_and_edited_in_the_cache_the_edit_follows_the_rename() {
     ];
     // The size and time moved: the planner asks for the hash to tell the edit.
     let control = SyncControl::default();
-    let mut planner = Planner::new(&control).lineage(Side::Remote, Lineage::Inode);
+    let mut planner = Planner::new(&control).lineage(Side::Share, Lineage::Inode);
     for (path, t) in entries.clone() {
         planner.add(p(path), t);
     }
@@ -272,7 +272,7 @@ fn renamed_and_edited_in_the_cache_the_edit_follows_the_rename() {
     assert_eq!(
         wanted,
         vec![HashWanted {
-            side: Side::Local,
+            side: Side::Cache,
             path: p("b")
         }]
     );
@@ -280,11 +280,11 @@ fn renamed_and_edited_in_the_cache_the_edit_follows_the_rename() {
         entries,
         &SyncControl::default(),
         Lineage::Inode,
-        &[(Side::Local, "b", 6)],
+        &[(Side::Cache, "b", 6)],
     );
     let item = one(&plan, "b");
     assert_eq!(item.action, Action::Run(SyncOperation::SyncToServer));
-    assert_eq!(item.moved, moved("a", Side::Remote, "a"));
+    assert_eq!(item.moved, moved("a", Side::Share, "a"));
 }
 
 #[test]
@@ -303,10 +303,10 @@ fn renamed_in_the_cache_and_edited_on_both_sides_is_a_conflict_on_the_rename() {
     assert_eq!(
         item.action,
         Action::KeepOne {
-            winner: Side::Local
+            winner: Side::Cache
         }
     );
-    assert_eq!(item.moved, moved("a", Side::Remote, "a"));
+    assert_eq!(item.moved, moved("a", Side::Share, "a"));
     // Log leaves both as they are: no rename; the share's edit comes back under the
     // old name and the renamed copy goes up, nothing is lost.
     let plan_log = plan(entries, &ctl(ConflictPolicy::Log));
@@ -367,12 +367,12 @@ fn renamed_to_two_names_keep_local_and_keep_remote_pick_a_name() {
     let plan_local = plan(renamed_on_both_sides(), &ctl(ConflictPolicy::KeepLocal));
     assert_eq!(plan_local.items.len(), 1);
     let item = one(&plan_local, "b");
-    assert_eq!(item.action, Action::Rename { on: Side::Remote });
-    assert_eq!(item.moved, moved("a", Side::Remote, "c"));
+    assert_eq!(item.action, Action::Rename { on: Side::Share });
+    assert_eq!(item.moved, moved("a", Side::Share, "c"));
     let plan_remote = plan(renamed_on_both_sides(), &ctl(ConflictPolicy::KeepRemote));
     let item = one(&plan_remote, "c");
-    assert_eq!(item.action, Action::Rename { on: Side::Local });
-    assert_eq!(item.moved, moved("a", Side::Local, "b"));
+    assert_eq!(item.action, Action::Rename { on: Side::Cache });
+    assert_eq!(item.moved, moved("a", Side::Cache, "b"));
 }
 
 #[test]
@@ -417,7 +417,7 @@ fn renamed_onto_a_name_the_other_side_created_is_a_name_clash_as_before() {
 
 #[test]
 fn a_folder_renamed_while_files_in_it_change_on_the_other_side() {
-    let mut entries = folder_renamed(Side::Local);
+    let mut entries = folder_renamed(Side::Cache);
     // The share edited d/x and created d/y meanwhile; the cache deleted e/... nothing.
     let x2 = file(9);
     entries[1].1.remote = copy(x2.clone(), ino(4, 1, &x2));
@@ -425,7 +425,7 @@ fn a_folder_renamed_while_files_in_it_change_on_the_other_side() {
     entries.push(("d/y", triple(None, None, copy(y.clone(), ino(11, 0, &y)))));
     let plan = plan(entries, &ctl(ConflictPolicy::Log));
     let folder = one(&plan, "e");
-    assert_eq!(folder.action, Action::Rename { on: Side::Remote });
+    assert_eq!(folder.action, Action::Rename { on: Side::Share });
     // After the rename, the edit and the new file come to the cache at their new paths.
     assert_eq!(
         one(&plan, "e/x").action,
@@ -483,18 +483,18 @@ fn a_network_share_rename_needs_the_hash_to_confirm_it() {
         entries.clone(),
         &control,
         Lineage::Stat,
-        &[(Side::Remote, "b", 1)],
+        &[(Side::Share, "b", 1)],
     );
     assert_eq!(
         one(&confirmed, "b").action,
-        Action::Rename { on: Side::Local }
+        Action::Rename { on: Side::Cache }
     );
     // Another content with the same fingerprint: a deletion and a new file.
     let other = plan_with(
         entries.clone(),
         &control,
         Lineage::Stat,
-        &[(Side::Remote, "b", 2)],
+        &[(Side::Share, "b", 2)],
     );
     assert!(other.items.iter().all(|i| i.moved.is_none()));
     // No hash given: no rename.
@@ -502,7 +502,7 @@ fn a_network_share_rename_needs_the_hash_to_confirm_it() {
     assert!(unknown.items.iter().all(|i| i.moved.is_none()));
     // A tag of the content (S3's ETag) is enough without a hash.
     let tagged = plan_with(entries, &control, Lineage::ContentTag, &[]);
-    assert_eq!(one(&tagged, "b").action, Action::Rename { on: Side::Local });
+    assert_eq!(one(&tagged, "b").action, Action::Rename { on: Side::Cache });
 }
 
 #[test]
@@ -536,7 +536,7 @@ fn a_network_share_folder_is_renamed_when_its_files_went_to_one_new_folder() {
     assert_eq!(plan.items.len(), 1, "{:#?}", plan.items);
     let item = one(&plan, "e");
     assert_eq!(item.state, SyncState::DirRenamedOnServer);
-    assert_eq!(item.action, Action::Rename { on: Side::Local });
+    assert_eq!(item.action, Action::Rename { on: Side::Cache });
 }
 
 /// Files of one size written in one second share a network share's fingerprint:
@@ -571,7 +571,7 @@ fn files_sharing_a_fingerprint_are_matched_by_name_then_by_hash() {
         ("e/y", triple(None, None, remote(&f2))),
     ];
     let control = ctl(ConflictPolicy::Log);
-    let hashes = [(Side::Remote, "e/x", 1), (Side::Remote, "e/y", 9)];
+    let hashes = [(Side::Share, "e/x", 1), (Side::Share, "e/y", 9)];
     let plan = plan_with(entries.clone(), &control, Lineage::Stat, &hashes);
     assert_eq!(plan.items.len(), 1, "{:#?}", plan.items);
     assert_eq!(one(&plan, "e").state, SyncState::DirRenamedOnServer);
@@ -582,12 +582,12 @@ fn files_sharing_a_fingerprint_are_matched_by_name_then_by_hash() {
         ("v", triple(None, None, remote(&f1))),
         ("w", triple(None, None, remote(&f2))),
     ];
-    let hashes = [(Side::Remote, "v", 1), (Side::Remote, "w", 9)];
+    let hashes = [(Side::Share, "v", 1), (Side::Share, "w", 9)];
     let plan = plan_with(entries.clone(), &control, Lineage::Stat, &hashes);
-    assert_eq!(one(&plan, "v").moved, moved("x", Side::Local, "x"));
-    assert_eq!(one(&plan, "w").moved, moved("y", Side::Local, "y"));
+    assert_eq!(one(&plan, "v").moved, moved("x", Side::Cache, "x"));
+    assert_eq!(one(&plan, "w").moved, moved("y", Side::Cache, "y"));
     // Both with the same content as one original: no rename.
-    let hashes = [(Side::Remote, "v", 1), (Side::Remote, "w", 1)];
+    let hashes = [(Side::Share, "v", 1), (Side::Share, "w", 1)];
     let plan = plan_with(entries, &control, Lineage::Stat, &hashes);
     assert!(
         plan.items.iter().all(|i| i.moved.is_none()),

@@ -169,7 +169,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 Some(dir()),
                 keep_all,
                 KeepBoth {
-                    renamed: Side::Local,
+                    renamed: Side::Cache,
                 },
             ),
             // With a base: the share replaced an unchanged file by a folder.
@@ -194,7 +194,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 Some(a.clone()),
                 keep_local,
                 KeepBoth {
-                    renamed: Side::Remote,
+                    renamed: Side::Share,
                 },
             ),
         ],
@@ -229,7 +229,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 ghost(Some(a.clone()), Some(b.clone()), Some(c.clone()), true),
                 keep_remote,
                 KeepOne {
-                    winner: Side::Remote,
+                    winner: Side::Share,
                 },
             ),
         ],
@@ -243,7 +243,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 ghost(Some(dir()), Some(a.clone()), Some(dir_mode(0o700)), true),
                 keep_local,
                 KeepBoth {
-                    renamed: Side::Local,
+                    renamed: Side::Cache,
                 },
             ),
         ],
@@ -257,7 +257,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 t(None, Some(a.clone()), Some(b.clone())),
                 keep_local,
                 KeepOne {
-                    winner: Side::Local,
+                    winner: Side::Cache,
                 },
             ),
             // Both sides created the same file: no conflict.
@@ -275,7 +275,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 t(None, Some(a.clone()), Some(dir())),
                 keep_local,
                 KeepBoth {
-                    renamed: Side::Local,
+                    renamed: Side::Cache,
                 },
             ),
         ],
@@ -292,21 +292,21 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                     tr.clone(),
                     keep_local,
                     KeepOne {
-                        winner: Side::Local,
+                        winner: Side::Cache,
                     },
                 ),
                 one(
                     tr.clone(),
                     keep_remote,
                     KeepOne {
-                        winner: Side::Remote,
+                        winner: Side::Share,
                     },
                 ),
                 one(
                     tr.clone(),
                     keep_all,
                     KeepBoth {
-                        renamed: Side::Local,
+                        renamed: Side::Cache,
                     },
                 ),
                 one(
@@ -317,7 +317,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                     ),
                     ctl(ConflictPolicy::KeepLatest),
                     KeepOne {
-                        winner: Side::Local,
+                        winner: Side::Cache,
                     },
                 ),
                 one(
@@ -328,7 +328,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                     ),
                     ctl(ConflictPolicy::KeepLatest),
                     KeepOne {
-                        winner: Side::Remote,
+                        winner: Side::Share,
                     },
                 ),
                 // A mode change against a content change is a conflict too.
@@ -342,7 +342,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                     t(Some(a.clone()), Some(link("t")), Some(b.clone())),
                     keep_all,
                     KeepBoth {
-                        renamed: Side::Local,
+                        renamed: Side::Cache,
                     },
                 ),
             ]
@@ -362,7 +362,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 t(Some(a.clone()), Some(b.clone()), Some(dir())),
                 keep_local,
                 KeepBoth {
-                    renamed: Side::Local,
+                    renamed: Side::Cache,
                 },
             ),
             // A folder replaced by a file locally, while the share changed something
@@ -384,7 +384,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 "d",
                 keep_remote,
                 KeepBoth {
-                    renamed: Side::Local,
+                    renamed: Side::Cache,
                 },
             ),
         ],
@@ -411,7 +411,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 t(None, Some(dir()), Some(dir_mode(0o700))),
                 keep_local,
                 KeepOne {
-                    winner: Side::Local,
+                    winner: Side::Cache,
                 },
             ),
             // keep-all has nothing to keep twice for two folders: logged.
@@ -427,7 +427,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 t(None, Some(dir()), Some(a.clone())),
                 keep_remote,
                 KeepBoth {
-                    renamed: Side::Remote,
+                    renamed: Side::Share,
                 },
             ),
         ],
@@ -473,7 +473,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 t(Some(a.clone()), Some(dir()), Some(b.clone())),
                 ctl(ConflictPolicy::KeepLatest),
                 KeepBoth {
-                    renamed: Side::Remote,
+                    renamed: Side::Share,
                 },
             ),
             // The share replaced a folder by a file while the cache changed a file
@@ -495,7 +495,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 "d",
                 keep_all,
                 KeepBoth {
-                    renamed: Side::Remote,
+                    renamed: Side::Share,
                 },
             ),
         ],
@@ -509,7 +509,7 @@ fn cases(state: SyncState) -> Option<Vec<Case>> {
                 t(Some(dir()), Some(dir_mode(0o700)), Some(dir_mode(0o750))),
                 keep_remote,
                 KeepOne {
-                    winner: Side::Remote,
+                    winner: Side::Share,
                 },
             ),
             // A file replaced by a folder on both sides, the same folder: no conflict.
@@ -917,7 +917,7 @@ fn direction_drops_work_on_the_forbidden_side_and_keeps_conflicts_logged() {
             (
                 "both".to_string(),
                 KeepOne {
-                    winner: Side::Local
+                    winner: Side::Cache
                 }
             ),
             ("up".to_string(), Run(SyncToServer)),
@@ -1019,7 +1019,7 @@ fn a_clash_logged_by_the_direction_blocks_below_it() {
         got.items.iter().map(|i| i.action).collect::<Vec<_>>(),
         vec![
             KeepBoth {
-                renamed: Side::Remote
+                renamed: Side::Share
             },
             Run(CreateCopyOnServer)
         ]
@@ -1198,7 +1198,7 @@ fn same(a: Option<&Meta>, b: Option<&Meta>) -> bool {
 fn writes(action: Action) -> (bool, bool) {
     match action {
         Run(op) => (op.writes_client(), op.writes_server()),
-        KeepOne { winner } => (winner == Side::Remote, winner == Side::Local),
+        KeepOne { winner } => (winner == Side::Share, winner == Side::Cache),
         KeepBoth { .. } => (true, true),
         _ => (false, false),
     }
@@ -1208,8 +1208,8 @@ fn writes(action: Action) -> (bool, bool) {
 fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
     let (o, l, r) = (
         tr.original_meta(),
-        tr.meta(Side::Local),
-        tr.meta(Side::Remote),
+        tr.meta(Side::Cache),
+        tr.meta(Side::Share),
     );
     let (state, action) = (got.state, got.action);
     let ctx = || format!("{tr:?} {control:?} -> {state} {action:?}");
@@ -1260,7 +1260,7 @@ fn check_consistent(tr: &Triple, control: &SyncControl, got: &PlanItem) {
         Action::Rename { .. } => panic!("one path is never a rename: {}", ctx()),
         KeepBoth { renamed } => {
             assert!(both_differ, "{}", ctx());
-            let renamed_copy = if renamed == Side::Local { l } else { r };
+            let renamed_copy = if renamed == Side::Cache { l } else { r };
             assert!(
                 !is_dir(renamed_copy),
                 "a folder is never renamed: {}",
@@ -1332,7 +1332,7 @@ fn exhaustive_sweep_never_panics_and_is_consistent() {
             let allowed = (control.sync_in || !wl) && (control.sync_out || !wr);
             let new_file_out = action == Run(CreateCopyOnServer)
                 && tr.original.is_none()
-                && !is_dir(tr.meta(Side::Local));
+                && !is_dir(tr.meta(Side::Cache));
             let expect = if control.no_new_files_out && new_file_out {
                 None
             } else if allowed {
@@ -1417,8 +1417,8 @@ fn mtime_never_changes_a_decision_except_under_keep_latest() {
     let metas = |t: &Triple| {
         (
             t.original_meta().cloned(),
-            t.meta(Side::Local).cloned(),
-            t.meta(Side::Remote).cloned(),
+            t.meta(Side::Cache).cloned(),
+            t.meta(Side::Share).cloned(),
         )
     };
     for tr in all_triples() {

@@ -65,8 +65,8 @@ pub(crate) fn screen(side: Side, dir: &RelPath, entries: &mut Vec<Entry>) -> Vec
 /// The name a side keeps its own metadata under at its root.
 fn is_own_metadata(side: Side, name: &[u8]) -> bool {
     match side {
-        Side::Local => name == offline_core::CACHE_DIR_NAME,
-        Side::Remote => name == offline_core::SHARE_MARKER,
+        Side::Cache => name == offline_core::CACHE_DIR_NAME,
+        Side::Share => name == offline_core::SHARE_MARKER,
     }
 }
 
@@ -75,8 +75,8 @@ impl LeftOut {
     /// folder it was listed in; skipped, with the reason.
     pub(crate) fn report(&self) -> ItemReport {
         let side = match self.side {
-            Side::Local => "cache",
-            Side::Remote => "share",
+            Side::Cache => "cache",
+            Side::Share => "share",
         };
         let shown = escape_bytes(&self.name);
         let (path, reason) = match self.why {
@@ -141,7 +141,7 @@ mod tests {
             b".offline-tmp-0000000000000001-0000000000000002",
         ];
         let mut entries: Vec<Entry> = listed.iter().map(|n| entry(n)).collect();
-        let out = screen(Side::Remote, &RelPath::root(), &mut entries);
+        let out = screen(Side::Share, &RelPath::root(), &mut entries);
         assert_eq!(
             names(&entries),
             [b"ok".to_vec(), b".offline-tmp-foo".to_vec()]
@@ -169,10 +169,10 @@ mod tests {
     fn reserved_names_count_only_at_the_root() {
         let sub = RelPath::from_str_lossy("sub").unwrap();
         let mut entries = vec![entry(b".offline"), entry(b".offline-share")];
-        assert!(screen(Side::Remote, &sub, &mut entries).is_empty());
+        assert!(screen(Side::Share, &sub, &mut entries).is_empty());
         assert_eq!(entries.len(), 2);
         let mut entries = vec![entry(b".offline"), entry(b".offline-share")];
-        let out = screen(Side::Local, &RelPath::root(), &mut entries);
+        let out = screen(Side::Cache, &RelPath::root(), &mut entries);
         assert!(entries.is_empty());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].name, b".offline-share");

@@ -76,8 +76,8 @@ impl Cache {
             }
             for HashWanted { side, path } in wanted {
                 let remote: &dyn Remote = match side {
-                    Side::Local => &self.local,
-                    Side::Remote => share,
+                    Side::Cache => &self.local,
+                    Side::Share => share,
                 };
                 match remote.hash_file(&path) {
                     Ok((hash, _)) => planner.give_hash(side, &path, hash),
@@ -105,8 +105,8 @@ impl Cache {
         };
         let mut planner = Planner::new(control)
             .fills_as(options.fill_operation)
-            .lineage(Side::Local, self.local.lineage())
-            .lineage(Side::Remote, share.lineage());
+            .lineage(Side::Cache, self.local.lineage())
+            .lineage(Side::Share, share.lineage());
         if options.without_base {
             planner = planner.without_base();
         }

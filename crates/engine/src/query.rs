@@ -120,7 +120,7 @@ impl Cache {
             .filter(|(p, _)| dir.is_ancestor_of(p))
             .collect();
         let exclusions = self.exclusions()?;
-        let mut scan = scan_side(&self.local, Side::Local, dir, &originals, &exclusions);
+        let mut scan = scan_side(&self.local, Side::Cache, dir, &originals, &exclusions);
         let mut excluded = std::mem::take(&mut scan.excluded);
         let pins = self.store.pins()?;
         let conflicts: HashSet<RelPath> = self

@@ -118,8 +118,8 @@ impl Cache {
                 continue;
             };
             let side: &dyn Remote = match row.on.as_str() {
-                s if s == Side::Local.place() => &self.local,
-                s if s == Side::Remote.place() => share,
+                s if s == Side::Cache.place() => &self.local,
+                s if s == Side::Share.place() => share,
                 _ => continue,
             };
             let (Ok(from), Ok(source)) =

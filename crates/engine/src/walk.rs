@@ -222,9 +222,9 @@ impl Walker<'_> {
             }
         };
         walk.left_out
-            .extend(screen(Side::Local, &at.dir, &mut local));
+            .extend(screen(Side::Cache, &at.dir, &mut local));
         walk.left_out
-            .extend(screen(Side::Remote, &at.dir, &mut remote));
+            .extend(screen(Side::Share, &at.dir, &mut remote));
         let Some(stack) = self.enter_folder(&at.outer, &at.dir, &local, &remote, walk) else {
             return Ok(());
         };
@@ -297,7 +297,7 @@ impl Walker<'_> {
         let r_needs = original.is_some() || other_is_file(&local);
         let local = match complete(
             self.local,
-            Side::Local,
+            Side::Cache,
             &path,
             local,
             original.as_ref(),
@@ -311,7 +311,7 @@ impl Walker<'_> {
         };
         let remote = match complete(
             self.share,
-            Side::Remote,
+            Side::Share,
             &path,
             remote,
             original.as_ref(),

@@ -66,14 +66,14 @@ fn each_item_expects_what_prepare_saw_and_records_both_identities() {
     let prepared = prepare(&cache, &share);
     let down = item(&prepared, "docs/down.txt");
     assert_eq!(down.action, Action::Run(SyncOperation::CreateCopyOnClient));
-    assert_eq!(down.expect(Side::Local), Expect::Absent);
+    assert_eq!(down.expect(Side::Cache), Expect::Absent);
     assert_eq!(
-        down.expect(Side::Remote),
+        down.expect(Side::Share),
         Expect::Identity(share.identity_of("docs/down.txt").expect("there"))
     );
     let up = item(&prepared, "up.txt");
     assert_eq!(up.action, Action::Run(SyncOperation::CreateCopyOnServer));
-    assert_eq!(up.expect(Side::Remote), Expect::Absent);
+    assert_eq!(up.expect(Side::Share), Expect::Absent);
 
     let summary = cache
         .execute(&share, &prepared, &mut NullSink)
@@ -340,7 +340,7 @@ fn the_mass_delete_guard_names_the_side() {
     match err {
         EngineError::MassDelete {
             side, count, total, ..
-        } => assert_eq!((side, count, total), (Side::Local, 7, 8)),
+        } => assert_eq!((side, count, total), (Side::Cache, 7, 8)),
         other => panic!("{other}"),
     }
 }

@@ -14,7 +14,7 @@ fn is_dir(meta: Option<&Meta>) -> bool {
 
 /// Classifies one path: its sync state and what to do. `None`: nothing to do.
 pub fn decide(t: &Triple, control: &SyncControl, base_known: bool) -> Option<(SyncState, Action)> {
-    let (o, l, r) = (t.original_meta(), t.meta(Side::Local), t.meta(Side::Remote));
+    let (o, l, r) = (t.original_meta(), t.meta(Side::Cache), t.meta(Side::Share));
     let lc = Change::of_cache(o, t.cached, l);
     let rc = Change::of(o, r);
 
@@ -70,29 +70,29 @@ fn conflict_action(policy: ConflictPolicy, local: &Meta, remote: &Meta) -> Actio
         return match policy {
             ConflictPolicy::Log => Action::LogConflict,
             _ => Action::KeepBoth {
-                renamed: if ld { Side::Remote } else { Side::Local },
+                renamed: if ld { Side::Share } else { Side::Cache },
             },
         };
     }
     match policy {
         ConflictPolicy::Log => Action::LogConflict,
         ConflictPolicy::KeepLocal => Action::KeepOne {
-            winner: Side::Local,
+            winner: Side::Cache,
         },
         ConflictPolicy::KeepRemote => Action::KeepOne {
-            winner: Side::Remote,
+            winner: Side::Share,
         },
         ConflictPolicy::KeepLatest => Action::KeepOne {
             winner: if local.mtime_ns > remote.mtime_ns {
-                Side::Local
+                Side::Cache
             } else {
-                Side::Remote
+                Side::Share
             },
         },
         // Two folders differ only in mode: there is nothing to keep twice.
         ConflictPolicy::KeepAll if ld => Action::LogConflict,
         ConflictPolicy::KeepAll => Action::KeepBoth {
-            renamed: Side::Local,
+            renamed: Side::Cache,
         },
     }
 }

@@ -83,8 +83,8 @@ impl PlanItem {
         match self.action {
             Action::Run(SyncOperation::DeleteClientCopy | SyncOperation::DeleteServerCopy) => None,
             Action::Run(SyncOperation::Prepare) => None,
-            Action::Run(op) if op.writes_server() => Some((Side::Local, Side::Remote)),
-            Action::Run(_) => Some((Side::Remote, Side::Local)),
+            Action::Run(op) if op.writes_server() => Some((Side::Cache, Side::Share)),
+            Action::Run(_) => Some((Side::Share, Side::Cache)),
             Action::KeepOne { winner } => Some((winner, winner.other())),
             // The copy under the item's own path; the renamed copy's own copy to the
             // other side gets its name, and its base, when the executor picks it.

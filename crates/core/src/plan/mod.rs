@@ -91,8 +91,8 @@ impl Triple {
     /// The copy scanned on `side`.
     pub fn copy(&self, side: Side) -> Option<&Scanned> {
         match side {
-            Side::Local => self.local.as_deref(),
-            Side::Remote => self.remote.as_deref(),
+            Side::Cache => self.local.as_deref(),
+            Side::Share => self.remote.as_deref(),
         }
     }
 
@@ -146,19 +146,19 @@ impl Action {
         match self {
             Action::Run(op) => Some(op),
             Action::KeepOne {
-                winner: Side::Local,
+                winner: Side::Cache,
             }
             | Action::KeepBoth {
-                renamed: Side::Remote,
+                renamed: Side::Share,
             }
-            | Action::Rename { on: Side::Remote } => Some(SyncOperation::SyncToServer),
+            | Action::Rename { on: Side::Share } => Some(SyncOperation::SyncToServer),
             Action::KeepOne {
-                winner: Side::Remote,
+                winner: Side::Share,
             }
             | Action::KeepBoth {
-                renamed: Side::Local,
+                renamed: Side::Cache,
             }
-            | Action::Rename { on: Side::Local } => Some(SyncOperation::SyncToClient),
+            | Action::Rename { on: Side::Cache } => Some(SyncOperation::SyncToClient),
             _ => None,
         }
     }
@@ -180,15 +180,15 @@ impl Action {
             Action::RecordGhost => "record_ghost",
             Action::LogConflict => "conflict",
             Action::KeepOne {
-                winner: Side::Local,
+                winner: Side::Cache,
             } => "conflict_keep_local",
             Action::KeepOne {
-                winner: Side::Remote,
+                winner: Side::Share,
             } => "conflict_keep_remote",
             Action::KeepBoth { .. } => "conflict_keep_all",
             Action::Blocked => "blocked",
-            Action::Rename { on: Side::Remote } => "rename_server_copy",
-            Action::Rename { on: Side::Local } => "rename_client_copy",
+            Action::Rename { on: Side::Share } => "rename_server_copy",
+            Action::Rename { on: Side::Cache } => "rename_client_copy",
             Action::ForgetExcluded => "forget_excluded",
         }
     }
@@ -197,8 +197,8 @@ impl Action {
     pub fn writes(self, side: Side) -> bool {
         match self {
             Action::Run(op) => match side {
-                Side::Local => op.writes_client(),
-                Side::Remote => op.writes_server(),
+                Side::Cache => op.writes_client(),
+                Side::Share => op.writes_server(),
             },
             Action::KeepOne { winner } => winner != side,
             Action::KeepBoth { .. } => true,
@@ -312,16 +312,16 @@ impl Counts {
     /// Items found on `side`.
     pub fn found(&self, side: Side) -> usize {
         match side {
-            Side::Local => self.found_local,
-            Side::Remote => self.found_remote,
+            Side::Cache => self.found_local,
+            Side::Share => self.found_remote,
         }
     }
 
     /// Items the plan deletes on `side`.
     pub fn deletes(&self, side: Side) -> usize {
         match side {
-            Side::Local => self.delete_local,
-            Side::Remote => self.delete_remote,
+            Side::Cache => self.delete_local,
+            Side::Share => self.delete_remote,
         }
     }
 }

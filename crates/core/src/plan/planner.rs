@@ -67,7 +67,7 @@ impl<'c> Planner<'c> {
     /// the share's what its backend gives; the default for the share is
     /// [`Lineage::Stat`], which never renames without a confirming hash).
     pub fn lineage(mut self, side: Side, lineage: Lineage) -> Planner<'c> {
-        self.lineage[usize::from(side == Side::Remote)] = lineage;
+        self.lineage[usize::from(side == Side::Share)] = lineage;
         self
     }
 
@@ -145,8 +145,8 @@ impl<'c> Planner<'c> {
         if let Ok(at) = self.items.binary_search_by(|i| i.path.cmp(path)) {
             let triple = &mut self.items[at].triple;
             let copy = match side {
-                Side::Local => triple.local.as_deref_mut(),
-                Side::Remote => triple.remote.as_deref_mut(),
+                Side::Cache => triple.local.as_deref_mut(),
+                Side::Share => triple.remote.as_deref_mut(),
             };
             if let Some(copy) = copy.filter(|c| c.meta.kind == crate::Kind::File) {
                 copy.meta.hash = Some(hash);
@@ -303,8 +303,8 @@ fn refreshed(triple: Triple) -> Option<Original> {
     if !l.meta.same_item(&o.meta) || !r.meta.same_item(&o.meta) {
         return None;
     }
-    if o.identity(Side::Local) == Some(&*l.identity)
-        && o.identity(Side::Remote) == Some(&*r.identity)
+    if o.identity(Side::Cache) == Some(&*l.identity)
+        && o.identity(Side::Share) == Some(&*r.identity)
     {
         return None;
     }

@@ -46,8 +46,8 @@ fn kind_after(item: &PlanItem, side: Side) -> Option<Kind> {
     let kind = |m: Option<&Meta>| m.map(|m| m.kind);
     match item.action {
         Action::Run(op) => match op {
-            SyncOperation::DeleteClientCopy if side == Side::Local => None,
-            SyncOperation::DeleteServerCopy if side == Side::Remote => None,
+            SyncOperation::DeleteClientCopy if side == Side::Cache => None,
+            SyncOperation::DeleteServerCopy if side == Side::Share => None,
             _ if item.action.writes(side) => kind(there),
             _ => kind(here),
         },
@@ -79,8 +79,8 @@ fn keep_folders_that_hold_survivors(
 ) {
     let mut needed: [HashSet<RelPath>; 2] = [HashSet::new(), HashSet::new()];
     for item in items.iter_mut().rev() {
-        for (i, side) in [Side::Local, Side::Remote].into_iter().enumerate() {
-            let holds_ghost = side == Side::Remote && ghost_parents.contains(&item.path);
+        for (i, side) in [Side::Cache, Side::Share].into_iter().enumerate() {
+            let holds_ghost = side == Side::Share && ghost_parents.contains(&item.path);
             if (needed[i].contains(&item.path) || holds_ghost)
                 && kind_after(item, side) != Some(Kind::Dir)
             {
@@ -88,7 +88,7 @@ fn keep_folders_that_hold_survivors(
             }
         }
         if let Some(parent) = item.path.parent() {
-            for (i, side) in [Side::Local, Side::Remote].into_iter().enumerate() {
+            for (i, side) in [Side::Cache, Side::Share].into_iter().enumerate() {
                 if kind_after(item, side).is_some() {
                     needed[i].insert(parent.clone());
                 }
@@ -101,34 +101,31 @@ fn keep_folders_that_hold_survivors(
 }
 
 fn keep_folder(item: &mut PlanItem, side: Side, policy: ConflictPolicy) {
-    let (l, r) = (
-        item.triple.meta(Side::Local),
-        item.triple.meta(Side::Remote),
-    );
+    let (l, r) = (item.triple.meta(Side::Cache), item.triple.meta(Side::Share));
     match (side, item.action) {
-        (Side::Local, Action::Run(SyncOperation::DeleteClientCopy)) if is_dir(l) => {
+        (Side::Cache, Action::Run(SyncOperation::DeleteClientCopy)) if is_dir(l) => {
             item.state = SyncState::DirChangedOnClientDeletedOnServer;
             item.action = Action::Run(SyncOperation::CreateCopyOnServer);
         }
-        (Side::Remote, Action::Run(SyncOperation::DeleteServerCopy)) if is_dir(r) => {
+        (Side::Share, Action::Run(SyncOperation::DeleteServerCopy)) if is_dir(r) => {
             item.state = SyncState::DeletedOnClientDirChangedOnServer;
             item.action = Action::Run(SyncOperation::CreateCopyOnClient);
         }
-        (Side::Local, _) if is_dir(l) && r.is_some() => {
+        (Side::Cache, _) if is_dir(l) && r.is_some() => {
             item.state = SyncState::DirChangedOnClientFileChangedOnServer;
             item.action = match policy {
                 ConflictPolicy::Log => Action::LogConflict,
                 _ => Action::KeepBoth {
-                    renamed: Side::Remote,
+                    renamed: Side::Share,
                 },
             };
         }
-        (Side::Remote, _) if is_dir(r) && l.is_some() => {
+        (Side::Share, _) if is_dir(r) && l.is_some() => {
             item.state = SyncState::FileChangedOnClientDirChangedOnServer;
             item.action = match policy {
                 ConflictPolicy::Log => Action::LogConflict,
                 _ => Action::KeepBoth {
-                    renamed: Side::Local,
+                    renamed: Side::Cache,
                 },
             };
         }
@@ -140,7 +137,7 @@ fn keep_folder(item: &mut PlanItem, side: Side, policy: ConflictPolicy) {
 
 fn is_blocking(item: &PlanItem) -> bool {
     item.action == Action::LogConflict
-        && is_dir(item.triple.meta(Side::Local)) != is_dir(item.triple.meta(Side::Remote))
+        && is_dir(item.triple.meta(Side::Cache)) != is_dir(item.triple.meta(Side::Share))
 }
 
 /// Rule 4: descendants of an unresolved file-versus-folder conflict wait.
@@ -168,12 +165,12 @@ fn apply_direction(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
             let creates_new_file_out = item.action
                 == Action::Run(SyncOperation::CreateCopyOnServer)
                 && item.triple.original.is_none()
-                && !is_dir(item.triple.meta(Side::Local));
+                && !is_dir(item.triple.meta(Side::Cache));
             if control.no_new_files_out && creates_new_file_out {
                 return false;
             }
-            let allowed = (control.sync_in || !item.writes(Side::Local))
-                && (control.sync_out || !item.writes(Side::Remote));
+            let allowed = (control.sync_in || !item.writes(Side::Cache))
+                && (control.sync_out || !item.writes(Side::Share));
             if allowed {
                 return true;
             }
@@ -196,8 +193,8 @@ fn apply_direction(items: &mut [PlanItem], control: &SyncControl) -> Vec<bool> {
 
 fn may_write(control: &SyncControl, side: Side) -> bool {
     match side {
-        Side::Local => control.sync_in,
-        Side::Remote => control.sync_out,
+        Side::Cache => control.sync_in,
+        Side::Share => control.sync_out,
     }
 }
 

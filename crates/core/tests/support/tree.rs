@@ -52,8 +52,8 @@ pub fn identity(node: &Node, lineage: Lineage) -> String {
 /// The lineage the model gives each side.
 pub fn lineage_of(remote: Lineage, side: Side) -> Lineage {
     match side {
-        Side::Local => Lineage::Inode,
-        Side::Remote => remote,
+        Side::Cache => Lineage::Inode,
+        Side::Share => remote,
     }
 }
 

@@ -65,15 +65,15 @@ pub struct World {
 impl World {
     pub fn side(&mut self, side: Side) -> &mut Tree {
         match side {
-            Side::Local => &mut self.local,
-            Side::Remote => &mut self.remote,
+            Side::Cache => &mut self.local,
+            Side::Share => &mut self.remote,
         }
     }
 
     pub fn tree(&self, side: Side) -> &Tree {
         match side {
-            Side::Local => &self.local,
-            Side::Remote => &self.remote,
+            Side::Cache => &self.local,
+            Side::Share => &self.remote,
         }
     }
 }
@@ -141,8 +141,8 @@ pub fn plan_sync(
     control: &SyncControl,
 ) -> Plan {
     let mut planner = Planner::new(control)
-        .lineage(Side::Local, Lineage::Inode)
-        .lineage(Side::Remote, lineage);
+        .lineage(Side::Cache, Lineage::Inode)
+        .lineage(Side::Share, lineage);
     for (path, triple) in entries(base, local, remote, lineage, excluded) {
         planner.add(path, triple);
     }
@@ -153,8 +153,8 @@ pub fn plan_sync(
         }
         for w in wanted {
             let tree = match w.side {
-                Side::Local => local,
-                Side::Remote => remote,
+                Side::Cache => local,
+                Side::Share => remote,
             };
             if let Some(hash) = tree.get(&w.path).and_then(|n| n.meta.hash) {
                 planner.give_hash(w.side, &w.path, hash);
@@ -289,13 +289,13 @@ pub fn execute(plan: &Plan, world: &mut World) -> Result<(), String> {
         match item.action {
             Action::Run(op) => match op {
                 SyncOperation::CreateCopyOnServer | SyncOperation::SyncToServer => {
-                    copy(world, p, Side::Local)?
+                    copy(world, p, Side::Cache)?
                 }
                 SyncOperation::CreateCopyOnClient
                 | SyncOperation::SyncToClient
-                | SyncOperation::Pin => copy(world, p, Side::Remote)?,
-                SyncOperation::DeleteServerCopy => delete(world, p, Side::Remote)?,
-                SyncOperation::DeleteClientCopy => delete(world, p, Side::Local)?,
+                | SyncOperation::Pin => copy(world, p, Side::Share)?,
+                SyncOperation::DeleteServerCopy => delete(world, p, Side::Share)?,
+                SyncOperation::DeleteClientCopy => delete(world, p, Side::Cache)?,
                 SyncOperation::Prepare => return Err("prepare is not planned work".into()),
             },
             Action::KeepOne { winner } => {
@@ -419,7 +419,7 @@ pub fn new_base(
             (Some(l), Some(r)) if l.meta.same_item(&r.meta) && !kept_alone => {
                 let entry = BaseEntry {
                     meta: l.meta.clone(),
-                    local: identity(l, lineage_of(lineage, Side::Local)),
+                    local: identity(l, lineage_of(lineage, Side::Cache)),
                     remote: identity(r, lineage),
                 };
                 out.insert(p.clone(), entry);

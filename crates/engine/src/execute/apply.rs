@@ -44,10 +44,10 @@ impl Work<'_> {
         let fail = |e: RemoteError| item_error(item, &e);
         match item.action {
             Action::Run(SyncOperation::DeleteClientCopy) => {
-                self.delete(item, Side::Local).map_err(fail)
+                self.delete(item, Side::Cache).map_err(fail)
             }
             Action::Run(SyncOperation::DeleteServerCopy) => {
-                self.delete(item, Side::Remote).map_err(fail)
+                self.delete(item, Side::Share).map_err(fail)
             }
             Action::Run(_) => self.copy_item(item).map_err(fail),
             Action::RecordOriginal
@@ -65,8 +65,8 @@ impl Work<'_> {
                     state: item.state,
                     detected_ns: now_ns(),
                     original: item.triple.original_meta().cloned(),
-                    local: item.triple.meta(Side::Local).cloned(),
-                    remote: item.triple.meta(Side::Remote).cloned(),
+                    local: item.triple.meta(Side::Cache).cloned(),
+                    remote: item.triple.meta(Side::Share).cloned(),
                 })],
                 ..Done::default()
             }),
@@ -172,8 +172,8 @@ pub(super) fn unplanned_copy_entry(path: &RelPath, from: Side, copied: Copied) -
 pub(super) fn item_error(item: &PlanItem, err: &RemoteError) -> Box<ItemError> {
     let op = item.action.operation().unwrap_or(SyncOperation::Prepare);
     Box::new(ItemError::from_remote(op, err).with_copies(
-        item.triple.meta(Side::Local),
-        item.triple.meta(Side::Remote),
+        item.triple.meta(Side::Cache),
+        item.triple.meta(Side::Share),
         item.triple.original_meta(),
     ))
 }

@@ -96,8 +96,8 @@ fn still_the_same(seen: &Scanned, now: &Stat, lineage: Lineage) -> bool {
 /// Sets the identity of `item`'s copy on `side` (the renamed copy, as it is now).
 fn set_identity(item: &mut PlanItem, side: Side, identity: String) {
     let copy = match side {
-        Side::Local => item.triple.local.as_deref_mut(),
-        Side::Remote => item.triple.remote.as_deref_mut(),
+        Side::Cache => item.triple.local.as_deref_mut(),
+        Side::Share => item.triple.remote.as_deref_mut(),
     };
     if let Some(copy) = copy {
         copy.identity = identity.into();

@@ -49,8 +49,8 @@ pub(super) struct StagedFile {
 impl<'a> Sides<'a> {
     pub(super) fn side(&self, side: Side) -> &'a dyn Remote {
         match side {
-            Side::Local => self.local,
-            Side::Remote => self.share,
+            Side::Cache => self.local,
+            Side::Share => self.share,
         }
     }
 

@@ -260,7 +260,7 @@ pub(super) fn is_gone(item: &PlanItem, side: Side) -> bool {
     item.moved.is_none()
         && !t.excluded
         && t.copy(side).is_none()
-        && (side == Side::Remote || t.cached)
+        && (side == Side::Share || t.cached)
         && t.original
             .as_ref()
             .is_some_and(|o| o.identity(side).is_some())
@@ -306,7 +306,7 @@ pub(super) fn other_copy_fits(items: &[PlanItem], pair: &Pair) -> bool {
     };
     match t.copy(pair.side.other()) {
         Some(c) => c.meta.kind == o.kind,
-        None => pair.side == Side::Remote && !t.cached,
+        None => pair.side == Side::Share && !t.cached,
     }
 }
 

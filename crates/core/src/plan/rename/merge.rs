@@ -128,13 +128,13 @@ impl Renames<'_> {
         remote: Pair,
     ) -> Option<(Vec<usize>, Vec<PlanItem>)> {
         let (f, l, r) = (&items[local.from], &items[local.to], &items[remote.to]);
-        let at_local = self.merged(Some(f), Some(l), Side::Local);
-        let at_remote = self.merged(Some(f), Some(r), Side::Remote);
+        let at_local = self.merged(Some(f), Some(l), Side::Cache);
+        let at_remote = self.merged(Some(f), Some(r), Side::Share);
         let used = vec![local.from, local.to, remote.to];
         let logged = |path: &RelPath, mut triple: Triple, side: Side| {
             match side {
-                Side::Local => triple.remote = None,
-                Side::Remote => triple.local = None,
+                Side::Cache => triple.remote = None,
+                Side::Share => triple.local = None,
             }
             PlanItem {
                 path: path.clone(),
@@ -149,26 +149,26 @@ impl Renames<'_> {
         };
         if self.control.policy == ConflictPolicy::Log {
             let items = vec![
-                logged(&l.path, at_local, Side::Local),
-                logged(&r.path, at_remote, Side::Remote),
+                logged(&l.path, at_local, Side::Cache),
+                logged(&r.path, at_remote, Side::Share),
             ];
             return Some((used, items));
         }
         let mut triple = at_local;
         triple.remote = at_remote.remote;
-        let (lm, rm) = (triple.meta(Side::Local)?, triple.meta(Side::Remote)?);
+        let (lm, rm) = (triple.meta(Side::Cache)?, triple.meta(Side::Share)?);
         let name_side = match self.control.policy {
-            ConflictPolicy::KeepLocal => Side::Local,
-            ConflictPolicy::KeepLatest if lm.mtime_ns > rm.mtime_ns => Side::Local,
-            ConflictPolicy::KeepRemote | ConflictPolicy::KeepLatest => Side::Remote,
+            ConflictPolicy::KeepLocal => Side::Cache,
+            ConflictPolicy::KeepLatest if lm.mtime_ns > rm.mtime_ns => Side::Cache,
+            ConflictPolicy::KeepRemote | ConflictPolicy::KeepLatest => Side::Share,
             ConflictPolicy::Log | ConflictPolicy::KeepAll => return None,
         };
         if !self.may_write(name_side.other()) {
             return None;
         }
         let (path, other_path) = match name_side {
-            Side::Local => (&l.path, &r.path),
-            Side::Remote => (&r.path, &l.path),
+            Side::Cache => (&l.path, &r.path),
+            Side::Share => (&r.path, &l.path),
         };
         let action = match decide(&triple, self.control, true) {
             None => Action::Rename {
@@ -238,8 +238,8 @@ impl Renames<'_> {
             .and_then(|f| f.triple.copy(side.other()))
             .map(|c| Box::new(c.clone()));
         let (local, remote) = match side {
-            Side::Local => (copy, other),
-            Side::Remote => (other, copy),
+            Side::Cache => (copy, other),
+            Side::Share => (other, copy),
         };
         Triple {
             original,
@@ -255,7 +255,7 @@ impl Renames<'_> {
 /// True when `t` holds a file on both sides, no base, and lacks a content hash on
 /// either side: equal sizes would not tell equal content.
 fn unhashed_pair(t: &Triple) -> bool {
-    let (l, r) = (t.meta(Side::Local), t.meta(Side::Remote));
+    let (l, r) = (t.meta(Side::Cache), t.meta(Side::Share));
     let is_file = |m: &&crate::meta::Meta| m.kind == Kind::File;
     match (l.filter(is_file), r.filter(is_file)) {
         (Some(l), Some(r)) => t.original.is_none() && (l.hash.is_none() || r.hash.is_none()),

@@ -63,8 +63,8 @@ struct Pair {
 
 fn slot(side: Side) -> usize {
     match side {
-        Side::Local => 0,
-        Side::Remote => 1,
+        Side::Cache => 0,
+        Side::Share => 1,
     }
 }
 
@@ -76,8 +76,8 @@ impl Renames<'_> {
     /// True when this sync may write `side` (a rename there is carried out).
     fn may_write(&self, side: Side) -> bool {
         match side {
-            Side::Local => self.control.sync_in,
-            Side::Remote => self.control.sync_out,
+            Side::Cache => self.control.sync_in,
+            Side::Share => self.control.sync_out,
         }
     }
 
@@ -143,8 +143,8 @@ impl Renames<'_> {
                 [one] if other_copy_fits(items, one) => candidates.push(Choice::One(*one)),
                 [a, b] if !a.dir && !b.dir && self.control.policy != ConflictPolicy::KeepAll => {
                     let (local, remote) = match a.side {
-                        Side::Local => (*a, *b),
-                        Side::Remote => (*b, *a),
+                        Side::Cache => (*a, *b),
+                        Side::Share => (*b, *a),
                     };
                     candidates.push(Choice::Both { local, remote });
                 }
@@ -216,10 +216,10 @@ impl Choice {
 /// The Windows state of an item renamed on `side`.
 fn renamed_state(side: Side, dir: bool) -> SyncState {
     match (side, dir) {
-        (Side::Local, false) => SyncState::FileRenamedOnClient,
-        (Side::Local, true) => SyncState::DirRenamedOnClient,
-        (Side::Remote, false) => SyncState::FileRenamedOnServer,
-        (Side::Remote, true) => SyncState::DirRenamedOnServer,
+        (Side::Cache, false) => SyncState::FileRenamedOnClient,
+        (Side::Cache, true) => SyncState::DirRenamedOnClient,
+        (Side::Share, false) => SyncState::FileRenamedOnServer,
+        (Side::Share, true) => SyncState::DirRenamedOnServer,
     }
 }
 /// The items at and below `dir` in `items` (sorted by path), with their indices.
