@@ -1,10 +1,11 @@
 //! Network-share benchmark: the same tree synced to and from a real WebDAV (nginx),
 //! SFTP (sshd), S3 (SeaweedFS) and SMB (Samba) server on loopback by `offline` and by
 //! rclone (`copy`, `sync`, `bisync`) against the same server in the same run,
-//! interleaved, with the same number of copies in flight; for SMB also by
-//! `smbclient`'s own recursive `mput` and `mget` (one file at a time), the anchor the
-//! SMB numbers are read against. Prints a table of seconds per case and backend and
-//! offline ÷ rclone. Not part of the test suite.
+//! interleaved, with the same number of copies in flight; an anchor the numbers are
+//! read against besides: for SMB `smbclient`'s own recursive `mput` and `mget` (one
+//! file at a time), for SFTP `rsync -a` over the same sshd (one connection, the
+//! limit to approach). Prints a table of seconds per case and backend, offline ÷
+//! rclone and offline ÷ anchor. Not part of the test suite.
 //!
 //! Cases: upload (a new tree into an empty folder: `offline sync` / `rclone copy`),
 //! download (into an empty cache / folder), no change (`offline sync` / `rclone sync`
@@ -19,7 +20,8 @@
 //! relay on loopback that holds every chunk N ms in each direction, a link with a
 //! round trip of 2N ms), `OFFLINE_BENCH_REPS` (1: runs of every case, backends
 //! interleaved; the table shows medians), `OFFLINE_BENCH_TSV` (unset: a file for the
-//! raw rows, `bench/results/DATE-backends-N.tsv` for bench/report's goals chart).
+//! raw rows, `bench/results/DATE-backends-N.tsv` for bench/report's goals chart),
+//! `OFFLINE_BENCH_ANCHOR` (1; 0: no smbclient or rsync runs).
 
 #[path = "../tests/servers/mod.rs"]
 mod servers;
@@ -289,8 +291,8 @@ struct Row {
     offline: f64,
     rclone: Option<f64>,
     bisync: Option<f64>,
-    /// `smbclient`'s `mput` (upload) or `mget` (download), on SMB.
-    smbclient: Option<f64>,
+    /// The anchor's upload or download: `smbclient` on SMB, `rsync` on SFTP.
+    anchor: Option<f64>,
 }
 
 /// What every run shares.
@@ -299,6 +301,7 @@ struct Setup {
     large: usize,
     delay_ms: u64,
     with_rclone: bool,
+    with_anchor: bool,
 }
 
 /// One run of every case against a fresh server: offline, then rclone, case by case.
@@ -335,7 +338,7 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: rclone_up,
         bisync: None,
-        smbclient: None,
+        anchor: None,
     });
 
     cache_with(&server, &down, t);
@@ -347,7 +350,7 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: rclone_down,
         bisync: None,
-        smbclient: None,
+        anchor: None,
     });
 
     let offline = timed(&server, &up, &["sync"]);
@@ -362,7 +365,7 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: sync_s,
         bisync: bisync_s,
-        smbclient: None,
+        anchor: None,
     });
 
     change_one_percent(&up, files);
@@ -380,12 +383,17 @@ fn run_once(backend: Backend, t: usize, setup: &Setup) -> Vec<Row> {
         offline,
         rclone: sync_s,
         bisync: bisync_s,
-        smbclient: None,
+        anchor: None,
     });
-    if backend == Backend::Smb {
-        let (mput, mget) = smbclient_anchor(&server, work.path(), files);
-        rows[0].smbclient = Some(mput);
-        rows[1].smbclient = Some(mget);
+    let anchor = match backend {
+        _ if !setup.with_anchor => None,
+        Backend::Smb => Some(smbclient_anchor(&server, work.path(), files)),
+        Backend::Sftp => Some(rsync_anchor(&server, work.path(), files)),
+        _ => None,
+    };
+    if let Some((up, down)) = anchor {
+        rows[0].anchor = Some(up);
+        rows[1].anchor = Some(down);
     }
     rows
 }
@@ -424,7 +432,7 @@ fn append_tsv(path: &Path, backend: Backend, rep: usize, rows: &[Row]) {
             ("offline", Some(row.offline)),
             ("rclone", row.rclone),
             ("bisync", row.bisync),
-            ("smbclient", row.smbclient),
+            (anchor_name(backend), row.anchor),
         ];
         for (tool, value) in tools {
             if let Some(v) = value {
@@ -447,6 +455,7 @@ fn main() {
         large: num("OFFLINE_BENCH_LARGE", "0"),
         delay_ms: num("OFFLINE_BENCH_DELAY_MS", "0") as u64,
         with_rclone: env_or("OFFLINE_BENCH_RCLONE", "1") != "0",
+        with_anchor: env_or("OFFLINE_BENCH_ANCHOR", "1") != "0",
     };
     let reps = num("OFFLINE_BENCH_REPS", "1").max(1);
     let transfers: Vec<usize> = env_or("OFFLINE_BENCH_TRANSFERS", "4")
@@ -491,15 +500,15 @@ fn main() {
     }
     println!("{what}");
     println!();
-    println!("| backend | transfers | case | offline s | rclone s | offline ÷ rclone | rclone bisync s | offline ÷ bisync | smbclient s | offline ÷ smbclient |");
-    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| backend | transfers | case | offline s | rclone s | offline ÷ rclone | rclone bisync s | offline ÷ bisync | anchor | anchor s | offline ÷ anchor |");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|");
     for ((b, t, case), rows) in all {
         let offline = median(rows.iter().map(|r| r.offline).collect());
         let rclone = median(rows.iter().filter_map(|r| r.rclone).collect());
         let bisync = median(rows.iter().filter_map(|r| r.bisync).collect());
-        let smbclient = median(rows.iter().filter_map(|r| r.smbclient).collect());
+        let anchor = median(rows.iter().filter_map(|r| r.anchor).collect());
         println!(
-            "| {} | {t} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {t} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             backends[b].name(),
             case.label(),
             secs(offline),
@@ -507,10 +516,73 @@ fn main() {
             ratio(offline, rclone),
             secs(bisync),
             ratio(offline, bisync),
-            secs(smbclient),
-            ratio(offline, smbclient),
+            if anchor.is_some() {
+                anchor_name(backends[b])
+            } else {
+                ""
+            },
+            secs(anchor),
+            ratio(offline, anchor),
         );
     }
+}
+
+/// The tool a backend's numbers are also read against (its TSV name).
+fn anchor_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Smb => "smbclient",
+        Backend::Sftp => "rsync",
+        _ => "anchor",
+    }
+}
+
+/// `rsync -a` of the same tree over ssh to the same sshd, into a folder of its own
+/// beside the share, then back into a new local folder: the wall times in seconds.
+/// rsync runs one ssh connection and pipelines whole files; it does not flush the
+/// files it writes to disk (offline does, on both sides).
+fn rsync_anchor(server: &Server, work: &Path, files: usize) -> (f64, f64) {
+    // sftp://user@127.0.0.1:PORT/root/share
+    let rest = server.url.trim_start_matches("sftp://");
+    let (user, rest) = rest.split_once('@').expect("a user in the URL");
+    let (host_port, path) = rest.split_once('/').expect("a path in the URL");
+    let (host, port) = host_port.split_once(':').expect("a port in the URL");
+    let share = Path::new("/").join(path);
+    let remote_dir = share
+        .parent()
+        .expect("the share's parent")
+        .join("rsync-bench");
+    let env = |k: &str| {
+        server
+            .env
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ssh = format!(
+        "ssh -p {port} -i {} -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes",
+        env("OFFLINE_SFTP_KEY"),
+        env("OFFLINE_SFTP_KNOWN_HOSTS")
+    );
+    let remote = format!("{user}@{host}:{}/", remote_dir.display());
+    let source = work.join("rsync-up");
+    make_tree(&source, files);
+    let target = work.join("rsync-down");
+    let run = |from: String, to: String| {
+        let start = Instant::now();
+        let out = std::process::Command::new("rsync")
+            .args(["-a", "-e", &ssh, &from, &to])
+            .output()
+            .expect("run rsync (is it installed?)");
+        let secs = start.elapsed().as_secs_f64();
+        servers::assert_ok(&out, &format!("rsync -a {from} {to}"), server);
+        secs
+    };
+    let up = run(format!("{}/", source.display()), remote.clone());
+    let down = run(remote, format!("{}/", target.display()));
+    let got = walk_count(&target);
+    assert_eq!(got, files, "rsync brought {got} of {files} files");
+    (up, down)
 }
 
 /// `smbclient`'s recursive `mput` of the same tree into a folder of its own on the

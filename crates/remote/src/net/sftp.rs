@@ -6,7 +6,9 @@
 //! The connection is the system `ssh` client (a control master per session), so
 //! `~/.ssh/config`, keys and agents work as for `ssh`; the server's key is checked
 //! strictly (against `OFFLINE_SFTP_KNOWN_HOSTS` when set). Copies in flight get a
-//! session each, up to eight ([`pool`]). Files are written to a temp name in their
+//! session each, up to four, then share them ([`pool`]): many files are
+//! written, flushed together and then placed in batches ([`stage`]), so several
+//! copies' requests can be in flight on one session without waiting behind a flush. Files are written to a temp name in their
 //! folder, flushed (`fsync@openssh.com` when offered) and renamed over the target
 //! (`posix-rename@openssh.com`), or hard-linked into place where nothing may be
 //! there yet, so a dropped upload never leaves half a file ([`upload`]).
@@ -23,7 +25,7 @@
 use super::temp_sweep::{remove_own_temp_files, Removal};
 use super::Runtime;
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::{Capabilities, CheckExpect, Entry, Expect, Remote, Stat, Written};
+use crate::{Capabilities, CheckExpect, Entry, Expect, Remote, Staged, Stat, Written};
 use errors::{fail, is_not_found, ssh_error};
 use offline_core::{Hash, Kind, RelPath, TempTag};
 use openssh::{KnownHosts, SessionBuilder};
@@ -52,6 +54,7 @@ mod errors;
 mod look;
 mod pool;
 mod read;
+mod stage;
 mod upload;
 
 /// An SFTP share.
@@ -63,6 +66,8 @@ pub struct SftpRemote {
     /// The cache's tag in the names of the temp files this share gets.
     temp: TempTag,
     location: String,
+    /// Files staged and placed in batches since the last sync.
+    stage: stage::Stage,
 }
 
 impl SftpRemote {
@@ -106,6 +111,7 @@ impl SftpRemote {
             hidden: hidden.iter().map(|h| h.to_vec()).collect(),
             temp: temp.clone(),
             location: location.to_string(),
+            stage: stage::Stage::default(),
         };
         match remote.lstat(&here)? {
             Some(stat) if stat.file_type().is_some_and(|t| t.is_dir()) => Ok(remote),
@@ -424,6 +430,34 @@ impl Remote for SftpRemote {
             }
         }
         self.stat_required(path, "its mode was set")
+    }
+
+    fn can_stage(&self) -> bool {
+        true
+    }
+
+    fn stage_file(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        mode: u32,
+        _mtime_ns: i64,
+        expected_hash: Option<Hash>,
+    ) -> Result<Staged> {
+        self.stage(path, content, mode, expected_hash)
+    }
+
+    fn sync_staged(&self) -> Result<()> {
+        self.sync_all_staged()
+    }
+
+    fn commit_staged(&self, staged: &Staged, expect: &Expect) -> Result<Written> {
+        self.commit(staged, expect)
+    }
+
+    fn discard_staged(&self, staged: &Staged) -> Result<()> {
+        self.discard(staged);
+        Ok(())
     }
 
     fn remove_temp_files(&self) -> Result<usize> {

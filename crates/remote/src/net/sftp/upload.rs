@@ -24,25 +24,32 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// A temp file written and durable, still open.
-struct Temp {
-    file: File,
-    path: PathBuf,
-    hash: Hash,
-    size: u64,
+/// A temp file written and finished ([`Finish`]), still open.
+pub(super) struct Temp {
+    pub(super) file: File,
+    pub(super) path: PathBuf,
+    pub(super) hash: Hash,
+    pub(super) size: u64,
+}
+
+/// How a temp file is finished once its content is written, in one round trip with
+/// the `setstat` that gives it its mode and time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Finish {
+    /// Made durable now (`fsync@openssh.com`).
+    Durable,
+    /// Not yet durable: a batch makes it durable later (`stage`).
+    Later,
 }
 
 /// The time (seconds) a new version of an item gets: now, and later than the
 /// version it replaces (its time is in its identity, `size:N:mtime:T:mode:M`).
-fn next_mtime(replaced: Option<&str>) -> u32 {
+pub(super) fn next_mtime(replaced: Option<&str>) -> u32 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let old = replaced
-        .and_then(|id| id.split(":mtime:").nth(1))
-        .and_then(|rest| rest.split(':').next())
-        .and_then(|t| t.parse::<u64>().ok());
+    let old = replaced.and_then(mtime_in);
     let secs = match old {
         Some(old) if old >= now => old + 1,
         _ => now,
@@ -71,7 +78,7 @@ impl SftpRemote {
         };
         let mtime = next_mtime(replaced.as_deref());
         let mode = mode & 0o7777;
-        let temp = self.write_temp(&sftp, path, &full, content, mode, mtime)?;
+        let temp = self.write_temp(&sftp, path, &full, content, (mode, mtime), Finish::Durable)?;
         let placed = (|| {
             if expected_hash.is_some_and(|expected| expected != temp.hash) {
                 return Err(RemoteError::new(
@@ -111,16 +118,16 @@ impl SftpRemote {
         })
     }
 
-    /// Writes the content into a new temp file next to `full`, gives it `mode` and
-    /// `mtime` and makes it durable; the file stays open.
-    fn write_temp(
+    /// Writes the content into a new temp file next to `full`, gives it the mode and
+    /// time of `(mode, mtime)` and finishes it as `finish` says.
+    pub(super) fn write_temp(
         &self,
         sftp: &Sftp,
         path: &RelPath,
         full: &Path,
         content: &mut dyn Read,
-        mode: u32,
-        mtime: u32,
+        (mode, mtime): (u32, u32),
+        finish: Finish,
     ) -> Result<Temp> {
         let dir = full.parent().unwrap_or(Path::new("/"));
         let temp = dir.join(OsStr::from_bytes(
@@ -130,43 +137,41 @@ impl SftpRemote {
             .rt
             .block_on(sftp.options().write(true).create_new(true).open(&temp))
             .map_err(|e| fail(path, "create a temp file in its folder", e))?;
-        let result: Result<(Hash, u64)> = (|| {
-            let streamed = copy_hashed(path, content, |chunk| {
-                self.rt
-                    .block_on(file.write_all(chunk))
-                    .map_err(|e| fail(path, "write the temp file", e))
-            })?;
-            let time = UnixTimeStamp::from_raw(mtime).unwrap_or(UnixTimeStamp::unix_epoch());
-            let mut attrs = MetaDataBuilder::new();
-            attrs.permissions(Permissions::from(mode as u16));
-            attrs.time(time, time);
-            let attrs = attrs.create();
+        let streamed = copy_hashed(path, content, |chunk| {
             self.rt
-                .block_on(async {
-                    let mut fs = sftp.fs();
-                    if sftp.support_fsync() {
-                        // One round trip: the server answers both in order.
-                        let (set, synced) =
-                            join(fs.set_metadata(&temp, attrs), file.sync_all()).await;
-                        set.and(synced)
-                    } else {
-                        fs.set_metadata(&temp, attrs).await
-                    }
-                })
-                .map_err(|e| fail(path, "finish the temp file", e))?;
-            Ok(streamed)
-        })();
-        match result {
-            Ok((hash, size)) => Ok(Temp {
+                .block_on(file.write_all(chunk))
+                .map_err(|e| fail(path, "write the temp file", e))
+        });
+        let (hash, size) = match streamed {
+            Ok(done) => done,
+            Err(err) => {
+                let _ = self.rt.block_on(file.close());
+                self.remove_quietly(&temp);
+                return Err(err);
+            }
+        };
+        let attrs = attrs(mode, mtime);
+        let finished = self.rt.block_on(async {
+            let mut fs = sftp.fs();
+            if finish == Finish::Durable && sftp.support_fsync() {
+                // One round trip: the server answers both in order.
+                let (set, synced) = join(fs.set_metadata(&temp, attrs), file.sync_all()).await;
+                set.and(synced)
+            } else {
+                fs.set_metadata(&temp, attrs).await
+            }
+        });
+        match finished {
+            Ok(()) => Ok(Temp {
                 file,
                 path: temp,
                 hash,
                 size,
             }),
-            Err(err) => {
+            Err(e) => {
                 let _ = self.rt.block_on(file.close());
                 self.remove_quietly(&temp);
-                Err(err)
+                Err(fail(path, "finish the temp file", e))
             }
         }
     }
@@ -228,6 +233,21 @@ impl SftpRemote {
             }
         }
     }
+}
+
+/// The time (seconds) in an item's identity (`size:N:mtime:T:mode:M`).
+pub(super) fn mtime_in(identity: &str) -> Option<u64> {
+    let rest = identity.split(":mtime:").nth(1)?;
+    rest.split(':').next()?.parse().ok()
+}
+
+/// The `setstat` attributes of a new version: its mode and time.
+pub(super) fn attrs(mode: u32, mtime: u32) -> openssh_sftp_client::metadata::MetaData {
+    let time = UnixTimeStamp::from_raw(mtime).unwrap_or(UnixTimeStamp::unix_epoch());
+    let mut attrs = MetaDataBuilder::new();
+    attrs.permissions(Permissions::from(mode as u16));
+    attrs.time(time, time);
+    attrs.create()
 }
 
 #[cfg(test)]

@@ -1,0 +1,244 @@
+//! Batched uploads over SFTP: the engine's staging (`Remote::stage_file`,
+//! `sync_staged`, `commit_staged`). A file is written to a temp name beside its
+//! target, given its mode and time, and left open without waiting for the disk; a
+//! batch's temp files are then made durable together (`fsync@openssh.com` and close,
+//! all in flight at once on every session, so the server's disk flushes overlap
+//! instead of queueing one per file), and only then is each one put in place: a
+//! hard link where nothing may be (the server refuses it if something appeared) or
+//! an atomic rename over the version that was checked. The requests per file are
+//! those of a single upload (open, write, setstat, fsync, close, link, remove); only
+//! their order and overlap differ.
+
+use super::errors::fail;
+use super::upload::{attrs, mtime_in, next_mtime, Finish};
+use super::SftpRemote;
+use crate::error::{ErrorKind, RemoteError, Result};
+use crate::{Expect, Staged, Stat, Written};
+use offline_core::{Hash, Kind, Meta, RelPath};
+use openssh_sftp_client::file::File;
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Staged files kept open at most (the server holds a descriptor for each): more
+/// are made durable and closed before the next is staged.
+const MAX_OPEN: usize = 256;
+
+/// A staged temp file.
+struct Pending {
+    /// Open until a sync made it durable and closed it.
+    file: Option<File>,
+    size: u64,
+    mtime: u32,
+    mode: u32,
+}
+
+/// The files this share staged and has not placed or discarded yet, by the full
+/// path of their temp name on the server.
+#[derive(Default)]
+pub(super) struct Stage {
+    pending: Mutex<HashMap<PathBuf, Pending>>,
+}
+
+impl Stage {
+    fn lock(&self) -> MutexGuard<'_, HashMap<PathBuf, Pending>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl SftpRemote {
+    /// The full path of a staged file's temp name.
+    fn staged_temp(&self, staged: &Staged) -> PathBuf {
+        let full = self.full(&staged.path);
+        full.parent()
+            .unwrap_or(Path::new("/"))
+            .join(OsStr::from_bytes(&staged.temp_name))
+    }
+
+    /// Writes `content` to a temp file beside `path` with `mode` and the upload's
+    /// time, and keeps it open for the batch's sync.
+    pub(super) fn stage(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        mode: u32,
+        expected_hash: Option<Hash>,
+    ) -> Result<Staged> {
+        Self::refuse_root(path, "replaced by a file")?;
+        let sftp = self.pool.for_copy(&self.rt);
+        let full = self.full(path);
+        let (mode, mtime) = (mode & 0o7777, next_mtime(None));
+        let temp = self.write_temp(&sftp, path, &full, content, (mode, mtime), Finish::Later)?;
+        if expected_hash.is_some_and(|expected| expected != temp.hash) {
+            drop(temp.file);
+            self.remove_quietly(&temp.path);
+            return Err(RemoteError::new(
+                ErrorKind::Changed,
+                path,
+                "the source changed while it was copied",
+            ));
+        }
+        let temp_name = temp
+            .path
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_default();
+        let pending = Pending {
+            file: Some(temp.file),
+            size: temp.size,
+            mtime,
+            mode,
+        };
+        let open = {
+            let mut staged = self.stage.lock();
+            staged.insert(temp.path, pending);
+            staged.values().filter(|p| p.file.is_some()).count()
+        };
+        if open >= MAX_OPEN {
+            self.sync_all_staged()?;
+        }
+        Ok(Staged {
+            path: path.clone(),
+            temp_name,
+            hash: temp.hash,
+        })
+    }
+
+    /// Makes every file staged since the last sync durable and closes it.
+    pub(super) fn sync_all_staged(&self) -> Result<()> {
+        let files: Vec<(PathBuf, File)> = self
+            .stage
+            .lock()
+            .iter_mut()
+            .filter_map(|(temp, p)| p.file.take().map(|file| (temp.clone(), file)))
+            .collect();
+        let temps: Vec<PathBuf> = files.iter().map(|(temp, _)| temp.clone()).collect();
+        let flushed = self.flush(files);
+        if flushed.is_err() {
+            // Not durable: none of them may be placed.
+            for temp in temps {
+                if self.stage.lock().remove(&temp).is_some() {
+                    self.remove_quietly(&temp);
+                }
+            }
+        }
+        flushed
+    }
+
+    /// `fsync@openssh.com` (where the server offers it) and close of each file, all
+    /// sent at once; each session's server answers its own in order.
+    fn flush(&self, files: Vec<(PathBuf, File)>) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let fsync = self.sftp().support_fsync();
+        let results = self
+            .rt
+            .block_on(futures_util::future::join_all(files.into_iter().map(
+                |(temp, mut file)| async move {
+                    let done = async {
+                        if fsync {
+                            file.sync_all().await?;
+                        }
+                        file.close().await
+                    };
+                    done.await.map_err(|e| (temp, e))
+                },
+            )));
+        match results.into_iter().find_map(|r| r.err()) {
+            None => Ok(()),
+            Some((temp, e)) => {
+                let path = temp
+                    .strip_prefix(&self.root)
+                    .ok()
+                    .and_then(|rel| RelPath::new(rel.as_os_str().as_bytes()).ok())
+                    .unwrap_or_else(RelPath::root);
+                Err(fail(&path, "flush a staged file to disk", e))
+            }
+        }
+    }
+
+    /// Checks `expect` and puts the staged file in place; the temp file is removed
+    /// on failure.
+    pub(super) fn commit(&self, staged: &Staged, expect: &Expect) -> Result<Written> {
+        let path = &staged.path;
+        let temp = self.staged_temp(staged);
+        let Some(mut pending) = self.stage.lock().remove(&temp) else {
+            return Err(RemoteError::new(
+                ErrorKind::Io,
+                path,
+                "its staged temp file is not known (placed or discarded already)",
+            ));
+        };
+        let full = self.full(path);
+        let checked = (|| {
+            if let Some(file) = pending.file.take() {
+                // Not synced by the batch: made durable on its own.
+                self.flush(vec![(temp.clone(), file)])?;
+            }
+            if *expect != Expect::Absent {
+                let current = self.stat_checked(path, expect)?;
+                Self::refuse_dir(path, current.as_ref())?;
+                let replaced = current.map(|c| c.identity);
+                let old = replaced.as_deref().and_then(mtime_in);
+                if old.is_some_and(|old| old >= u64::from(pending.mtime)) {
+                    // The version it replaces has the staged file's time or a later
+                    // one: a later time, so that the new identity differs.
+                    let mtime = next_mtime(replaced.as_deref());
+                    self.retime(path, &temp, pending.mode, mtime)?;
+                    pending.mtime = mtime;
+                }
+            }
+            crashpoint::hit(crate::net::CHECKED);
+            Ok(())
+        })();
+        if let Err(err) = checked {
+            self.remove_quietly(&temp);
+            return Err(err);
+        }
+        self.place(&self.sftp(), path, None, &temp, &full, expect)?;
+        let (size, mtime, mode) = (pending.size, pending.mtime, pending.mode);
+        Ok(Written {
+            stat: Stat {
+                meta: Meta {
+                    kind: Kind::File,
+                    size,
+                    mtime_ns: crate::net::secs_to_ns(i64::from(mtime)),
+                    mode,
+                    hash: None,
+                    target: None,
+                },
+                identity: format!("size:{size}:mtime:{mtime}:mode:{mode:o}"),
+            },
+            hash: staged.hash,
+        })
+    }
+
+    /// Gives a staged temp file a later time, durably.
+    fn retime(&self, path: &RelPath, temp: &Path, mode: u32, mtime: u32) -> Result<()> {
+        let sftp = self.sftp();
+        let file = self
+            .rt
+            .block_on(async {
+                sftp.fs().set_metadata(temp, attrs(mode, mtime)).await?;
+                // Opened for writing (not truncated): the client sends an fsync
+                // only for a file open for writing.
+                sftp.options().write(true).open(temp).await
+            })
+            .map_err(|e| fail(path, "set the time of the temp file", e))?;
+        self.flush(vec![(temp.to_path_buf(), file)])
+    }
+
+    /// Removes a staged file that will not be placed.
+    pub(super) fn discard(&self, staged: &Staged) {
+        let temp = self.staged_temp(staged);
+        if let Some(pending) = self.stage.lock().remove(&temp) {
+            // Dropping an open file closes it (the request goes out first).
+            drop(pending.file);
+            self.remove_quietly(&temp);
+        }
+    }
+}
