@@ -7,6 +7,7 @@
 //! reported to a [`SyncSink`] (printers live in the CLI, events in the service).
 
 pub mod cache;
+pub mod changes;
 pub mod conflict;
 mod defer;
 pub mod error;
@@ -31,6 +32,7 @@ mod walk;
 mod workers;
 
 pub use cache::{Cache, CacheLock, InitOptions};
+pub use changes::{Change, ChangeToken, Look, StateVersion, Topic};
 pub use error::{EngineError, ItemError, Result};
 pub use execute::{DEFAULT_TRANSFERS, MAX_TRANSFERS};
 pub use pin::{EvictReport, SpaceUse, UnpinOutcome};
