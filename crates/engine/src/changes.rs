@@ -54,7 +54,8 @@ impl Cache {
     }
 
     /// Calls `each` with every item of `topic` whose recorded state differs from the
-    /// state it had at `token` (a change undone meanwhile is none), in path order.
+    /// state it had at `token` (a change undone meanwhile is none): pins before
+    /// cached items, what is there now before what went, then in path order.
     pub fn changes_since(
         &self,
         token: ChangeToken,
@@ -297,6 +298,55 @@ mod tests {
         // From the start, the pin came and went: nothing.
         let (items, _) = look(&cache, start, Topic::Items);
         assert!(items.is_empty(), "{items:?}");
+    }
+
+    #[test]
+    fn a_look_gives_pins_first_then_what_is_there_before_what_went() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = synced_cache(tmp.path(), &["a", "c"], &["a"]);
+        let start = cache.change_token().unwrap();
+        let mut other = second_handle(&cache);
+        {
+            let ghost = other.original(&rel("c")).unwrap().unwrap();
+            let batch = other.transaction().unwrap();
+            batch.delete_original(&rel("a")).unwrap();
+            batch
+                .put_original(
+                    &rel("c"),
+                    &Original {
+                        cached: true,
+                        ..ghost
+                    },
+                )
+                .unwrap();
+            batch
+                .put_pin(&Pin {
+                    path: rel("z"),
+                    source: PinSource::User,
+                    inherit: true,
+                })
+                .unwrap();
+            batch.commit().unwrap();
+        }
+        let (seen, _) = look(&cache, start, Topic::Items);
+        assert_eq!(
+            seen,
+            vec![
+                Change::Pin {
+                    path: rel("z"),
+                    source: PinSource::User,
+                    now: true
+                },
+                Change::Cached {
+                    path: rel("c"),
+                    now: true
+                },
+                Change::Cached {
+                    path: rel("a"),
+                    now: false
+                },
+            ]
+        );
     }
 
     #[test]

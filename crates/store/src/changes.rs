@@ -165,8 +165,9 @@ impl Store {
     }
 
     /// Calls `each` with every item of `topic` whose state now differs from its state
-    /// when the log's counter was `since`, in path order; a change undone meanwhile is
-    /// no change. Reads in one transaction, so the counter returned and the states
+    /// when the log's counter was `since`: pins before cached items; what is there
+    /// now before what went; then in path order. A change undone meanwhile is no
+    /// change. Reads in one transaction, so the counter returned and the states
     /// seen agree.
     pub fn changes_since(
         &self,
@@ -182,8 +183,8 @@ impl Store {
             let complete = since <= seq && oldest.is_none_or(|oldest| oldest <= since + 1);
             match topic {
                 Topic::Items => {
-                    each_row(&tx, CACHED_SQL, since, cached_change, &mut each)?;
                     each_row(&tx, PIN_SQL, since, pin_change, &mut each)?;
+                    each_row(&tx, CACHED_SQL, since, cached_change, &mut each)?;
                 }
                 Topic::Conflicts => {
                     each_row(&tx, CONFLICT_SQL, since, conflict_change, &mut each)?;
@@ -211,25 +212,27 @@ fn last_seq(conn: &Connection) -> Result<i64> {
 }
 
 // Per path (and source), the row with the lowest number holds the value at the look
-// before (SQLite takes the bare columns from the row MIN() picked).
+// before (SQLite takes the bare columns from the row MIN() picked). What is there
+// now comes first (pins added, items cached, conflict records added or replaced),
+// then what went, each in path order.
 const CACHED_SQL: &str = "
 SELECT c.path, c.old, MIN(c.seq), COALESCE(o.cached, 0)
 FROM changes c LEFT JOIN originals o ON o.path = c.path
 WHERE c.seq > ?1 AND c.kind = 1
-GROUP BY c.path ORDER BY c.path";
+GROUP BY c.path ORDER BY 4 DESC, c.path";
 
 const PIN_SQL: &str = "
 SELECT c.path, c.old, MIN(c.seq), c.source,
        EXISTS (SELECT 1 FROM pins p WHERE p.path = c.path AND p.source = c.source)
 FROM changes c
 WHERE c.seq > ?1 AND c.kind = 2
-GROUP BY c.path, c.source ORDER BY c.path, c.source";
+GROUP BY c.path, c.source ORDER BY 5 DESC, c.path, c.source";
 
 const CONFLICT_SQL: &str = "
 SELECT c.path, c.old, MIN(c.seq), c.old_detected, k.state, k.detected_ns
 FROM changes c LEFT JOIN conflicts k ON k.path = c.path
 WHERE c.seq > ?1 AND c.kind = 3
-GROUP BY c.path ORDER BY c.path";
+GROUP BY c.path ORDER BY k.state IS NULL, c.path";
 
 /// Runs one of the queries above, decoding each row with `decode` (`None`: no change).
 fn each_row(
