@@ -138,13 +138,12 @@ fn plan_folder_with(extra: Vec<(&'static str, Triple)>) -> Plan {
 }
 
 /// A folder with an excluded item below its new name (the cache's `.DS_Store`,
-/// moved with it), its old one (the share's), or both, is one rename: the share's
-/// excluded item moves with its folder and stays excluded; nothing is done to either.
+/// moved with it), or below both names, is one rename: the share's excluded item
+/// moves with its folder and stays excluded; nothing is done to either.
 #[test]
 fn a_folder_holding_excluded_items_is_renamed_with_them() {
     let cases = [
         vec![("e/.DS_Store", excluded_junk(Side::Cache))],
-        vec![("d/.DS_Store", excluded_junk(Side::Share))],
         vec![
             ("d/.DS_Store", excluded_junk(Side::Share)),
             ("e/.DS_Store", excluded_junk(Side::Cache)),
@@ -166,17 +165,41 @@ fn a_folder_holding_excluded_items_is_renamed_with_them() {
 }
 
 /// An excluded item whose counterpart under the other name is not excluded (a
-/// pattern anchored to the folder's name, an ignore file in it) would change status
-/// if moved: no folder rename, the files are renamed one by one into the folder made
-/// anew, and the excluded item is left alone.
+/// pattern anchored to the folder's name, an ignore file in it), or one on the share
+/// with no counterpart (not known to stay excluded under the new name), would
+/// change status if moved: no folder rename, the files are renamed one by one into
+/// the folder made anew, and the excluded item is left alone.
 #[test]
-fn a_folder_whose_exclusion_depends_on_its_name_is_not_renamed() {
+fn a_folder_whose_exclusions_may_not_follow_is_not_renamed() {
     let plain = file(9);
-    let not_excluded = triple(None, copy(plain.clone(), ino(9, 0, &plain)), None);
-    let plan = plan_folder_with(vec![
-        ("d/.DS_Store", excluded_junk(Side::Share)),
-        ("e/.DS_Store", not_excluded),
-    ]);
+    let not_excluded = |side| {
+        let c = copy(plain.clone(), ino(9, 0, &plain));
+        match side {
+            Side::Cache => triple(None, c, None),
+            Side::Share => triple(
+                Some(Box::new(offline_core::Original::of(plain.clone()))),
+                None,
+                c,
+            ),
+        }
+    };
+    let cases = [
+        vec![
+            ("d/.DS_Store", excluded_junk(Side::Share)),
+            ("e/.DS_Store", not_excluded(Side::Cache)),
+        ],
+        vec![
+            ("d/.DS_Store", not_excluded(Side::Share)),
+            ("e/.DS_Store", excluded_junk(Side::Cache)),
+        ],
+        vec![("d/.DS_Store", excluded_junk(Side::Share))],
+    ];
+    for extra in cases {
+        check_not_renamed(plan_folder_with(extra));
+    }
+}
+
+fn check_not_renamed(plan: Plan) {
     let folder = one(&plan, "e");
     assert_eq!(folder.moved, None, "{:#?}", plan.items);
     assert_eq!(
@@ -184,5 +207,10 @@ fn a_folder_whose_exclusion_depends_on_its_name_is_not_renamed() {
         Action::Run(SyncOperation::CreateCopyOnServer)
     );
     assert_eq!(one(&plan, "e/x").moved, moved("d/x", Side::Share, "d/x"));
-    assert!(plan.items.iter().all(|i| i.path != p("d/.DS_Store")));
+    // The excluded item is not part of the plan: left where it is.
+    assert!(
+        plan.items.iter().all(|i| !i.triple.excluded),
+        "{:#?}",
+        plan.items
+    );
 }

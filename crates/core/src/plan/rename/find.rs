@@ -270,13 +270,18 @@ pub(super) fn filled_hash(
         size_and_mtime(was).is_some() && size_and_mtime(was) == size_and_mtime(&copy.identity);
     (same_object && same_stat).then_some(o.meta.hash).flatten()
 }
-/// True when a folder renamed from `from` to `to` may take the excluded items below
-/// either name with it: every excluded item below one name whose counterpart (the
-/// same relative path below the other name) is listed has an excluded counterpart.
-/// The rename then moves excluded items on the other side as the person moved them
-/// on theirs (`.DS_Store`, `node_modules/` excluded by name stay excluded at the new
-/// name). A counterpart that is not excluded means the exclusion depends on the
-/// folder's name (a pattern anchored to it): the folder stays a deletion plus a
+/// True when a folder renamed from `from` to `to` (on one side) may be renamed on
+/// the other with the excluded items below it, each staying excluded and where the
+/// cache's exclusions put it:
+/// - below the old name (the other side's copies, which the rename moves): only
+///   when the same relative path below the new name is listed and excluded too
+///   (the person's own copy moved with the folder: `.DS_Store`, `node_modules/`
+///   excluded by name);
+/// - below the new name (the renaming side's, which the rename leaves alone): unless
+///   the same path below the old name is listed and not excluded.
+///
+/// Otherwise the exclusion may depend on the folder's name (a pattern anchored to
+/// it), or is not known at the new name: the folder stays a deletion plus a
 /// creation, renamed file by file, and the excluded item is left where it is.
 fn exclusions_follow(items: &[PlanItem], from: &RelPath, to: &RelPath) -> bool {
     let excluded_at = |path: &RelPath| {
@@ -285,14 +290,17 @@ fn exclusions_follow(items: &[PlanItem], from: &RelPath, to: &RelPath) -> bool {
             .ok()
             .map(|at| items[at].triple.excluded)
     };
-    let fits = |item: &PlanItem, here: &RelPath, there: &RelPath| {
-        !item.triple.excluded
-            || item
-                .path
-                .rebased(here, there)
-                .is_none_or(|other| excluded_at(&other) != Some(false))
-    };
-    subtree(items, from).all(|i| fits(i, from, to)) && subtree(items, to).all(|i| fits(i, to, from))
+    let moved_along = subtree(items, from).filter(|i| i.triple.excluded).all(|i| {
+        i.path
+            .rebased(from, to)
+            .is_some_and(|at| excluded_at(&at) == Some(true))
+    });
+    let left_alone = subtree(items, to).filter(|i| i.triple.excluded).all(|i| {
+        i.path
+            .rebased(to, from)
+            .is_none_or(|at| excluded_at(&at) != Some(false))
+    });
+    moved_along && left_alone
 }
 
 /// True when `item` had a copy on `side` at the last sync that is gone now (a ghost
