@@ -6,6 +6,7 @@
 //! (`guards`), the executor carries out its items (`execute`), and every item is
 //! reported to a [`SyncSink`] (printers live in the CLI, events in the service).
 
+mod births;
 pub mod cache;
 pub mod changes;
 pub mod conflict;
