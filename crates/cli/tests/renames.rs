@@ -348,3 +348,28 @@ fn a_folder_holding_ghosts_deleted_in_the_cache_comes_back_with_them_and_no_erro
     assert_eq!(ghost_paths(&fx), vec!["docs/f2"]);
     fx.assert_settled();
 }
+
+/// A folder holding an excluded `.DS_Store` on both sides, renamed in the cache, is
+/// one rename on the share (its files keep their inodes): the share's own
+/// `.DS_Store` moves with its folder and stays excluded, the cache's is left alone,
+/// neither is copied, and nothing stays under the old name.
+#[test]
+fn a_folder_holding_excluded_items_is_renamed_with_them() {
+    let fx = Fixture::synced_with(&[("d/x", "x"), ("d/y", "y"), ("k", "k")]);
+    fx.write(Side::Share, "d/.DS_Store", "share junk");
+    fx.write(Side::Cache, "d/.DS_Store", "cache junk");
+    assert_code(&fx.sync(&[]), EXIT_OK, "sync with the excluded files");
+    fx.assert_settled();
+    let share_x = ino(&fx, Side::Share, "d/x");
+    mv(&fx, Side::Cache, "d", "e");
+    let planned = fx.planned();
+    assert_eq!(planned.len(), 1, "{planned:#?}");
+    assert_eq!(planned[0]["from"], "d");
+    assert_eq!(planned[0]["state"], "dir_renamed_on_client");
+    assert_code(&fx.sync(&[]), EXIT_OK, "sync the rename");
+    assert!(!fx.exists(Side::Share, "d"));
+    assert_eq!(ino(&fx, Side::Share, "e/x"), share_x, "renamed, not copied");
+    assert_eq!(fx.read_str(Side::Share, "e/.DS_Store"), "share junk");
+    assert_eq!(fx.read_str(Side::Cache, "e/.DS_Store"), "cache junk");
+    fx.assert_settled();
+}
