@@ -30,15 +30,6 @@ pub struct Prepared {
     pub(crate) scope: Vec<RelPath>,
 }
 
-impl Prepared {
-    /// True when this prepare looked at `path` and could read it: a conflict recorded
-    /// there that the plan does not name again is settled.
-    pub(crate) fn covers(&self, path: &RelPath) -> bool {
-        let in_scope = self.scope.is_empty() || self.scope.iter().any(|s| s.contains(path));
-        in_scope && !self.problems.iter().any(|p| p.path.contains(path))
-    }
-}
-
 /// Options of one prepare.
 #[derive(Debug, Clone, Default)]
 pub struct PrepareOptions {
@@ -98,7 +89,7 @@ impl Cache {
         let walker = Walker {
             local: &self.local,
             share,
-            store: &self.store,
+            store: Some(&self.store),
             pins: &pins,
             also_pinned: &options.also_pinned,
             exclusions: &self.exclusions()?,
