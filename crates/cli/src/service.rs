@@ -229,7 +229,7 @@ pub fn print_status(cache: &Cache) {
             println!(
                 "daemon:       running (pid {}), {}",
                 s.pid,
-                shown(&s.activity)
+                s.activity.name()
             );
             if let Some(ns) = s.next_sync_ns {
                 println!("next sync:    {}", time_text(ns));

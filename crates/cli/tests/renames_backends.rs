@@ -1,8 +1,9 @@
 //! Renames against every network backend (issue 13), each a real server on loopback
 //! reached through a counting proxy (`servers/proxy.rs`) that measures the bytes on
 //! the wire: a folder of files renamed in one cache is renamed on the share (WebDAV
-//! MOVE, SFTP rename, S3 server-side copies) without uploading its files, and a
-//! second cache renames its own copy of the folder without writing the files again.
+//! MOVE, SFTP rename, S3 server-side copies, an SMB rename through the open handle)
+//! without uploading its files, and a second cache renames its own copy of the
+//! folder without writing the files again.
 
 mod servers;
 
@@ -159,4 +160,9 @@ fn sftp_renames_a_folder_without_uploading_it() {
 #[test]
 fn s3_renames_a_folder_without_uploading_it() {
     renaming_a_folder_moves_no_file(Backend::S3);
+}
+
+#[test]
+fn smb_renames_a_folder_without_uploading_it() {
+    renaming_a_folder_moves_no_file(Backend::Smb);
 }

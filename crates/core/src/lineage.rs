@@ -40,6 +40,16 @@ pub fn size_and_mtime(identity: &str) -> Option<(u64, i64)> {
     Some((size, mtime))
 }
 
+/// The change time (`ctime`) in nanoseconds a folder-backend identity records
+/// (`dev:ino:ctime_sec.ctime_nsec:size:mtime`): the object was alive then, so it
+/// was born no later (see the planner's inode-reuse check).
+pub fn change_time_ns(identity: &str) -> Option<i64> {
+    let field = identity.split(':').nth(2)?;
+    let (secs, nanos) = field.split_once('.')?;
+    let (secs, nanos): (i64, i64) = (secs.parse().ok()?, nanos.parse().ok()?);
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +59,9 @@ mod tests {
         let id = "2049:1234:1700000000.000000001:10:1700000000000000000";
         assert_eq!(object_key(Lineage::Inode, id), Some("2049:1234"));
         assert_eq!(size_and_mtime(id), Some((10, 1_700_000_000_000_000_000)));
+        assert_eq!(change_time_ns(id), Some(1_700_000_000_000_000_001));
+        assert_eq!(change_time_ns("size:3:mtime:4"), None);
+        assert_eq!(change_time_ns("etag:abc:size:3"), None);
         assert_eq!(object_key(Lineage::Stat, id), None);
         assert_eq!(object_key(Lineage::Inode, "etag:abc:size:3"), None);
         assert_eq!(object_key(Lineage::Inode, "size:3:mtime:4"), None);

@@ -5,106 +5,15 @@
 //! fingerprint without a confirming hash), folders holding ghosts, and the
 //! mass-delete counts. The property test with renames is in `model.rs`.
 
+#[path = "support/rename_fixtures.rs"]
+mod rename_fixtures;
+
 use offline_core::plan::{BaseUpdate, HashWanted, Planner};
 use offline_core::{
-    Action, ConflictPolicy, Lineage, Meta, Moved, Original, Plan, PlanItem, RelPath, Scanned, Side,
-    SyncControl, SyncOperation, SyncState, Triple,
+    Action, ConflictPolicy, Lineage, Meta, Original, RelPath, Side, SyncControl, SyncOperation,
+    SyncState, Triple,
 };
-
-fn p(s: &str) -> RelPath {
-    RelPath::from_str_lossy(s).expect("valid test path")
-}
-
-fn file(c: u8) -> Meta {
-    Meta::file(10 + c as u64, 1_000 + c as i64, 0o644, [c; 32])
-}
-
-fn dir() -> Meta {
-    Meta::dir(1_000, 0o755)
-}
-
-/// A folder-backend identity: object `ino`, changed `ver` times.
-fn ino(ino: u32, ver: u32, m: &Meta) -> String {
-    format!("1:{ino}:{ver}.0:{}:{}", m.size, m.mtime_ns)
-}
-
-/// A network share's stat fingerprint.
-fn stat(m: &Meta) -> String {
-    format!("size:{}:mtime:{}", m.size, m.mtime_ns)
-}
-
-/// One side's copy: its metadata and identity.
-fn copy(m: Meta, id: String) -> Option<Box<Scanned>> {
-    Some(Box::new(Scanned::new(m, id)))
-}
-
-/// The base of an item that was object `n` on both sides (folder shares).
-fn base(m: Meta, n: u32) -> Option<Box<Original>> {
-    Some(Box::new(Original {
-        local_identity: Some(ino(n, 0, &m)),
-        remote_identity: Some(ino(n, 0, &m)),
-        ..Original::of(m)
-    }))
-}
-
-fn triple(
-    original: Option<Box<Original>>,
-    local: Option<Box<Scanned>>,
-    remote: Option<Box<Scanned>>,
-) -> Triple {
-    Triple {
-        original,
-        local,
-        remote,
-        cached: true,
-        pinned: true,
-        excluded: false,
-    }
-}
-
-fn ctl(policy: ConflictPolicy) -> SyncControl {
-    SyncControl {
-        policy,
-        ..SyncControl::default()
-    }
-}
-
-/// Plans `entries` with a folder share (inodes on both sides).
-fn plan(entries: Vec<(&str, Triple)>, control: &SyncControl) -> Plan {
-    plan_with(entries, control, Lineage::Inode, &[])
-}
-
-/// Plans `entries`, giving the planner the hashes it asks for from `hashes`.
-fn plan_with(
-    entries: Vec<(&str, Triple)>,
-    control: &SyncControl,
-    share: Lineage,
-    hashes: &[(Side, &str, u8)],
-) -> Plan {
-    let mut planner = Planner::new(control).lineage(Side::Share, share);
-    for (path, t) in entries {
-        planner.add(p(path), t);
-    }
-    for HashWanted { side, path } in planner.hashes_wanted() {
-        if let Some((_, _, c)) = hashes.iter().find(|(s, q, _)| *s == side && p(q) == path) {
-            planner.give_hash(side, &path, [*c; 32]);
-        }
-    }
-    planner.finish()
-}
-
-fn one<'a>(plan: &'a Plan, path: &str) -> &'a PlanItem {
-    let found: Vec<&PlanItem> = plan.items.iter().filter(|i| i.path == p(path)).collect();
-    assert_eq!(found.len(), 1, "{path} in {:#?}", plan.items);
-    found[0]
-}
-
-fn moved(from: &str, on: Side, at: &str) -> Option<Box<Moved>> {
-    Some(Box::new(Moved {
-        from: p(from),
-        rename: Some((on, p(at))),
-    }))
-}
+use rename_fixtures::*;
 
 /// A file `a` (object 7) renamed to `b` in the cache: the original at `a`, the share's
 /// copy still there, the cache's copy at `b` (its ctime moved, nothing else).
@@ -121,14 +30,6 @@ fn renamed_in_cache(share_copy: Meta) -> Vec<(&'static str, Triple)> {
         ),
         ("b", triple(None, copy(unhashed(&f), ino(7, 1, &f)), None)),
     ]
-}
-
-/// A copy the walk did not hash (a new path facing nothing).
-fn unhashed(m: &Meta) -> Meta {
-    Meta {
-        hash: None,
-        ..m.clone()
-    }
 }
 
 #[test]
@@ -171,29 +72,6 @@ fn s45_a_file_renamed_on_the_share_is_renamed_in_the_cache() {
     assert_eq!(item.moved, moved("a", Side::Cache, "a"));
 }
 
-/// A folder `d` (object 3) with `d/x` (object 4) renamed to `e` on `side`.
-fn folder_renamed(side: Side) -> Vec<(&'static str, Triple)> {
-    let (d, x) = (dir(), file(2));
-    let stays = |m: &Meta, n: u32| copy(m.clone(), ino(n, 0, m));
-    let old = |m: &Meta, n: u32| match side {
-        Side::Cache => triple(base(m.clone(), n), None, stays(m, n)),
-        Side::Share => triple(base(m.clone(), n), stays(m, n), None),
-    };
-    let new = |m: Meta, n: u32, ver: u32| {
-        let c = copy(unhashed(&m), ino(n, ver, &m));
-        match side {
-            Side::Cache => triple(None, c, None),
-            Side::Share => triple(None, None, c),
-        }
-    };
-    vec![
-        ("d", old(&d, 3)),
-        ("d/x", old(&x, 4)),
-        ("e", new(d.clone(), 3, 1)),
-        ("e/x", new(x.clone(), 4, 0)),
-    ]
-}
-
 #[test]
 fn s43_a_folder_renamed_in_the_cache_is_one_rename_on_the_share() {
     let plan = plan(folder_renamed(Side::Cache), &ctl(ConflictPolicy::Log));
@@ -203,33 +81,6 @@ fn s43_a_folder_renamed_in_the_cache_is_one_rename_on_the_share() {
     assert_eq!(item.action, Action::Rename { on: Side::Share });
     assert_eq!(item.moved, moved("d", Side::Share, "d"));
     assert_eq!(plan.counts.delete_remote, 0);
-}
-
-/// A folder with an excluded item below its new name (or its old one) is no
-/// rename: carrying it out would move what the sync must not touch. The files in it
-/// are still renamed one by one, into the folder made anew.
-#[test]
-fn a_folder_holding_an_excluded_item_is_not_renamed() {
-    let mut entries = folder_renamed(Side::Cache);
-    let junk = file(9);
-    let excluded = Triple {
-        excluded: true,
-        ..triple(None, copy(junk.clone(), ino(9, 0, &junk)), None)
-    };
-    entries.push(("e/.DS_Store", excluded));
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    let plan = plan(entries, &ctl(ConflictPolicy::Log));
-    let folder = one(&plan, "e");
-    assert_eq!(folder.moved, None, "{:#?}", plan.items);
-    assert_eq!(
-        folder.action,
-        Action::Run(SyncOperation::CreateCopyOnServer)
-    );
-    assert_eq!(one(&plan, "e/x").moved, moved("d/x", Side::Share, "d/x"));
-    assert!(plan
-        .items
-        .iter()
-        .all(|i| i.path != p("e/.DS_Store") || i.moved.is_none()));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use offline_core::{
     is_reserved_root_name, ConnectState, Kind, OfflineReason, RelPath, TempTag, CACHE_DIR_NAME,
     SHARE_MARKER,
 };
-use offline_remote::{DirRemote, Expect, Location, Remote, ShareOptions, CREDENTIALS_FILE};
+use offline_remote::{DirRemote, Expect, Location, Remote, ShareOptions};
 use offline_store::{Pin, PinSource, Store};
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -208,7 +208,7 @@ impl Cache {
             share: self.share_location.clone(),
             reason,
         };
-        let credentials = self.meta_dir().join(CREDENTIALS_FILE);
+        let credentials = layout::credentials_file(&self.meta_dir());
         let options = ShareOptions {
             hidden: &[SHARE_MARKER],
             credentials: Some(&credentials),
@@ -309,7 +309,7 @@ fn ensure_share_marker(location: &str, meta_dir: &Path, temp: &TempTag) -> Resul
         share: location.to_string(),
         reason,
     };
-    let credentials = meta_dir.join(CREDENTIALS_FILE);
+    let credentials = layout::credentials_file(meta_dir);
     let options = ShareOptions {
         hidden: &[],
         credentials: Some(&credentials),

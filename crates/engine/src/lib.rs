@@ -6,7 +6,9 @@
 //! (`guards`), the executor carries out its items (`execute`), and every item is
 //! reported to a [`SyncSink`] (printers live in the CLI, events in the service).
 
+mod births;
 pub mod cache;
+pub mod changes;
 pub mod conflict;
 mod defer;
 pub mod error;
@@ -32,6 +34,7 @@ mod walk;
 mod workers;
 
 pub use cache::{Cache, CacheLock, InitOptions};
+pub use changes::{Change, ChangeToken, Look, StateVersion, Topic};
 pub use error::{EngineError, ItemError, Result};
 pub use execute::{DEFAULT_TRANSFERS, MAX_TRANSFERS};
 pub use pin::{EvictReport, SpaceUse, UnpinOutcome};

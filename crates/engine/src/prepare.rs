@@ -61,6 +61,7 @@ impl Cache {
     /// copy that cannot be read is left without one: no rename is found for it.
     fn hash_for_renames(&self, share: &dyn Remote, planner: &mut Planner<'_>) {
         for _ in 0..HASH_ROUNDS {
+            crate::births::give_births(&self.local, share, planner);
             let wanted = planner.hashes_wanted();
             if wanted.is_empty() {
                 return;

@@ -399,6 +399,12 @@ impl Remote for DirRemote {
         Lineage::Inode
     }
 
+    fn born_ns(&self, path: &RelPath) -> Result<Option<i64>> {
+        let (dir, name) = self.locate(path)?;
+        crate::birth::born_ns(dir.as_fd(), &name)
+            .map_err(|err| RemoteError::from_io(path, "read its birth time", err))
+    }
+
     /// `renameat2` with `RENAME_NOREPLACE` after the check, both folders flushed.
     fn move_item(&self, from: &RelPath, to: &RelPath, expect: &Expect) -> Result<Stat> {
         let (from_dir, from_name) = self.locate_child(from, "renamed")?;

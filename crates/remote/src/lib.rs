@@ -12,6 +12,7 @@
 //! are opaque strings (an etag would do), and [`Capabilities`] tells the engine
 //! when renames, empty folders, symlinks or modes are missing.
 
+mod birth;
 mod dir;
 mod error;
 mod hash;
@@ -202,6 +203,14 @@ pub trait Remote: Send + Sync {
     /// rename be found with a content hash that confirms it.
     fn lineage(&self) -> Lineage {
         Lineage::Stat
+    }
+
+    /// When the item at `path` was born (created), in nanoseconds since the epoch,
+    /// where this side knows it (`statx` on a local filesystem); `Ok(None)` when it
+    /// does not. Asked for a rename candidate found by its inode only: a file born
+    /// after the original was last recorded took a deleted file's inode number.
+    fn born_ns(&self, _path: &RelPath) -> Result<Option<i64>> {
+        Ok(None)
     }
 
     /// Carries out a rename found by the planner: the item at `from` (a folder with

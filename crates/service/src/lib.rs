@@ -14,7 +14,6 @@
 //! - [`ui`] (its server with feature `ui`): the Sync Center, the daemon's web page.
 
 pub mod bus;
-pub mod cached_set;
 pub mod daemon;
 pub mod events;
 pub mod excluded;

@@ -1,17 +1,16 @@
-//! What a running `offline mount` tells about itself: `.offline/mount-PID.json`
+//! What a running `offline mount` tells about itself: `.offline/mount-PID.json` (named
+//! in `offline_engine::layout`)
 //! (its mount point, and whether file content is passed through by the kernel or
 //! served by the process, with the reason). `offline status` lists the mounts whose
 //! process is alive. Not tied to the `fuse` feature, so any build can read them.
 
 use anyhow::{Context, Result};
+use offline_engine::layout;
 use offline_engine::private::private_file;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-const PREFIX: &str = "mount-";
-const SUFFIX: &str = ".json";
 
 /// Why reads and writes go through the mount process instead of passthrough.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,14 +84,10 @@ impl MountStatus {
     }
 }
 
-fn file_of(meta_dir: &Path, pid: u32) -> PathBuf {
-    meta_dir.join(format!("{PREFIX}{pid}{SUFFIX}"))
-}
-
 /// Writes (or rewrites) this mount's status file atomically.
 pub fn write(meta_dir: &Path, status: &MountStatus) -> Result<()> {
-    let path = file_of(meta_dir, status.pid);
-    let tmp = meta_dir.join(format!("{PREFIX}{}{SUFFIX}.tmp", status.pid));
+    let path = layout::mount_status(meta_dir, status.pid);
+    let tmp = layout::temp_beside(&path);
     private_file(&tmp, true)
         .and_then(|mut file| file.write_all(&serde_json::to_vec_pretty(status)?))
         .with_context(|| format!("writing {}", tmp.display()))?;
@@ -102,7 +97,7 @@ pub fn write(meta_dir: &Path, status: &MountStatus) -> Result<()> {
 
 /// Removes this mount's status file (it unmounts).
 pub fn remove(meta_dir: &Path, pid: u32) {
-    let _ = fs::remove_file(file_of(meta_dir, pid));
+    let _ = fs::remove_file(layout::mount_status(meta_dir, pid));
 }
 
 /// The mounts of the cache whose `.offline/` is `meta_dir` that are still running.
@@ -112,11 +107,7 @@ pub fn read_all(meta_dir: &Path) -> Vec<MountStatus> {
     };
     let mut out: Vec<MountStatus> = entries
         .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(PREFIX) && name.ends_with(SUFFIX)
-        })
+        .filter(|e| layout::is_mount_status_name(&e.file_name().to_string_lossy()))
         .filter_map(|e| fs::read(e.path()).ok())
         .filter_map(|bytes| serde_json::from_slice::<MountStatus>(&bytes).ok())
         .filter(|s| crate::status::pid_alive(s.pid))

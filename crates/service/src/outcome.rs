@@ -2,10 +2,12 @@
 //! `background_sync_end`) and its status file give it.
 
 use offline_engine::{StopReason, SyncSummary};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// How one sync ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How one sync ended (in the status file by its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SyncOutcome {
     /// Everything was done, no conflict remains.
     Ok,
@@ -88,5 +90,12 @@ mod tests {
             assert_eq!(SyncOutcome::from_name(outcome.name()), Some(outcome));
         }
         assert_eq!(SyncOutcome::from_name("fine"), None);
+    }
+
+    #[test]
+    fn serde_writes_the_same_names() {
+        for outcome in SyncOutcome::ALL {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.name());
+        }
     }
 }

@@ -20,7 +20,7 @@
 use crate::worker::Msg;
 use offline_core::{is_temp_name, RelPath, SHARE_MARKER};
 use offline_engine::Cache;
-use offline_remote::{Location, ShareChanges, ShareOptions, CREDENTIALS_FILE};
+use offline_remote::{Location, ShareChanges, ShareOptions};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +112,7 @@ impl Drop for ShareWatch {
 pub fn start(cache: &Cache, tx: Sender<Msg>) -> ShareWatch {
     let stop = Arc::new(AtomicBool::new(false));
     let location = cache.share_location().to_string();
-    let credentials = cache.meta_dir().join(CREDENTIALS_FILE);
+    let credentials = offline_engine::layout::credentials_file(&cache.meta_dir());
     let store_path = cache.store().path().to_path_buf();
     let round_trip: RoundTrip = Arc::default();
     let mut watch = ShareWatch {

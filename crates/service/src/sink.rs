@@ -7,10 +7,12 @@ use crate::bus::Bus;
 use crate::events::{id, Event};
 use crate::outcome::SyncOutcome;
 use offline_core::{Plan, PlanItem, RelPath, SyncState};
-use offline_engine::{ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary};
-use offline_store::{ConflictRecord, Store};
+use offline_engine::changes::changes_since;
+use offline_engine::{
+    Change, ChangeToken, ItemReport, ItemResult, Response, SinkError, SyncSink, SyncSummary, Topic,
+};
+use offline_store::Store;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,48 +32,23 @@ pub fn new_sync_id() -> String {
     )
 }
 
-/// The conflicts of a cache by path: (state, detected ns).
-pub type ConflictSet = BTreeMap<RelPath, (SyncState, i64)>;
-
-/// The conflict records of `store`, by path.
-pub fn conflict_set(store: &Store) -> ConflictSet {
-    store
-        .conflicts()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c: ConflictRecord| (c.path, (c.state, c.detected_ns)))
-        .collect()
-}
-
-/// Publishes the conflict records added (7), updated (8) and removed (9) between two
-/// sets.
-pub fn publish_conflict_changes(
-    bus: &Bus,
-    cache: &std::path::Path,
-    before: &ConflictSet,
-    after: &ConflictSet,
-) {
-    for (path, (state, detected)) in after {
-        let event_id = match before.get(path) {
-            None => id::SYNC_CONFLICT_REC_ADDED,
-            Some(old) if old != &(*state, *detected) => id::SYNC_CONFLICT_REC_UPDATED,
-            Some(_) => continue,
-        };
-        bus.publish(
-            &Event::for_item(event_id, cache, path)
-                .with("sync_state", state.name())
-                .with("detected_ns", *detected),
-        );
-    }
-    for (path, (state, detected)) in before {
-        if !after.contains_key(path) {
-            bus.publish(
-                &Event::for_item(id::SYNC_CONFLICT_REC_REMOVED, cache, path)
-                    .with("sync_state", state.name())
-                    .with("detected_ns", *detected),
-            );
-        }
-    }
+/// Publishes one change of a conflict record: added (7), updated (8) or removed (9),
+/// with the state and time of the record (of the removed one when it was removed).
+pub fn publish_conflict_change(bus: &Bus, cache: &std::path::Path, change: &Change) {
+    let Change::Conflict { path, before, now } = change else {
+        return;
+    };
+    let (event_id, (state, detected)) = match (before, now) {
+        (None, Some(now)) => (id::SYNC_CONFLICT_REC_ADDED, now),
+        (Some(_), Some(now)) => (id::SYNC_CONFLICT_REC_UPDATED, now),
+        (Some(before), None) => (id::SYNC_CONFLICT_REC_REMOVED, before),
+        (None, None) => return,
+    };
+    bus.publish(
+        &Event::for_item(event_id, cache, path)
+            .with("sync_state", state.name())
+            .with("detected_ns", *detected),
+    );
 }
 
 /// The sink of one background sync.
@@ -81,28 +58,32 @@ pub struct EventSink {
     cache: PathBuf,
     sync_id: String,
     store: Option<Store>,
-    conflicts_before: ConflictSet,
+    /// Where the last look at conflict records ended (`None`: it is not known, so
+    /// none are announced).
+    conflicts_from: Option<ChangeToken>,
     /// sync_begin was published.
     pub began: bool,
     /// sync_end was published.
     pub ended: bool,
     /// Items reported.
     pub items: u64,
-    /// The conflicts when the run ended.
-    pub conflicts_after: Option<ConflictSet>,
+    /// Where the look at conflict records at the run's end ended (they are
+    /// announced up to there).
+    pub conflicts_through: Option<ChangeToken>,
     item_delay: Duration,
 }
 
 impl EventSink {
     /// A sink for one run; `store` is a second handle on the cache's state database
-    /// (for the conflict records at the end).
+    /// (for the conflict records that changed since `conflicts_from`, announced at
+    /// the end).
     pub fn new(
         bus: Bus,
         stop: Arc<AtomicBool>,
         cache: PathBuf,
         sync_id: String,
         store: Option<Store>,
-        conflicts_before: ConflictSet,
+        conflicts_from: Option<ChangeToken>,
     ) -> EventSink {
         // A test hook: slow every item down, so a test can stop the daemon mid-sync.
         let item_delay = std::env::var("OFFLINE_DAEMON_ITEM_DELAY_MS")
@@ -116,11 +97,11 @@ impl EventSink {
             cache,
             sync_id,
             store,
-            conflicts_before,
+            conflicts_from,
             began: false,
             ended: false,
             items: 0,
-            conflicts_after: None,
+            conflicts_through: None,
             item_delay,
         }
     }
@@ -217,10 +198,14 @@ impl SyncSink for EventSink {
     }
 
     fn end(&mut self, summary: &SyncSummary) -> Result<(), SinkError> {
-        if let Some(store) = &self.store {
-            let after = conflict_set(store);
-            publish_conflict_changes(&self.bus, &self.cache, &self.conflicts_before, &after);
-            self.conflicts_after = Some(after);
+        if let (Some(store), Some(from)) = (&self.store, self.conflicts_from) {
+            let (bus, cache) = (&self.bus, &self.cache);
+            match changes_since(store, from, Topic::Conflicts, |change| {
+                publish_conflict_change(bus, cache, &change)
+            }) {
+                Ok(look) => self.conflicts_through = Some(look.token),
+                Err(e) => tracing::warn!("reading the conflict records: {e}"),
+            }
         }
         let result = SyncOutcome::of(summary).name();
         let counts: serde_json::Map<String, serde_json::Value> = summary

@@ -1,19 +1,16 @@
 //! What the daemon tells about itself per cache: `.offline/daemon.json` (pid, what it
 //! does, when the next sync is due) and `.offline/daemon.lock`, held while a daemon
-//! serves the cache. `offline status` reads both: a daemon counts as running only when
-//! its pid is alive and the lock is held.
+//! serves the cache (both named in `offline_engine::layout`). `offline status` reads
+//! both: a daemon counts as running only when its pid is alive and the lock is held.
 
+use crate::outcome::SyncOutcome;
 use anyhow::{Context, Result};
+use offline_engine::layout;
 use offline_engine::private::private_file;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// The file the daemon writes in `.offline/`.
-pub const STATUS_FILE: &str = "daemon.json";
-/// The lock a daemon holds for each cache it serves.
-pub const LOCK_FILE: &str = "daemon.lock";
+use std::path::Path;
 
 /// The daemon's state for one cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,17 +19,16 @@ pub struct DaemonStatus {
     pub pid: u32,
     /// When it started serving the cache (ns since the epoch).
     pub started_ns: i64,
-    /// `idle`, `syncing`, `offline` (waiting to reconnect), `disconnected` (offline
-    /// on purpose), `blackout`, `stopping`.
-    pub activity: String,
+    /// What it does now.
+    pub activity: Activity,
     /// When the next scheduled full sync is due (ns since the epoch).
     pub next_sync_ns: Option<i64>,
     /// When the next reconnect attempt is due, while the share is unreachable.
     pub next_retry_ns: Option<i64>,
     /// When the last background sync ended.
     pub last_sync_ns: Option<i64>,
-    /// How it ended (`ok`, `incomplete`, `cancelled`, `unreachable`, an error).
-    pub last_result: Option<String>,
+    /// How it ended.
+    pub last_result: Option<SyncOutcome>,
     /// The events socket.
     pub socket: Option<String>,
     /// How changes made on the share by other clients are learnt (see
@@ -52,7 +48,8 @@ pub struct DaemonStatus {
 }
 
 /// What the daemon does for a cache (`DaemonStatus::activity`, by its name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Activity {
     /// Watching for changes.
     Idle,
@@ -97,14 +94,6 @@ impl Activity {
     }
 }
 
-impl DaemonStatus {
-    /// What the daemon does, read from its name (`None`: a name this version does
-    /// not know).
-    pub fn activity(&self) -> Option<Activity> {
-        Activity::from_name(&self.activity)
-    }
-}
-
 /// A daemon found serving a cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -114,14 +103,10 @@ pub struct Found {
     pub running: bool,
 }
 
-fn status_path(meta_dir: &Path) -> PathBuf {
-    meta_dir.join(STATUS_FILE)
-}
-
 /// Writes the status file atomically (temp file, then rename).
 pub fn write(meta_dir: &Path, status: &DaemonStatus) -> Result<()> {
-    let path = status_path(meta_dir);
-    let tmp = meta_dir.join(format!("{STATUS_FILE}.{}.tmp", std::process::id()));
+    let path = layout::daemon_status(meta_dir);
+    let tmp = layout::temp_beside(&path);
     private_file(&tmp, true)
         .and_then(|mut file| file.write_all(&serde_json::to_vec_pretty(status)?))
         .with_context(|| format!("writing {}", tmp.display()))?;
@@ -131,12 +116,12 @@ pub fn write(meta_dir: &Path, status: &DaemonStatus) -> Result<()> {
 
 /// Removes the status file (the daemon stops serving the cache).
 pub fn remove(meta_dir: &Path) {
-    let _ = fs::remove_file(status_path(meta_dir));
+    let _ = fs::remove_file(layout::daemon_status(meta_dir));
 }
 
 /// Takes the daemon lock of a cache; `None` when another daemon holds it.
 pub fn lock(meta_dir: &Path) -> Result<Option<File>> {
-    let path = meta_dir.join(LOCK_FILE);
+    let path = layout::daemon_lock(meta_dir);
     let file = private_file(&path, false).with_context(|| format!("opening {}", path.display()))?;
     match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(Some(file)),
@@ -145,7 +130,7 @@ pub fn lock(meta_dir: &Path) -> Result<Option<File>> {
 }
 
 fn lock_is_held(meta_dir: &Path) -> bool {
-    let path = meta_dir.join(LOCK_FILE);
+    let path = layout::daemon_lock(meta_dir);
     let Ok(file) = fs::OpenOptions::new().read(true).open(&path) else {
         return false;
     };
@@ -166,7 +151,7 @@ pub fn pid_alive(pid: u32) -> bool {
 
 /// The daemon serving the cache whose `.offline/` is `meta_dir`, if one wrote there.
 pub fn read(meta_dir: &Path) -> Option<Found> {
-    let bytes = fs::read(status_path(meta_dir)).ok()?;
+    let bytes = fs::read(layout::daemon_status(meta_dir)).ok()?;
     let status: DaemonStatus = serde_json::from_slice(&bytes).ok()?;
     let running = pid_alive(status.pid) && lock_is_held(meta_dir);
     Some(Found { status, running })
@@ -182,5 +167,33 @@ mod tests {
             assert_eq!(Activity::from_name(activity.name()), Some(activity));
         }
         assert_eq!(Activity::from_name("dreaming"), None);
+    }
+
+    #[test]
+    fn the_status_file_names_activity_and_result_as_their_names() {
+        use super::{DaemonStatus, SyncOutcome};
+        for activity in Activity::ALL {
+            let json = serde_json::to_value(activity).unwrap();
+            assert_eq!(json, activity.name());
+        }
+        let status = DaemonStatus {
+            pid: 1,
+            started_ns: 2,
+            activity: Activity::Blackout,
+            next_sync_ns: None,
+            next_retry_ns: None,
+            last_sync_ns: Some(3),
+            last_result: Some(SyncOutcome::Refused),
+            socket: None,
+            share_changes: None,
+            round_trip_ms: None,
+            slow_link: false,
+            ui: None,
+        };
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["activity"], "blackout");
+        assert_eq!(json["last_result"], "refused");
+        let back: DaemonStatus = serde_json::from_value(json).unwrap();
+        assert_eq!(back, status);
     }
 }

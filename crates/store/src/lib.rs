@@ -7,7 +7,9 @@
 //! - the conflicts kept for the person ([`ConflictRecord`]);
 //! - the pins, per source ([`Pin`], [`PinSource`]);
 //! - the journal of operations in flight, for recovery after a crash ([`JournalEntry`]);
-//! - small settings (key/value text).
+//! - small settings (key/value text);
+//! - the change log, what became cached, pins and conflicts that came and went, for
+//!   readers that ask what changed since their last look ([`Change`]).
 //!
 //! Paths are stored as raw bytes, so names that are not UTF-8 round-trip. Commits are
 //! durable (`synchronous=FULL`, write-ahead log). Every write goes through a
@@ -17,6 +19,7 @@
 //! an error ([`StoreError::BadRow`]), not a panic.
 
 mod batch;
+mod changes;
 mod error;
 mod records;
 mod rows;
@@ -24,6 +27,7 @@ mod schema;
 mod store;
 
 pub use batch::Batch;
+pub use changes::{Change, ConflictMark, LookedUpTo, Topic, CHANGE_LOG_KEEP};
 pub use error::{Result, StoreError};
 pub use records::{ConflictChange, ConflictRecord, JournalEntry, Original, Pin, PinSource};
 pub use store::Store;

@@ -83,6 +83,7 @@ pub(crate) fn set_durability(conn: &Connection) -> Result<()> {
 pub(crate) fn create(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction()?;
     tx.execute_batch(CREATE_TABLES)?;
+    crate::changes::ensure(&tx)?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
         params![SCHEMA_VERSION],

@@ -61,6 +61,13 @@ impl Store {
         schema::set_busy_timeout(&conn)?;
         schema::check(&conn, path).map_err(|err| classify(path, err))?;
         schema::set_durability(&conn).map_err(|err| classify(path, err))?;
+        // A database this user cannot write is still read; it has no change log
+        // only if an older version made it.
+        if let Err(err) = crate::changes::ensure(&conn) {
+            if !is_read_only(&err) {
+                return Err(classify(path, err));
+            }
+        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -300,7 +307,7 @@ impl Store {
     }
 
     /// Runs a call on the connection, reporting damage as [`StoreError::Corrupt`].
-    fn run<T>(&self, call: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn run<T>(&self, call: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         call(&self.conn).map_err(|err| classify(&self.path, err))
     }
 }
@@ -320,6 +327,12 @@ fn query<T, P: Params>(
         out.push(decode(Cols::read(row, count)?)?);
     }
     Ok(out)
+}
+
+/// True for SQLite's "attempt to write a readonly database".
+fn is_read_only(err: &StoreError) -> bool {
+    matches!(err, StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, _))
+        if code.code == rusqlite::ErrorCode::ReadOnly)
 }
 
 /// Read-write, never create: `create` makes the file itself.

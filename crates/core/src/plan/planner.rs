@@ -7,7 +7,7 @@
 //! ([`Planner::hashes_wanted`]): the engine takes them and gives them back
 //! ([`Planner::give_hash`]) before [`Planner::finish`].
 
-use super::rename::{HashWanted, Renames};
+use super::rename::{Births, HashWanted, Renames};
 use super::{decide, settle, Action, Counts, Plan, PlanItem, Triple};
 use crate::control::SyncControl;
 use crate::copies::Original;
@@ -39,6 +39,8 @@ pub struct Planner<'c> {
     /// A path with an original was added: the plan may hold renames and deletions,
     /// so nothing is released before the whole picture is in (`stream.rs`).
     pub(super) saw_original: bool,
+    /// Birth times of rename candidates, given by the engine.
+    births: Births,
 }
 
 impl<'c> Planner<'c> {
@@ -57,6 +59,7 @@ impl<'c> Planner<'c> {
             sorted: false,
             renames: true,
             saw_original: false,
+            births: Births::new(),
         }
     }
 
@@ -143,6 +146,25 @@ impl<'c> Planner<'c> {
         self.renames().wanted(&self.items)
     }
 
+    /// The copies matched to a gone item by their inode number alone, whose birth
+    /// time tells whether the number was given anew (a deleted file's number reused
+    /// by a new one); give them back with [`Planner::give_birth`] before asking
+    /// for hashes.
+    pub fn births_wanted(&mut self) -> Vec<HashWanted> {
+        if !self.renames || !self.base_known {
+            return Vec::new();
+        }
+        self.sort();
+        self.renames().births_wanted_in(&self.items)
+    }
+
+    /// The birth time (nanoseconds since the epoch) of the copy at `path` on
+    /// `side`, asked for by [`Planner::births_wanted`]; `None` when the side keeps
+    /// none (the inode match then stands).
+    pub fn give_birth(&mut self, side: Side, path: &RelPath, born_ns: Option<i64>) {
+        self.births.insert((side, path.clone()), born_ns);
+    }
+
     /// The content hash of the copy at `path` on `side`, asked for by
     /// [`Planner::hashes_wanted`].
     pub fn give_hash(&mut self, side: Side, path: &RelPath, hash: Hash) {
@@ -166,10 +188,11 @@ impl<'c> Planner<'c> {
         }
     }
 
-    fn renames(&self) -> Renames<'c> {
+    fn renames(&self) -> Renames<'_> {
         Renames {
             control: self.control,
             lineage: self.lineage,
+            births: &self.births,
         }
     }
 
@@ -184,7 +207,6 @@ impl<'c> Planner<'c> {
     /// file-versus-folder conflict), with the deletions counted per side.
     pub fn finish(mut self) -> Plan {
         self.sort();
-        let renames = self.renames();
         let detect = self.renames && self.base_known;
         let Planner {
             control,
@@ -194,8 +216,15 @@ impl<'c> Planner<'c> {
             left_out,
             mut counts,
             ghost_parents,
+            lineage,
+            births,
             ..
         } = self;
+        let renames = Renames {
+            control,
+            lineage,
+            births: &births,
+        };
         if !left_out.is_empty() {
             let outside = |p: &RelPath| !left_out.iter().any(|b| b.contains(p));
             items.retain(|item| outside(&item.path));

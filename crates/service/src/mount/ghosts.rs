@@ -8,7 +8,6 @@ use super::view::{io_errno, lock, set_times, time_of, Node, OfflineFs};
 use fuser::Errno;
 use offline_core::{ConnectState, Meta, RelPath};
 use offline_engine::{EngineError, NullSink};
-use offline_store::Original;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -127,41 +126,25 @@ impl OfflineFs {
         }
     }
 
-    /// A ghost is removed or replaced in the cache: it is marked as cached with no
-    /// cache copy, which the next sync takes as a deletion in the cache.
+    /// A ghost is removed or replaced in the cache: the engine marks it as cached
+    /// with no cache copy (`Cache::claim_ghost`), which the next sync takes as a
+    /// deletion in the cache. Waits for a sync that holds the cache's lock.
     pub fn claim(&self, path: &RelPath) -> Result<(), Errno> {
         let started = Instant::now();
-        let cache = lock(&self.cache);
-        let _held = loop {
-            match cache.lock() {
-                Ok(l) => break l,
+        loop {
+            let claimed = lock(&self.cache).claim_ghost(path);
+            match claimed {
+                Ok(_) => return Ok(()),
                 Err(EngineError::Busy { .. }) if started.elapsed() < LOCK_WAIT => {
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                Err(_) => return Err(Errno::EAGAIN),
+                Err(EngineError::Busy { .. }) => return Err(Errno::EAGAIN),
+                Err(e) => {
+                    tracing::warn!(path = %path, "claiming a ghost: {e}");
+                    return Err(Errno::EIO);
+                }
             }
-        };
-        let mut store = lock(&self.store);
-        let original = match store.original(path) {
-            Ok(Some(o)) => o,
-            Ok(None) => return Ok(()),
-            Err(_) => return Err(Errno::EIO),
-        };
-        if original.cached {
-            return Ok(());
         }
-        let claimed = Original {
-            cached: true,
-            local_identity: None,
-            ..original
-        };
-        store
-            .transaction()
-            .and_then(|batch| {
-                batch.put_original(path, &claimed)?;
-                batch.commit()
-            })
-            .map_err(|_| Errno::EIO)
     }
 
     /// Makes sure the folder `path` exists in the cache (a ghost folder is created

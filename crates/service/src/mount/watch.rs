@@ -151,7 +151,7 @@ fn run(
                 batch.all = true;
             } else if Some(event.wd()) == meta {
                 let name = event.file_name().map(|n| n.to_bytes()).unwrap_or_default();
-                batch.database |= name.starts_with(b"state.db");
+                batch.database |= offline_engine::layout::is_state_db_name(name);
             } else if flags.contains(ReadFlags::IGNORED) {
                 if let Some(ino) = watcher.dropped(event.wd()) {
                     lock(inodes).clear_watch(ino);

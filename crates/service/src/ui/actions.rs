@@ -9,7 +9,7 @@
 use super::live::RecentKind;
 use super::server::{App, Shared};
 use super::view::bytes;
-use crate::sink::{conflict_set, new_sync_id, EventSink};
+use crate::sink::{new_sync_id, EventSink};
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -232,7 +232,7 @@ impl Collect {
                 cache.root().to_path_buf(),
                 new_sync_id(),
                 reader,
-                conflict_set(cache.store()),
+                cache.change_token().ok(),
             ),
             notes: Vec::new(),
             errors: Vec::new(),

@@ -132,7 +132,7 @@ fn render(views: &[CacheView], flash: Option<&Flash>) -> Markup {
 
 fn section(v: &CacheView) -> Markup {
     let root = v.root.display().to_string();
-    let activity = v.daemon.as_ref().map(|d| d.activity.as_str()).unwrap_or("");
+    let activity = v.daemon.as_ref().map(|d| d.activity.name()).unwrap_or("");
     html! {
         section.cache #{ "cache-" (v.index) } data-cache=(root) data-state=(v.connect_state().name())
             data-reason=(v.reason_name().unwrap_or("")) data-activity=(activity) data-index=(v.index)
@@ -219,7 +219,7 @@ fn facts(v: &CacheView, s: &offline_engine::Status) -> Markup {
                     @match &v.daemon {
                         None => "not serving this cache",
                         Some(d) => {
-                            (activity_words(d.activity()))
+                            (activity_words(d.activity))
                             @if let Some(ns) = d.next_sync_ns { "; next sync " (when(Some(ns), "")) }
                             @if let Some(ns) = d.next_retry_ns { "; next try of the share " (when(Some(ns), "")) }
                         }

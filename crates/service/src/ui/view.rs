@@ -110,17 +110,15 @@ pub fn reason_words(reason: OfflineReason) -> &'static str {
     }
 }
 
-/// What the daemon is doing, in words (`None`: an activity this version does not
-/// know).
-pub fn activity_words(activity: Option<Activity>) -> &'static str {
+/// What the daemon is doing, in words.
+pub fn activity_words(activity: Activity) -> &'static str {
     match activity {
-        Some(Activity::Idle) => "idle, watching for changes",
-        Some(Activity::Syncing) => "syncing",
-        Some(Activity::Offline) => "waiting for the share to come back",
-        Some(Activity::Disconnected) => "offline on purpose",
-        Some(Activity::Blackout) => "holding syncs (blackout window)",
-        Some(Activity::Stopping) => "stopping",
-        None => "busy",
+        Activity::Idle => "idle, watching for changes",
+        Activity::Syncing => "syncing",
+        Activity::Offline => "waiting for the share to come back",
+        Activity::Disconnected => "offline on purpose",
+        Activity::Blackout => "holding syncs (blackout window)",
+        Activity::Stopping => "stopping",
     }
 }
 

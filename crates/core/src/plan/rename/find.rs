@@ -62,12 +62,10 @@ impl Renames<'_> {
             if lineage != Lineage::Inode {
                 infer_folders(items, merged, side, &mut found);
             }
-            // A folder with an excluded path below its old or new name is no rename:
-            // carrying it out would move what the sync must not touch.
+            // A folder is renamed with the excluded items below it only when each
+            // stays excluded under the other name (see `exclusions_follow`).
             found.retain(|p| {
-                !p.dir
-                    || !(holds_excluded(items, &items[p.from].path)
-                        || holds_excluded(items, &items[p.to].path))
+                !p.dir || exclusions_follow(items, &items[p.from].path, &items[p.to].path)
             });
             pairs.extend(found);
         }
@@ -182,6 +180,10 @@ impl Renames<'_> {
             },
             Lineage::ContentTag => true,
             Lineage::Inode => {
+                if self.born_later(o, &n.path, side) {
+                    // A deleted item's inode number given to a new one.
+                    return false;
+                }
                 if copy.meta.kind == Kind::File
                     && copy.meta.hash.is_none()
                     && filled_hash(o, copy, side, Lineage::Inode).is_none()
@@ -194,8 +196,14 @@ impl Renames<'_> {
         }
     }
 
-    /// The files below a renamed folder's new path whose content cannot be told from
-    /// the original's fingerprint: the walk would have hashed them at the old path.
+    /// The hashes the copies below a renamed folder need once they are brought
+    /// together by relative path (`merge_folder`): the walk hashed a copy only when
+    /// its own path held a base or a file on the other side, but a child's copies
+    /// meet only now (the renaming side's under the new path, the other side's under
+    /// the old one). Each file copy is asked for when it has no hash, its
+    /// fingerprint does not give the base's, and it is compared with something: the
+    /// base, or a file on the other side (a file created on both sides has no base,
+    /// and two sizes alone never tell two contents apart).
     pub(super) fn children_wanted(
         &self,
         items: &[PlanItem],
@@ -203,28 +211,42 @@ impl Renames<'_> {
         wanted: &mut Vec<HashWanted>,
     ) {
         let (from, to) = (&items[pair.from].path, &items[pair.to].path);
-        let originals: HashMap<RelPath, &PlanItem> = subtree(items, from)
-            .filter_map(|i| Some((i.path.rebased(from, to)?, i)))
-            .collect();
+        let (side, other) = (pair.side, pair.side.other());
+        let mut below: HashMap<RelPath, (Option<&PlanItem>, Option<&PlanItem>)> = HashMap::new();
+        for item in subtree(items, from) {
+            if let Some(path) = item.path.rebased(from, to) {
+                below.entry(path).or_default().0 = Some(item);
+            }
+        }
         for item in subtree(items, to) {
-            let Some(copy) = item.triple.copy(pair.side) else {
-                continue;
-            };
-            let Some(o) = originals
-                .get(&item.path)
-                .and_then(|f| f.triple.original.as_deref())
-            else {
-                continue;
-            };
-            let is_file = copy.meta.kind == Kind::File && o.meta.kind == Kind::File;
-            if is_file
-                && copy.meta.hash.is_none()
-                && filled_hash(o, copy, pair.side, self.lineage(pair.side)).is_none()
-            {
-                wanted.push(HashWanted {
-                    side: pair.side,
-                    path: item.path.clone(),
-                });
+            below.entry(item.path.clone()).or_default().1 = Some(item);
+        }
+        let is_file = |c: Option<&Scanned>| c.is_some_and(|c| c.meta.kind == Kind::File);
+        for (f, t) in below.into_values() {
+            let original = f.and_then(|f| f.triple.original.as_deref());
+            let mine = t.and_then(|t| t.triple.copy(side));
+            let theirs = f.and_then(|f| f.triple.copy(other));
+            let base_is_file = original.is_some_and(|o| o.meta.kind == Kind::File);
+            if let (Some(t), Some(c)) = (t, mine) {
+                let known = original.and_then(|o| filled_hash(o, c, side, self.lineage(side)));
+                if is_file(mine)
+                    && c.meta.hash.is_none()
+                    && known.is_none()
+                    && (base_is_file || is_file(theirs))
+                {
+                    wanted.push(HashWanted {
+                        side,
+                        path: t.path.clone(),
+                    });
+                }
+            }
+            if let (Some(f), Some(c)) = (f, theirs) {
+                if is_file(theirs) && c.meta.hash.is_none() && is_file(mine) {
+                    wanted.push(HashWanted {
+                        side: other,
+                        path: f.path.clone(),
+                    });
+                }
             }
         }
     }
@@ -248,9 +270,37 @@ pub(super) fn filled_hash(
         size_and_mtime(was).is_some() && size_and_mtime(was) == size_and_mtime(&copy.identity);
     (same_object && same_stat).then_some(o.meta.hash).flatten()
 }
-/// True when an excluded path lies below `dir` in `items` (sorted by path).
-fn holds_excluded(items: &[PlanItem], dir: &RelPath) -> bool {
-    subtree(items, dir).any(|i| i.triple.excluded)
+/// True when a folder renamed from `from` to `to` (on one side) may be renamed on
+/// the other with the excluded items below it, each staying excluded and where the
+/// cache's exclusions put it:
+/// - below the old name (the other side's copies, which the rename moves): only
+///   when the same relative path below the new name is listed and excluded too
+///   (the person's own copy moved with the folder: `.DS_Store`, `node_modules/`
+///   excluded by name);
+/// - below the new name (the renaming side's, which the rename leaves alone): unless
+///   the same path below the old name is listed and not excluded.
+///
+/// Otherwise the exclusion may depend on the folder's name (a pattern anchored to
+/// it), or is not known at the new name: the folder stays a deletion plus a
+/// creation, renamed file by file, and the excluded item is left where it is.
+fn exclusions_follow(items: &[PlanItem], from: &RelPath, to: &RelPath) -> bool {
+    let excluded_at = |path: &RelPath| {
+        items
+            .binary_search_by(|i| i.path.cmp(path))
+            .ok()
+            .map(|at| items[at].triple.excluded)
+    };
+    let moved_along = subtree(items, from).filter(|i| i.triple.excluded).all(|i| {
+        i.path
+            .rebased(from, to)
+            .is_some_and(|at| excluded_at(&at) == Some(true))
+    });
+    let left_alone = subtree(items, to).filter(|i| i.triple.excluded).all(|i| {
+        i.path
+            .rebased(to, from)
+            .is_none_or(|at| excluded_at(&at) != Some(false))
+    });
+    moved_along && left_alone
 }
 
 /// True when `item` had a copy on `side` at the last sync that is gone now (a ghost

@@ -92,11 +92,18 @@ impl Renames<'_> {
         let mut out = vec![root];
         for (path, (f, t)) in below {
             used.extend(f.into_iter().chain(t));
-            let triple = self.merged(f.map(|i| &items[i]), t.map(|i| &items[i]), pair.side);
-            if unhashed_pair(&triple) {
-                // Two files to compare with no base and no content hash: the walk
-                // never compared them, so the folder stays a deletion plus a
-                // creation, which it does compare.
+            let mut triple = self.merged(f.map(|i| &items[i]), t.map(|i| &items[i]), pair.side);
+            // An excluded item moves with the folder and stays excluded: nothing
+            // compared, its original (if any) forgotten.
+            triple.excluded = [f, t]
+                .into_iter()
+                .flatten()
+                .any(|i| items[i].triple.excluded);
+            if !triple.excluded && unhashed_pair(&triple) {
+                // Two files to compare and a hash missing: `children_wanted` asked
+                // for it, but it could not be read. Sizes alone never make two
+                // contents one, so the folder stays a deletion plus a creation
+                // (both copies kept).
                 return None;
             }
             if let Some((state, action)) = decide(&triple, self.control, true) {
@@ -252,13 +259,13 @@ impl Renames<'_> {
     }
 }
 
-/// True when `t` holds a file on both sides, no base, and lacks a content hash on
-/// either side: equal sizes would not tell equal content.
+/// True when `t` holds a file on both sides and lacks a content hash on either:
+/// equal sizes would be taken for equal content.
 fn unhashed_pair(t: &Triple) -> bool {
     let (l, r) = (t.meta(Side::Cache), t.meta(Side::Share));
     let is_file = |m: &&crate::meta::Meta| m.kind == Kind::File;
     match (l.filter(is_file), r.filter(is_file)) {
-        (Some(l), Some(r)) => t.original.is_none() && (l.hash.is_none() || r.hash.is_none()),
+        (Some(l), Some(r)) => l.hash.is_none() || r.hash.is_none(),
         _ => false,
     }
 }

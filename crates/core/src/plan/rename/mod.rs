@@ -25,8 +25,11 @@ use crate::side::Side;
 use crate::state::SyncState;
 use std::collections::{HashMap, HashSet};
 
+mod birth;
 mod find;
 mod merge;
+
+pub use birth::Births;
 
 use find::other_copy_fits;
 
@@ -49,6 +52,8 @@ const ROUNDS: usize = 4;
 pub(super) struct Renames<'a> {
     pub(super) control: &'a SyncControl,
     pub(super) lineage: [Lineage; 2],
+    /// Birth times of inode-matched new copies, as the engine gave them.
+    pub(super) births: &'a Births,
 }
 
 /// One rename found on `side`: the item at index `from` (gone there) is the one at
@@ -92,6 +97,14 @@ impl Renames<'_> {
         wanted.sort_by(|a, b| (a.side, &a.path).cmp(&(b.side, &b.path)));
         wanted.dedup();
         wanted
+    }
+
+    /// The new copies matched to a gone item by their inode alone, whose birth time
+    /// would tell a reused inode number (`birth.rs`), on `items` (sorted by path).
+    pub(super) fn births_wanted_in(&self, items: &[PlanItem]) -> Vec<HashWanted> {
+        let fresh = vec![false; items.len()];
+        let pairs = self.find(items, &fresh, &mut Vec::new());
+        self.births_wanted(items, &pairs)
     }
 
     /// True when `items` (sorted by path) hold any rename candidate at all.
