@@ -127,7 +127,9 @@ impl Pieces {
         };
         running.report(&[], &deferred);
         self.items.append(&mut piece.items);
-        if self.items.len() < PIECE_ITEMS && next.is_some() {
+        // `OFFLINE_PIECE_ITEMS`: a knob for measuring (and for tests, small pieces).
+        let piece_items = crate::env_count("OFFLINE_PIECE_ITEMS", usize::MAX, PIECE_ITEMS);
+        if self.items.len() < piece_items && next.is_some() {
             return Ok(());
         }
         let piece = Plan {
