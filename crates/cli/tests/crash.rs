@@ -145,7 +145,9 @@ fn check_expected(world: &World, policy: &str, expected: &Snapshot) {
     }
     assert_eq!(
         cache.get(Path::new("link")),
-        Some(&Node::Link(b"dir".to_vec()))
+        Some(&Node::Symlink {
+            target: b"dir".to_vec()
+        })
     );
     assert!(matches!(
         cache.get(Path::new("mode.sh")),

@@ -480,7 +480,9 @@ fn symlink_loops_are_synced_as_links_never_followed() {
     ] {
         assert_eq!(
             share.get(Path::new(name)),
-            Some(&Node::Link(target.as_bytes().to_vec())),
+            Some(&Node::Symlink {
+                target: target.as_bytes().to_vec()
+            }),
             "{name}"
         );
     }

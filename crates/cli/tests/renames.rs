@@ -349,68 +349,6 @@ fn a_folder_holding_ghosts_deleted_in_the_cache_comes_back_with_them_and_no_erro
     fx.assert_settled();
 }
 
-/// Deletes `from` on `side` and writes `to` there until `to` has the inode number
-/// `from` had (the filesystem gives freed numbers again; files made meanwhile are
-/// parked outside the tree, keeping their numbers taken, then removed).
-fn reuse_inode(fx: &Fixture, side: Side, from: &str, to: &str, content: &str) {
-    let old = ino(fx, side, from);
-    fs::remove_file(fx.path(side, from)).expect("delete");
-    let park = fx.dir.path().join(format!("park-{side:?}"));
-    fs::create_dir_all(&park).expect("park");
-    for attempt in 0..2_000 {
-        fx.write(side, to, content);
-        if ino(fx, side, to) == old {
-            fs::remove_dir_all(&park).expect("unpark");
-            return;
-        }
-        fs::rename(fx.path(side, to), park.join(attempt.to_string())).expect("park");
-    }
-    panic!(
-        "the filesystem under {} never gave inode {old} again",
-        park.display()
-    );
-}
-
-/// Inode reuse: a file deleted and a new file that received its inode number are a
-/// deletion plus a creation on each side (the new file was born after the deleted
-/// one was last synced), not a rename plus an edit.
-#[test]
-fn a_new_file_on_a_deleted_files_inode_number_is_no_rename() {
-    let keep: Vec<(String, String)> = (0..6).map(|i| (format!("k{i}"), "k".into())).collect();
-    let mut files: Vec<(&str, &str)> = keep.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    files.extend([("a.txt", "old a"), ("c.txt", "old c")]);
-    let fx = Fixture::synced_with(&files);
-    reuse_inode(&fx, Side::Cache, "a.txt", "b.txt", "new b");
-    reuse_inode(&fx, Side::Share, "c.txt", "d.txt", "new d");
-    let planned = fx.planned();
-    assert!(
-        planned.iter().all(|i| i.get("from").is_none()),
-        "{planned:#?}"
-    );
-    let state = |path: &str| {
-        planned
-            .iter()
-            .find(|i| i["path"] == path)
-            .map(|i| i["state"].clone())
-    };
-    assert_eq!(
-        state("a.txt"),
-        Some("deleted_on_client_file_on_server".into())
-    );
-    assert_eq!(
-        state("b.txt"),
-        Some("file_created_on_client_no_server_copy".into())
-    );
-    assert_eq!(state("c.txt"), Some("file_deleted_on_server".into()));
-    assert_eq!(state("d.txt"), Some("no_client_copy_file_on_server".into()));
-    assert_code(&fx.sync(&[]), EXIT_OK, "sync");
-    assert!(!fx.exists(Side::Share, "a.txt") && !fx.exists(Side::Cache, "c.txt"));
-    assert_eq!(fx.read_str(Side::Share, "b.txt"), "new b");
-    assert_eq!(fx.read_str(Side::Cache, "d.txt"), "new d");
-    fx.assert_same_trees();
-    fx.assert_settled();
-}
-
 /// A folder holding an excluded `.DS_Store` on both sides, renamed in the cache, is
 /// one rename on the share (its files keep their inodes): the share's own
 /// `.DS_Store` moves with its folder and stays excluded, the cache's is left alone,

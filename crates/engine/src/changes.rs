@@ -141,6 +141,16 @@ mod tests {
             InitOptions { pin_root: false },
         )
         .unwrap();
+        sync(&mut cache);
+        let paths: Vec<RelPath> = cached.iter().map(|p| rel(p)).collect();
+        if !paths.is_empty() {
+            cache.fetch(&paths, &mut NullSink).unwrap();
+        }
+        cache
+    }
+
+    /// One sync of `cache` with the default control and options.
+    fn sync(cache: &mut Cache) {
         cache
             .synchronize(
                 &SyncControl::default(),
@@ -148,11 +158,6 @@ mod tests {
                 &mut NullSink,
             )
             .unwrap();
-        let paths: Vec<RelPath> = cached.iter().map(|p| rel(p)).collect();
-        if !paths.is_empty() {
-            cache.fetch(&paths, &mut NullSink).unwrap();
-        }
-        cache
     }
 
     fn look(cache: &Cache, token: ChangeToken, topic: Topic) -> (Vec<Change>, Look) {
@@ -178,13 +183,7 @@ mod tests {
         cache.fetch(&[rel("a"), rel("b")], &mut NullSink).unwrap();
         std::fs::remove_file(cache.root().join("b")).unwrap();
         std::fs::remove_file(tmp.path().join("share/b")).unwrap();
-        cache
-            .synchronize(
-                &SyncControl::default(),
-                &PrepareOptions::default(),
-                &mut NullSink,
-            )
-            .unwrap();
+        sync(&mut cache);
         // `b` was cached and then deleted: no change since the token; `a` is new.
         let (seen, later) = look(&cache, start, Topic::Items);
         assert_eq!(
@@ -199,13 +198,7 @@ mod tests {
         // From the later token, a deleted cached item is reported gone.
         std::fs::remove_file(cache.root().join("a")).unwrap();
         std::fs::remove_file(tmp.path().join("share/a")).unwrap();
-        cache
-            .synchronize(
-                &SyncControl::default(),
-                &PrepareOptions::default(),
-                &mut NullSink,
-            )
-            .unwrap();
+        sync(&mut cache);
         let (seen, _) = look(&cache, later.token, Topic::Items);
         assert_eq!(
             seen,

@@ -1,20 +1,24 @@
 //! The directory backend: a side that is a folder on a mounted file system (the
-//! cache folder, or an SMB/NFS/sshfs share mounted on this machine).
+//! cache folder, or an SMB/NFS/sshfs share mounted on this machine). This file
+//! opens folders below the root without following symlinks and carries out each
+//! operation of [`Remote`]; `temp` writes items under temp names, `stat` reads
+//! items, `sweep` removes leftover temp files.
+
+mod stat;
+mod sweep;
+mod temp;
 
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::hash::{read_some, BUFFER_SIZE};
-use crate::sparse::SparseWriter;
-use crate::sys::{self, Access, RawStat};
-use crate::{Capabilities, Entry, Expect, Lineage, Remote, Staged, Stat, Written};
-use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
+use crate::sys::{self, Access};
+use crate::{Capabilities, CheckExpect, Entry, Expect, Lineage, Remote, Staged, Stat, Written};
+use offline_core::{is_temp_name, Hash, RelPath, TempTag};
 use rustix::fs::FileType;
+use stat::{check_replaceable, entry, fsync_dir, is_not_there, lstat, stat_after_change, to_stat};
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-
-/// How many fresh temp names are tried before giving up.
-const TEMP_ATTEMPTS: usize = 16;
+use temp::{create_temp, make_dir_in_place, write_temp, TempItem};
 
 /// A side that is a folder on a mounted file system.
 ///
@@ -165,55 +169,6 @@ impl DirRemote {
     fn is_skipped(&self, dir: &RelPath, name: &[u8]) -> bool {
         is_temp_name(name) || (dir.is_root() && self.hidden.iter().any(|h| h == name))
     }
-
-    /// Removes this side's own temp files directly in `dir` and returns how many,
-    /// adding its subfolders to `pending`. Anything else (another cache's temp
-    /// file, a person's file named like one) is left alone.
-    fn remove_temp_files_in(&self, dir: &RelPath, pending: &mut Vec<RelPath>) -> Result<usize> {
-        let fd = match self.open_dir(dir, Access::List, dir, "open the folder") {
-            Ok(fd) => fd,
-            Err(err) if !dir.is_root() && is_gone_or_closed(err.kind) => {
-                tracing::warn!("temp file cleanup skips {dir}: {err}");
-                return Ok(0);
-            }
-            Err(err) => return Err(err),
-        };
-        let handle = fd
-            .try_clone()
-            .map_err(|err| RemoteError::from_io(dir, "open the folder", err))?;
-        let names =
-            sys::read_names(fd).map_err(|err| RemoteError::from_io(dir, "read the folder", err))?;
-        let mut removed = 0;
-        for name in names {
-            if dir.is_root() && self.hidden.contains(&name) {
-                continue;
-            }
-            let item = child(dir, &name)?;
-            let Some(raw) = sys::lstat(handle.as_fd(), &name)
-                .map_err(|err| RemoteError::from_io(&item, "read its metadata", err))?
-            else {
-                continue;
-            };
-            let is_dir = sys::file_type(&raw) == FileType::Directory;
-            if !self.temp.owns(&name) {
-                if is_dir && !is_temp_name(&name) {
-                    pending.push(item);
-                }
-            } else if is_dir {
-                // A folder made by `make_dir` that a crash kept from its place is
-                // empty; anything else named like it is left alone.
-                match sys::unlink(handle.as_fd(), &name, true) {
-                    Ok(()) => removed += 1,
-                    Err(err) => tracing::warn!(
-                        "{item}: a folder named like a temp file; left alone ({err})"
-                    ),
-                }
-            } else if remove_temp(handle.as_fd(), &name, &item)? {
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
 }
 
 impl Remote for DirRemote {
@@ -324,7 +279,7 @@ impl Remote for DirRemote {
     ) -> Result<Stat> {
         let (dir, name) = self.locate(path)?;
         let current = lstat(dir.as_fd(), &name, path)?;
-        check_expect(path, current.as_ref(), expect)?;
+        expect.verify(path, current.as_ref().map(sys::identity).as_deref())?;
         match current {
             Some(raw) if sys::file_type(&raw) == FileType::Directory => {}
             Some(_) => {
@@ -382,7 +337,7 @@ impl Remote for DirRemote {
                 "nothing is there to remove",
             ));
         };
-        check_expect(path, Some(&raw), expect)?;
+        expect.verify(path, Some(&sys::identity(&raw)))?;
         let is_dir = sys::file_type(&raw) == FileType::Directory;
         crashpoint::hit("dir.remove.before_unlink");
         sys::unlink(dir.as_fd(), &name, is_dir)
@@ -416,7 +371,7 @@ impl Remote for DirRemote {
                 "nothing is there to rename",
             ));
         };
-        check_expect(from, Some(&raw), expect)?;
+        expect.verify(from, Some(&sys::identity(&raw)))?;
         crashpoint::hit("dir.rename.before_rename");
         sys::rename_no_replace(from_dir.as_fd(), &from_name, to_dir.as_fd(), &to_name).map_err(
             |err| {
@@ -450,7 +405,7 @@ impl Remote for DirRemote {
                 "nothing is there",
             ));
         };
-        check_expect(path, Some(&raw), expect)?;
+        expect.verify(path, Some(&sys::identity(&raw)))?;
         let is_link = sys::file_type(&raw) == FileType::Symlink;
         crashpoint::hit("dir.set_attrs.before");
         if let (Some(mode), false) = (mode, is_link) {
@@ -544,317 +499,4 @@ impl Remote for DirRemote {
         };
         Ok(())
     }
-}
-
-/// A temp file or symlink in a folder; removed when dropped unless it was moved
-/// into place.
-struct TempItem<'a> {
-    dir: BorrowedFd<'a>,
-    name: Vec<u8>,
-    placed: bool,
-    is_dir: bool,
-}
-
-impl TempItem<'_> {
-    /// Renames the temp item to `name`; without replacing anything when `expect`
-    /// is [`Expect::Absent`].
-    fn move_into_place(&mut self, name: &[u8], path: &RelPath, expect: &Expect) -> Result<()> {
-        let result = if *expect == Expect::Absent {
-            sys::rename_no_replace(self.dir, &self.name, self.dir, name)
-        } else {
-            sys::rename(self.dir, &self.name, self.dir, name)
-        };
-        match result {
-            Ok(()) => {
-                self.placed = true;
-                Ok(())
-            }
-            Err(err) if ErrorKind::from_io(&err) == ErrorKind::AlreadyExists => Err(changed(
-                path,
-                "something appeared there since it was scanned",
-            )),
-            Err(err) => Err(RemoteError::from_io_on_name(
-                path,
-                "move the temp file into place",
-                err,
-            )),
-        }
-    }
-}
-
-impl Drop for TempItem<'_> {
-    fn drop(&mut self) {
-        if self.placed {
-            return;
-        }
-        if let Err(err) = sys::unlink(self.dir, &self.name, self.is_dir) {
-            let name = String::from_utf8_lossy(&self.name);
-            tracing::warn!("could not remove the temp file {name}: {err}");
-        }
-    }
-}
-
-/// Writes `content` to a new temp file in `dir` (hashing it on the way), checks the
-/// hash against the expected one, and sets the mode and mtime of `attrs`
-/// (mode, mtime ns, expected hash). The temp file is removed on failure.
-fn write_temp<'a>(
-    (dir, tag): (BorrowedFd<'a>, &TempTag),
-    path: &RelPath,
-    content: &mut dyn Read,
-    attrs: (u32, i64, Option<Hash>),
-    point: &str,
-) -> Result<(TempItem<'a>, File, Hash)> {
-    let (mode, mtime_ns, expected_hash) = attrs;
-    let (temp, fd) = create_temp(dir, tag, path, |temp_name| sys::create_new(dir, temp_name))?;
-    let mut file = File::from(fd);
-    let hash = copy_into(content, &mut file, path)?;
-    crashpoint::hit(point);
-    if expected_hash.is_some_and(|expected| expected != hash) {
-        return Err(RemoteError::new(
-            ErrorKind::Changed,
-            path,
-            "the source changed while it was copied",
-        ));
-    }
-    sys::set_file_attrs(file.as_fd(), mode, mtime_ns)
-        .map_err(|err| RemoteError::from_io(path, "set the mode and time of the temp file", err))?;
-    Ok((temp, file, hash))
-}
-
-/// Creates a temp item with a fresh name of `tag` through `make`, retrying on a
-/// name clash.
-fn create_temp<'a, T>(
-    dir: BorrowedFd<'a>,
-    tag: &TempTag,
-    path: &RelPath,
-    make: impl Fn(&[u8]) -> io::Result<T>,
-) -> Result<(TempItem<'a>, T)> {
-    for _ in 0..TEMP_ATTEMPTS {
-        let name = tag.temp_name(sys::random_u64());
-        match make(&name) {
-            Ok(made) => {
-                let temp = TempItem {
-                    dir,
-                    name,
-                    placed: false,
-                    is_dir: false,
-                };
-                return Ok((temp, made));
-            }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(err) => {
-                return Err(RemoteError::from_io(
-                    path,
-                    "create a temp file in its folder",
-                    err,
-                ))
-            }
-        }
-    }
-    Err(RemoteError::new(
-        ErrorKind::AlreadyExists,
-        path,
-        "no free temp file name found in its folder",
-    ))
-}
-
-/// Creates the folder `name` with its mode and time already set: it is made under a
-/// temp name and renamed into place, so that a crash never leaves a folder with
-/// another mode at the path (a half-made item the next sync would take for a
-/// change). A leftover temp folder is empty and `remove_temp_files` removes it.
-fn make_dir_in_place(
-    dir: BorrowedFd<'_>,
-    tag: &TempTag,
-    (name, path): (&[u8], &RelPath),
-    mode: u32,
-    mtime_ns: Option<i64>,
-) -> Result<()> {
-    let (mut temp, ()) = create_temp(dir, tag, path, |temp_name| sys::mkdir(dir, temp_name))?;
-    temp.is_dir = true;
-    sys::chmod(dir, &temp.name, mode)
-        .map_err(|err| RemoteError::from_io(path, "set the folder's mode", err))?;
-    if let Some(mtime_ns) = mtime_ns {
-        sys::set_mtime(dir, &temp.name, mtime_ns)
-            .map_err(|err| RemoteError::from_io(path, "set the folder's time", err))?;
-    }
-    crashpoint::hit("dir.make_dir.before_rename");
-    match sys::rename_no_replace(dir, &temp.name, dir, name) {
-        Ok(()) => {
-            temp.placed = true;
-            Ok(())
-        }
-        Err(err) if ErrorKind::from_io(&err) == ErrorKind::AlreadyExists => Err(changed(
-            path,
-            "something appeared there since it was scanned",
-        )),
-        Err(err) => Err(RemoteError::from_io_on_name(path, "create the folder", err)),
-    }
-}
-
-/// Streams `content` into `file`, hashing it on the way; blocks of zeros become
-/// holes (see `sparse`), so a sparse file stays sparse.
-fn copy_into(content: &mut dyn Read, file: &mut File, path: &RelPath) -> Result<Hash> {
-    let mut hasher = blake3::Hasher::new();
-    let mut buffer = vec![0u8; BUFFER_SIZE];
-    let mut writer = SparseWriter::new(file);
-    let write_err = |err| RemoteError::from_io(path, "write the temp file", err);
-    loop {
-        let n = read_some(content, &mut buffer)
-            .map_err(|err| RemoteError::from_io(path, "read the source", err))?;
-        if n == 0 {
-            writer.finish().map_err(write_err)?;
-            return Ok(*hasher.finalize().as_bytes());
-        }
-        hasher.update(&buffer[..n]);
-        if let Some(err) = crashpoint::fail("dir.write_file.write") {
-            return Err(write_err(err));
-        }
-        writer.write(&buffer[..n]).map_err(write_err)?;
-    }
-}
-
-/// Checks `expect` against what is at `name` now, and that it is no folder.
-fn check_replaceable(
-    dir: BorrowedFd<'_>,
-    name: &[u8],
-    path: &RelPath,
-    expect: &Expect,
-) -> Result<()> {
-    let current = lstat(dir, name, path)?;
-    check_expect(path, current.as_ref(), expect)?;
-    match current {
-        Some(raw) if sys::file_type(&raw) == FileType::Directory => Err(RemoteError::new(
-            ErrorKind::IsADirectory,
-            path,
-            "a folder is where the item should go",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Checks a precondition against the current `lstat` of the item.
-fn check_expect(path: &RelPath, current: Option<&RawStat>, expect: &Expect) -> Result<()> {
-    match (expect, current) {
-        (Expect::Any, _) | (Expect::Absent, None) => Ok(()),
-        (Expect::Absent, Some(_)) => Err(changed(
-            path,
-            "something appeared there since it was scanned",
-        )),
-        (Expect::Identity(_), None) => Err(changed(path, "it was removed since it was scanned")),
-        (Expect::Identity(id), Some(raw)) if sys::identity(raw) == *id => Ok(()),
-        (Expect::Identity(_), Some(_)) => Err(changed(path, "it changed since it was scanned")),
-    }
-}
-
-fn changed(path: &RelPath, message: &str) -> RemoteError {
-    RemoteError::new(ErrorKind::Changed, path, message)
-}
-
-/// `lstat` with errors naming `path`.
-fn lstat(dir: BorrowedFd<'_>, name: &[u8], path: &RelPath) -> Result<Option<RawStat>> {
-    sys::lstat(dir, name).map_err(|err| RemoteError::from_io(path, "read its metadata", err))
-}
-
-/// `fsync` of a folder with errors naming `path`.
-fn fsync_dir(dir: BorrowedFd<'_>, path: &RelPath) -> Result<()> {
-    sys::fsync_dir(dir).map_err(|err| RemoteError::from_io(path, "flush its folder to disk", err))
-}
-
-/// The stat of an item this backend just changed.
-fn stat_after_change(dir: BorrowedFd<'_>, name: &[u8], path: &RelPath) -> Result<Stat> {
-    let raw = lstat(dir, name, path)?
-        .ok_or_else(|| changed(path, "it vanished right after it was changed"))?;
-    match to_stat(dir, name, &raw) {
-        Ok(Some(stat)) => Ok(stat),
-        Ok(None) => Err(changed(path, "it was replaced right after it was changed")),
-        Err(err) => Err(RemoteError::from_io(path, "read the symlink", err)),
-    }
-}
-
-/// The [`Stat`] of an item from its `lstat`; `None` for devices, FIFOs and sockets.
-fn to_stat(dir: BorrowedFd<'_>, name: &[u8], raw: &RawStat) -> io::Result<Option<Stat>> {
-    let mtime_ns = sys::mtime_ns(raw);
-    let meta = match sys::file_type(raw) {
-        FileType::RegularFile => Meta {
-            kind: Kind::File,
-            size: sys::size(raw),
-            mtime_ns,
-            mode: sys::mode(raw),
-            hash: None,
-            target: None,
-        },
-        FileType::Directory => Meta::dir(mtime_ns, sys::mode(raw)),
-        FileType::Symlink => Meta::symlink(sys::read_link(dir, name)?, mtime_ns),
-        _ => return Ok(None),
-    };
-    Ok(Some(Stat {
-        meta,
-        identity: sys::identity(raw),
-    }))
-}
-
-/// One listed child of `dir`; `None` when it vanished or cannot be synced. The
-/// child's path is built only for an error message (this runs for every item).
-fn entry(dir_fd: BorrowedFd<'_>, dir: &RelPath, name: Vec<u8>) -> Result<Option<Entry>> {
-    let raw = match sys::lstat(dir_fd, &name) {
-        Ok(Some(raw)) => raw,
-        Ok(None) => return Ok(None),
-        Err(err) => {
-            return Err(RemoteError::from_io(
-                &child(dir, &name)?,
-                "read its metadata",
-                err,
-            ))
-        }
-    };
-    match to_stat(dir_fd, &name, &raw) {
-        Ok(Some(stat)) => Ok(Some(Entry { name, stat })),
-        Ok(None) => {
-            tracing::warn!(
-                "{}: a device, FIFO or socket; not synced",
-                child(dir, &name)?
-            );
-            Ok(None)
-        }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(RemoteError::from_io(
-            &child(dir, &name)?,
-            "read the symlink",
-            err,
-        )),
-    }
-}
-
-/// The path of the child `name` of `dir`.
-fn child(dir: &RelPath, name: &[u8]) -> Result<RelPath> {
-    dir.join(name).map_err(|err| {
-        let shown = offline_core::escape_bytes(name);
-        RemoteError::new(
-            ErrorKind::NameNotAllowed,
-            dir,
-            format!("the folder holds an entry with an unusable name {shown:?}: {err}"),
-        )
-    })
-}
-
-/// Removes one temp file; false when it was already gone.
-fn remove_temp(dir: BorrowedFd<'_>, name: &[u8], item: &RelPath) -> Result<bool> {
-    match sys::unlink(dir, name, false) {
-        Ok(()) => Ok(true),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(err) => Err(RemoteError::from_io(item, "remove the temp file", err)),
-    }
-}
-
-/// Kinds of failure that mean "no such item" when looking an item up.
-fn is_not_there(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::Loop
-    )
-}
-
-/// Kinds of failure that let a cleanup go on with the next folder.
-fn is_gone_or_closed(kind: ErrorKind) -> bool {
-    is_not_there(kind) || kind == ErrorKind::PermissionDenied
 }

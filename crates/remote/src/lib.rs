@@ -15,6 +15,7 @@
 mod birth;
 mod dir;
 mod error;
+mod expect;
 mod hash;
 pub mod location;
 #[cfg(feature = "net")]
@@ -25,6 +26,7 @@ mod sys;
 
 pub use dir::DirRemote;
 pub use error::{ErrorKind, RemoteError, Result};
+pub use expect::CheckExpect;
 pub use hash::hash_reader;
 pub use location::{is_url, Location, Settings, CREDENTIALS_FILE};
 #[cfg(any(feature = "webdav", feature = "s3"))]
@@ -219,9 +221,7 @@ pub trait Remote: Send + Sync {
     /// ([`ErrorKind::AlreadyExists`] when `to` exists). Returns its stat at `to`.
     fn move_item(&self, from: &RelPath, to: &RelPath, expect: &Expect) -> Result<Stat> {
         let now = self.stat(from)?;
-        expect
-            .check(now.as_ref().map(|s| s.identity.as_str()))
-            .map_err(|why| RemoteError::new(ErrorKind::Changed, from, why))?;
+        expect.verify(from, now.as_ref().map(|s| s.identity.as_str()))?;
         self.rename(from, to)?;
         self.stat(to)?.ok_or_else(|| {
             RemoteError::new(

@@ -12,7 +12,7 @@ pub use skip::skip;
 #[allow(clippy::duplicate_mod)]
 #[path = "../support/mod.rs"]
 mod support;
-pub use support::Side;
+pub use support::{Node, Side};
 
 use assert_cmd::Command;
 use filetime::FileTime;
@@ -433,15 +433,6 @@ impl JsonRun {
     }
 }
 
-/// One item of a tree snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Node {
-    File { content: Vec<u8>, mode: u32 },
-    Dir { mode: u32 },
-    Symlink { target: Vec<u8> },
-    Other { file_type: String },
-}
-
 /// The text key of a path in a snapshot: the JSON escaping of the README
 /// (`\\` for a backslash, `\xNN` for each byte that is not valid UTF-8).
 pub fn escape(bytes: &[u8]) -> String {
@@ -464,34 +455,10 @@ pub fn escape(bytes: &[u8]) -> String {
 /// A snapshot of the tree below `root`, never following symlinks, without the
 /// cache's `.offline/` and the share's `.offline-share` at the root.
 pub fn tree(root: &Path) -> BTreeMap<String, Node> {
-    let mut out = BTreeMap::new();
-    support::visit_tree(root, &mut |path, full, meta| {
-        let ft = meta.file_type();
-        let node = if ft.is_symlink() {
-            Node::Symlink {
-                target: fs::read_link(full)
-                    .expect("readlink")
-                    .as_os_str()
-                    .as_bytes()
-                    .to_vec(),
-            }
-        } else if ft.is_dir() {
-            Node::Dir {
-                mode: meta.mode() & 0o7777,
-            }
-        } else if ft.is_file() {
-            Node::File {
-                content: fs::read(full).expect("read"),
-                mode: meta.mode() & 0o7777,
-            }
-        } else {
-            Node::Other {
-                file_type: format!("{ft:?}"),
-            }
-        };
-        out.insert(escape(path), node);
-    });
-    out
+    support::nodes(root)
+        .into_iter()
+        .map(|(path, node)| (escape(&path), node))
+        .collect()
 }
 
 /// The (path, operation, action) of every item of a JSON run, sorted.

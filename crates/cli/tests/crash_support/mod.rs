@@ -13,14 +13,13 @@ pub mod snapshot;
 #[allow(clippy::duplicate_mod)]
 #[path = "../support/mod.rs"]
 mod support;
-pub use support::{bin, Side};
+pub use support::{bin, Node, Side};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -328,32 +327,13 @@ pub fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> R
     run
 }
 
-/// One item of a side, as the checks compare it (times are not compared).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Node {
-    File { content: Vec<u8>, mode: u32 },
-    Dir { mode: u32 },
-    Link(Vec<u8>),
-}
-
 /// Every item below `root` by relative path, leaving out the cache's `.offline/`
 /// and the share's `.offline-share` marker at the root.
 pub fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
-    let mut out = BTreeMap::new();
-    support::visit_tree(root, &mut |rel, full, meta| {
-        let mode = meta.permissions().mode() & 0o7777;
-        let node = if meta.file_type().is_symlink() {
-            let target = fs::read_link(full).expect("readlink");
-            Node::Link(target.as_os_str().as_bytes().to_vec())
-        } else if meta.is_dir() {
-            Node::Dir { mode }
-        } else {
-            let content = fs::read(full).unwrap_or_else(|e| panic!("read {}: {e}", full.display()));
-            Node::File { content, mode }
-        };
-        out.insert(PathBuf::from(OsStr::from_bytes(rel)), node);
-    });
-    out
+    support::nodes(root)
+        .into_iter()
+        .map(|(rel, node)| (PathBuf::from(OsStr::from_bytes(&rel)), node))
+        .collect()
 }
 
 /// Every temp file (`.offline-tmp-*`) below `root`, `.offline/` included.
@@ -414,7 +394,8 @@ fn short(node: &Node) -> String {
             format!("file {:o} {:?}", mode, String::from_utf8_lossy(content))
         }
         Node::Dir { mode } => format!("folder {mode:o}"),
-        Node::Link(target) => format!("symlink -> {}", String::from_utf8_lossy(target)),
+        Node::Symlink { target } => format!("symlink -> {}", String::from_utf8_lossy(target)),
+        Node::Other { file_type } => format!("other ({file_type})"),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The one home of what the test helper islands (`common/`, `crash_support/`,
 //! `service_support/`) share: the `offline` binary built for the tests, the two
-//! sides of a sync and the walk of a tree snapshot. Each island includes this file and re-exports from it, so the
+//! sides of a sync, the walk of a tree snapshot and its items ([`Node`]). Each island includes this file and re-exports from it, so the
 //! old module names keep working.
 
 #![allow(dead_code)]
@@ -8,6 +8,7 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The path of the `offline` binary built for these tests.
@@ -66,4 +67,56 @@ fn visit_below(dir: &Path, rel: &[u8], visit: &mut dyn FnMut(&[u8], &Path, &fs::
             visit_below(&full, &path, visit);
         }
     }
+}
+
+/// One item of a tree snapshot (times are not compared).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Node {
+    File {
+        content: Vec<u8>,
+        mode: u32,
+    },
+    Dir {
+        mode: u32,
+    },
+    Symlink {
+        target: Vec<u8>,
+    },
+    /// A device, FIFO or socket, by its file type.
+    Other {
+        file_type: String,
+    },
+}
+
+impl Node {
+    /// The item at `full`, whose `lstat` is `meta`; a symlink is not followed.
+    pub fn read(full: &Path, meta: &fs::Metadata) -> Node {
+        let ft = meta.file_type();
+        let mode = meta.permissions().mode() & 0o7777;
+        if ft.is_symlink() {
+            let target =
+                fs::read_link(full).unwrap_or_else(|e| panic!("readlink {}: {e}", full.display()));
+            Node::Symlink {
+                target: target.as_os_str().as_bytes().to_vec(),
+            }
+        } else if ft.is_dir() {
+            Node::Dir { mode }
+        } else if ft.is_file() {
+            let content = fs::read(full).unwrap_or_else(|e| panic!("read {}: {e}", full.display()));
+            Node::File { content, mode }
+        } else {
+            Node::Other {
+                file_type: format!("{ft:?}"),
+            }
+        }
+    }
+}
+
+/// Every item below `root` ([`visit_tree`]'s walk) with its relative path's bytes.
+pub fn nodes(root: &Path) -> Vec<(Vec<u8>, Node)> {
+    let mut out = Vec::new();
+    visit_tree(root, &mut |rel, full, meta| {
+        out.push((rel.to_vec(), Node::read(full, meta)))
+    });
+    out
 }

@@ -9,7 +9,8 @@
 
 use offline_core::{Expect, Hash, Kind, Meta, RelPath};
 use offline_remote::{
-    hash_reader, Capabilities, Entry, ErrorKind, Remote, RemoteError, Result, Stat, Written,
+    hash_reader, Capabilities, CheckExpect, Entry, ErrorKind, Remote, RemoteError, Result, Stat,
+    Written,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -214,9 +215,7 @@ impl MemShare {
             }
         }
         let current = nodes.get(path).map(|n| MemShare::identity(path, n));
-        expect
-            .check(current.as_deref())
-            .map_err(|message| changed(path, message))
+        expect.verify(path, current.as_deref())
     }
 
     /// Puts `node` at `path` after the checks, and returns its stat.

@@ -17,7 +17,7 @@ pub(crate) mod object;
 pub(crate) mod sftp;
 #[cfg(feature = "smb")]
 pub(crate) mod smb;
-#[cfg(any(feature = "sftp", feature = "smb"))]
+#[cfg(any(feature = "sftp", feature = "smb", feature = "webdav"))]
 mod temp_sweep;
 
 use crate::error::{ErrorKind, RemoteError, Result};

@@ -26,25 +26,32 @@
 //! fail with a transient error (connection refused or reset, 5xx, timeouts) are
 //! retried with backoff (OpenDAL's retry layer: 2 retries); a server that stays
 //! away is [`ErrorKind::Unreachable`].
+//!
+//! This file holds what both share and carries out each operation of [`Remote`];
+//! `open` sets a share up, `dav` and `s3` hold what only one protocol reads,
+//! `dav_write` and `s3_write` upload a file, `rename` renames an S3 folder,
+//! `errors` classifies failures and `read` streams a download.
 
-use super::dav_list::{self, DavFailure};
-
+mod dav;
 mod dav_write;
+mod errors;
+mod open;
+mod read;
 mod rename;
+mod s3;
 mod s3_write;
-use super::CHECKED;
-use super::{
-    auth_failed, is_connection_failure, key, no_symlinks, short_message, unreachable, Runtime,
-};
+
+use super::temp_sweep::{remove_own_temp_files, Removal};
+use super::{key, no_symlinks, Runtime};
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::{Capabilities, Entry, Expect, Lineage, Remote, Stat, Written};
+use crate::{Capabilities, CheckExpect, Entry, Expect, Lineage, Remote, Stat, Written};
+use dav::Dav;
 use futures_util::StreamExt;
 use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
-use opendal::layers::{RetryLayer, TimeoutLayer};
-use opendal::{HttpTransporter, Operator};
-use opendal_http_transport_reqwest::ReqwestTransport;
-use std::io::{self, Read};
-use std::time::Duration;
+pub(crate) use open::{S3Config, WebdavConfig};
+use opendal::Operator;
+use read::BlockingRead;
+use std::io::Read;
 
 /// Mode reported for files and folders (these shares keep no permission bits; the
 /// engine carries the last synced mode over, see `Capabilities::modes`).
@@ -55,17 +62,6 @@ const DIR_MODE: u32 = 0o755;
 enum Flavor {
     Webdav(Dav),
     S3,
-}
-
-/// Direct WebDAV requests for what OpenDAL's WebDAV service does not stream or
-/// condition: PUT from a spooled file, MOVE with `Overwrite: F`.
-struct Dav {
-    client: reqwest::Client,
-    /// `http://host:port` followed by the share's root folder (`/path/`).
-    base: String,
-    /// The share's root folder on the server, decoded (`/path/`).
-    root: String,
-    authorization: Option<String>,
 }
 
 /// A WebDAV or S3 share.
@@ -79,197 +75,9 @@ pub struct ObjectRemote {
     location: String,
 }
 
-/// The settings to open a WebDAV share.
-pub(crate) struct WebdavConfig<'a> {
-    pub endpoint: &'a str,
-    pub root: &'a str,
-    pub user: Option<&'a str>,
-    pub password: Option<&'a str>,
-}
-
-/// The settings to open an S3 share.
-pub(crate) struct S3Config<'a> {
-    pub bucket: &'a str,
-    pub prefix: &'a str,
-    pub endpoint: Option<&'a str>,
-    pub region: Option<&'a str>,
-    pub access_key_id: Option<&'a str>,
-    pub secret_access_key: Option<&'a str>,
-    pub session_token: Option<&'a str>,
-    pub virtual_host_style: bool,
-}
-
-fn http_client() -> Result<reqwest::Client> {
-    // reqwest is built without a default TLS provider (ring builds much faster than
-    // aws-lc); install ring once per process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(super::connect_timeout())
-        .read_timeout(super::io_timeout())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| {
-            RemoteError::new(
-                ErrorKind::Io,
-                &RelPath::root(),
-                format!("cannot set up the HTTP client: {e}"),
-            )
-        })
-}
-
-fn config_error(err: opendal::Error) -> RemoteError {
-    RemoteError::new(
-        ErrorKind::Io,
-        &RelPath::root(),
-        format!(
-            "the share's settings are not usable: {}",
-            short_message(&err)
-        ),
-    )
-}
-
-fn finish(op: Operator, client: reqwest::Client) -> Operator {
-    let op = op
-        .layer(
-            TimeoutLayer::new()
-                .with_timeout(super::io_timeout())
-                .with_io_timeout(super::io_timeout()),
-        )
-        .layer(
-            RetryLayer::new()
-                .with_max_times(2)
-                .with_min_delay(Duration::from_millis(200))
-                .with_max_delay(Duration::from_secs(2))
-                .with_jitter()
-                .with_notify(QuietRetries),
-        );
-    let transport = HttpTransporter::new(ReqwestTransport::new(client));
-    let ctx = op.base_context().with_http_transport(transport);
-    op.with_context(ctx)
-}
-
-/// Logs each retry as one short line at debug level (OpenDAL's own interceptor
-/// writes a warning with the whole error, its context and backtrace, each time).
-struct QuietRetries;
-
-impl opendal::layers::RetryInterceptor for QuietRetries {
-    fn intercept(&self, event: opendal::layers::RetryEvent<'_>) {
-        tracing::debug!(
-            "retrying {} in {:.1} s: {}",
-            event.op,
-            event.retry_after.as_secs_f64(),
-            describe_opendal(event.err).0
-        );
-    }
-}
-
 impl ObjectRemote {
-    /// Opens a WebDAV share (nothing is sent yet).
-    #[cfg(feature = "webdav")]
-    pub(crate) fn webdav(
-        config: &WebdavConfig<'_>,
-        location: &str,
-        (hidden, temp): (&[&[u8]], &TempTag),
-    ) -> Result<ObjectRemote> {
-        let client = http_client()?;
-        let mut builder = opendal::services::Webdav::default()
-            .endpoint(config.endpoint)
-            .root(config.root)
-            .disable_create_dir(true);
-        let mut authorization = None;
-        if let Some(user) = config.user {
-            builder = builder.username(user);
-            let password = config.password.unwrap_or_default();
-            builder = builder.password(password);
-            authorization = Some(basic_auth(user, password));
-        }
-        let op = Operator::new(builder).map_err(config_error)?;
-        Ok(ObjectRemote {
-            rt: Runtime::new()?,
-            op: finish(op, client.clone()),
-            flavor: Flavor::Webdav(Dav {
-                client,
-                base: format!("{}{}", config.endpoint, encode_path(config.root)),
-                root: config.root.to_string(),
-                authorization,
-            }),
-            hidden: hidden.iter().map(|h| h.to_vec()).collect(),
-            temp: temp.clone(),
-            location: location.to_string(),
-        })
-    }
-
-    /// Opens an S3 share (nothing is sent yet). Without an access key, requests
-    /// are anonymous.
-    #[cfg(feature = "s3")]
-    pub(crate) fn s3(
-        config: &S3Config<'_>,
-        location: &str,
-        (hidden, temp): (&[&[u8]], &TempTag),
-    ) -> Result<ObjectRemote> {
-        let client = http_client()?;
-        let root = if config.prefix.is_empty() {
-            "/".to_string()
-        } else {
-            format!("/{}/", config.prefix)
-        };
-        let mut builder = opendal::services::S3::default()
-            .bucket(config.bucket)
-            .root(&root)
-            .region(config.region.unwrap_or("us-east-1"))
-            .disable_config_load()
-            .disable_ec2_metadata();
-        if let Some(endpoint) = config.endpoint {
-            builder = builder.endpoint(endpoint);
-        }
-        if config.virtual_host_style {
-            builder = builder.enable_virtual_host_style();
-        }
-        match (config.access_key_id, config.secret_access_key) {
-            (Some(id), Some(secret)) => {
-                builder = builder.access_key_id(id).secret_access_key(secret);
-                if let Some(token) = config.session_token {
-                    builder = builder.session_token(token);
-                }
-            }
-            _ => builder = builder.skip_signature(),
-        }
-        let op = Operator::new(builder).map_err(config_error)?;
-        Ok(ObjectRemote {
-            rt: Runtime::new()?,
-            op: finish(op, client),
-            flavor: Flavor::S3,
-            hidden: hidden.iter().map(|h| h.to_vec()).collect(),
-            temp: temp.clone(),
-            location: location.to_string(),
-        })
-    }
-
     fn is_s3(&self) -> bool {
         matches!(self.flavor, Flavor::S3)
-    }
-
-    /// An OpenDAL error on `path` while doing `action`, as a [`RemoteError`].
-    fn fail(&self, path: &RelPath, action: &str, err: opendal::Error) -> RemoteError {
-        use opendal::ErrorKind as K;
-        let (detail, status) = describe_opendal(&err);
-        if matches!(status, Some(401 | 403)) {
-            return auth_failed(path, action, &detail);
-        }
-        let kind = match err.kind() {
-            K::NotFound => ErrorKind::NotFound,
-            K::PermissionDenied => return auth_failed(path, action, &detail),
-            K::AlreadyExists => ErrorKind::AlreadyExists,
-            K::ConditionNotMatch => ErrorKind::Changed,
-            K::IsADirectory => ErrorKind::IsADirectory,
-            K::NotADirectory => ErrorKind::NotADirectory,
-            K::Unsupported => ErrorKind::Unsupported,
-            _ if is_connection_failure(&err) || err.is_temporary() => {
-                return unreachable(path, action, &detail)
-            }
-            _ => ErrorKind::Io,
-        };
-        RemoteError::new(kind, path, format!("cannot {action}: {detail}"))
     }
 
     /// Checks that the share's root is there (a request to the server).
@@ -303,56 +111,6 @@ impl ObjectRemote {
                 }
                 err => err,
             }),
-        }
-    }
-
-    /// `PROPFIND` of the root folder with `Depth: 0`: is it there, as a folder?
-    fn dav_probe(&self, dav: &Dav) -> Result<()> {
-        let root = RelPath::root();
-        let method = reqwest::Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
-        let sent = self.rt.block_on(async {
-            let mut request = dav
-                .client
-                .request(method, &dav.base)
-                .header("Depth", "0")
-                .header(reqwest::header::CONTENT_TYPE, "application/xml")
-                .body(PROPFIND_RESOURCETYPE);
-            if let Some(auth) = &dav.authorization {
-                request = request.header(reqwest::header::AUTHORIZATION, auth);
-            }
-            let response = request.send().await?;
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            Ok::<_, reqwest::Error>((status, body))
-        });
-        match sent {
-            Ok((status, body)) if status.as_u16() == 207 => {
-                if body.contains("collection") {
-                    Ok(())
-                } else {
-                    Err(RemoteError::new(
-                        ErrorKind::Unreachable,
-                        &root,
-                        "the share's root on the server is a file, not a folder",
-                    ))
-                }
-            }
-            Ok((status, _)) if status.as_u16() == 404 => Err(RemoteError::new(
-                ErrorKind::Unreachable,
-                &root,
-                "the share's root folder does not exist on the server",
-            )),
-            Ok((status, _)) if matches!(status.as_u16(), 401 | 403) => Err(auth_failed(
-                &root,
-                "reach the share",
-                &format!("the server answered {status}"),
-            )),
-            Ok((status, _)) => Err(RemoteError::new(
-                ErrorKind::Unreachable,
-                &root,
-                format!("the server answered {status} for the share's root"),
-            )),
-            Err(e) => Err(unreachable(&root, "reach the share", &short_message(&e))),
         }
     }
 
@@ -409,17 +167,6 @@ impl ObjectRemote {
         }
     }
 
-    /// True when the folder `key/` exists on S3: its marker object, or any key
-    /// under it.
-    fn s3_dir_exists(&self, path: &RelPath, key: &str) -> Result<bool> {
-        let prefix = format!("{key}/");
-        let found = self.rt.guarded(async {
-            let mut lister = self.op.lister_with(&prefix).limit(1).await?;
-            lister.next().await.transpose().map(|e| e.is_some())
-        });
-        found.map_err(|e| self.fail(path, "list the folder", e))
-    }
-
     /// Every child of `dir`, temp files and hidden names included, with a flag for
     /// the names `list` leaves out. Names are what the server gave: one that cannot
     /// be an item (an entry outside the folder, `..`, `a//b`) is passed on for the
@@ -439,95 +186,6 @@ impl ObjectRemote {
             .collect())
     }
 
-    /// The children of `dir` on S3: one folder's keys, a page after the other.
-    fn s3_list(&self, dir: &RelPath) -> Result<Vec<Entry>> {
-        let prefix = if dir.is_root() {
-            "/".to_string()
-        } else {
-            format!("{}/", key(dir)?)
-        };
-        let entries = self.rt.guarded(async {
-            let mut lister = self.op.lister(&prefix).await?;
-            let mut out = Vec::new();
-            while let Some(entry) = lister.next().await {
-                out.push(entry?);
-            }
-            Ok::<_, opendal::Error>(out)
-        });
-        let entries = entries.map_err(|e| match e.kind() {
-            opendal::ErrorKind::NotFound => {
-                RemoteError::new(ErrorKind::NotFound, dir, "the folder is gone")
-            }
-            _ => self.fail(dir, "list the folder", e),
-        })?;
-        let own = prefix.trim_start_matches('/');
-        let mut out = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let path = entry.path().trim_start_matches('/');
-            if path == own || path.is_empty() {
-                continue;
-            }
-            let name = match path.strip_prefix(own) {
-                // A folder (common prefix) ends with its one `/`.
-                Some(rest) => match rest.strip_suffix('/') {
-                    Some(inner) if !inner.is_empty() => inner,
-                    _ => rest,
-                },
-                // A key outside the listed folder: its whole path, no valid name.
-                None => entry.path(),
-            };
-            let stat = self.to_stat(entry.metadata());
-            out.push(Entry {
-                name: name.as_bytes().to_vec(),
-                stat,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The children of `dir` on WebDAV: a `PROPFIND` with `Depth: 1`, its answer
-    /// parsed and checked by `dav_list`.
-    fn dav_list(&self, dav: &Dav, dir: &RelPath) -> Result<Vec<Entry>> {
-        let (url, folder) = if dir.is_root() {
-            (dav.base.clone(), dav.root.clone())
-        } else {
-            let key = key(dir)?;
-            let url = format!("{}{}/", dav.base, encode_path(key));
-            (url, format!("{}{key}/", dav.root))
-        };
-        let action = "list the folder";
-        let auth = dav.authorization.as_deref();
-        let body = self.rt.block_on(super::retry(
-            || dav_list::propfind(&dav.client, auth, &url),
-            |e: &DavFailure| e.transient(),
-        ));
-        let body = body.map_err(|e| e.into_error(dir, action))?;
-        let listed = dav_list::parse_listing(&body, &folder).map_err(|detail| {
-            RemoteError::new(
-                ErrorKind::Io,
-                dir,
-                format!("cannot {action}: the server's answer cannot be read ({detail})"),
-            )
-        })?;
-        let mut out = Vec::with_capacity(listed.len());
-        for item in listed {
-            match item.meta {
-                Some(meta) => out.push(Entry {
-                    name: item.name,
-                    stat: self.to_stat(&meta),
-                }),
-                None if offline_core::names::check_component(&item.name).is_err() => {
-                    out.push(super::unusable_entry(item.name));
-                }
-                None => tracing::warn!(
-                    "{dir}: the server lists {} without its size or type; left out",
-                    offline_core::escape_terminal(&String::from_utf8_lossy(&item.name))
-                ),
-            }
-        }
-        Ok(out)
-    }
-
     /// Checks `expect` against the file at `key` and that no folder is there;
     /// returns what is there.
     fn check_file_target(
@@ -537,7 +195,7 @@ impl ObjectRemote {
         expect: &Expect,
     ) -> Result<Option<Stat>> {
         let current = self.stat(path)?;
-        check_expect(path, current.as_ref(), expect)?;
+        expect.verify(path, current.as_ref().map(|s| s.identity.as_str()))?;
         if current.as_ref().is_some_and(|s| s.meta.kind == Kind::Dir) {
             return Err(RemoteError::new(
                 ErrorKind::IsADirectory,
@@ -667,7 +325,7 @@ impl Remote for ObjectRemote {
         expect: &Expect,
     ) -> Result<Stat> {
         let current = self.stat(path)?;
-        check_expect(path, current.as_ref(), expect)?;
+        expect.verify(path, current.as_ref().map(|s| s.identity.as_str()))?;
         match current {
             Some(stat) if stat.meta.kind == Kind::Dir => return Ok(stat),
             Some(_) => {
@@ -711,7 +369,7 @@ impl Remote for ObjectRemote {
                 "nothing is there to remove",
             ));
         };
-        check_expect(path, Some(&current), expect)?;
+        expect.verify(path, Some(&current.identity))?;
         let key = key(path)?;
         if current.meta.kind == Kind::Dir {
             // Never recursive: a WebDAV DELETE of a folder would take its children.
@@ -800,7 +458,7 @@ impl Remote for ObjectRemote {
                 "nothing is there",
             ));
         };
-        check_expect(path, Some(&current), expect)?;
+        expect.verify(path, Some(&current.identity))?;
         Ok(current)
     }
 
@@ -809,146 +467,14 @@ impl Remote for ObjectRemote {
             // Objects are written to their final keys: there are no temp files.
             return Ok(0);
         }
-        let mut pending = vec![RelPath::root()];
-        let mut removed = 0;
-        while let Some(dir) = pending.pop() {
-            for (entry, _) in self.list_all(&dir)? {
-                let Ok(item) = dir.join(&entry.name) else {
-                    continue;
-                };
-                if self.temp.owns(&entry.name) {
-                    if entry.stat.meta.kind == Kind::File {
-                        let key = key(&item)?;
-                        match self.rt.guarded(self.op.delete(key)) {
-                            Ok(()) => removed += 1,
-                            Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
-                            Err(e) => return Err(self.fail(&item, "remove the temp file", e)),
-                        }
-                    }
-                } else if entry.stat.meta.kind == Kind::Dir && !is_temp_name(&entry.name) {
-                    pending.push(item);
-                }
-            }
-        }
-        Ok(removed)
-    }
-}
-
-/// A short description of an OpenDAL error (without its request context, which
-/// holds every response header), and the HTTP status it reports, if any.
-fn describe_opendal(err: &opendal::Error) -> (String, Option<u16>) {
-    let full = short_message(err);
-    let status = full.find("status: ").and_then(|at| {
-        full[at + 8..]
-            .chars()
-            .take(3)
-            .collect::<String>()
-            .parse::<u16>()
-            .ok()
-    });
-    let mut text = match full
-        .find(", context: {")
-        .or_else(|| full.find(" context: {"))
-    {
-        Some(at) => full[..at].to_string(),
-        None => full.clone(),
-    };
-    if let Some(status) = status {
-        text.push_str(&format!(" (HTTP {status})"));
-    }
-    if let Some(at) = full.find(" => ") {
-        let body: String = full[at + 4..].chars().take(160).collect();
-        text.push_str(": ");
-        text.push_str(body.trim());
-    }
-    (text, status)
-}
-
-const PROPFIND_RESOURCETYPE: &str = r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>"#;
-
-/// Checks a precondition against what is there now.
-fn check_expect(path: &RelPath, current: Option<&Stat>, expect: &Expect) -> Result<()> {
-    let changed = |message: &str| Err(RemoteError::new(ErrorKind::Changed, path, message));
-    match (expect, current) {
-        (Expect::Any, _) | (Expect::Absent, None) => Ok(()),
-        (Expect::Absent, Some(_)) => changed("something appeared there since it was scanned"),
-        (Expect::Identity(_), None) => changed("it was removed since it was scanned"),
-        (Expect::Identity(id), Some(stat)) if stat.identity == *id => Ok(()),
-        (Expect::Identity(_), Some(_)) => changed("it changed since it was scanned"),
-    }
-}
-
-/// A streamed download read from synchronous code.
-struct BlockingRead {
-    handle: tokio::runtime::Handle,
-    stream: opendal::FuturesBytesStream,
-    buffer: bytes::Bytes,
-}
-
-impl Read for BlockingRead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.buffer.is_empty() {
-            match self.handle.block_on(self.stream.next()) {
-                Some(Ok(bytes)) => self.buffer = bytes,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buffer.len());
-        out[..n].copy_from_slice(&self.buffer[..n]);
-        self.buffer = self.buffer.slice(n..);
-        Ok(n)
-    }
-}
-
-/// `Basic` authorization for a user and password.
-fn basic_auth(user: &str, password: &str) -> String {
-    format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
-}
-
-fn base64(data: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Percent-encodes a path, keeping `/` and the unreserved characters.
-fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_and_path_encoding() {
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(encode_path("/dav/a b/ü.txt"), "/dav/a%20b/%C3%BC.txt");
+        remove_own_temp_files(
+            &self.temp,
+            |dir| self.list_all(dir),
+            |item| match self.rt.guarded(self.op.delete(key(item)?)) {
+                Ok(()) => Ok(Removal::Removed),
+                Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(Removal::AlreadyGone),
+                Err(e) => Err(self.fail(item, "remove the temp file", e)),
+            },
+        )
     }
 }

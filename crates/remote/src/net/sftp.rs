@@ -16,21 +16,24 @@
 //! uploaded, and this backend keeps those times strictly increasing per path (a
 //! version written in the same second as the one it replaces gets the next
 //! second), so a new version never takes the identity of the one it replaced.
+//!
+//! This file connects and carries out each operation of [`Remote`]; `look` reads
+//! items and folders, `errors` classifies failures, `read` streams a download.
 
 use super::temp_sweep::{remove_own_temp_files, Removal};
-use super::{auth_failed, is_connection_failure, retry, short_message, unreachable, Runtime};
+use super::Runtime;
 use crate::error::{ErrorKind, RemoteError, Result};
-
-use crate::{Capabilities, Entry, Expect, Remote, Stat, Written};
-use futures_util::StreamExt;
-use offline_core::{is_temp_name, Hash, Kind, Meta, RelPath, TempTag};
+use crate::{Capabilities, CheckExpect, Entry, Expect, Remote, Stat, Written};
+use errors::{fail, is_not_found, ssh_error};
+use offline_core::{Hash, Kind, RelPath, TempTag};
 use openssh::{KnownHosts, SessionBuilder};
 use openssh_sftp_client::error::SftpErrorKind;
 use openssh_sftp_client::file::TokioCompatFile;
-use openssh_sftp_client::metadata::{MetaData, MetaDataBuilder, Permissions};
+use openssh_sftp_client::metadata::{MetaDataBuilder, Permissions};
 use openssh_sftp_client::Error as SftpError;
+use read::BlockingRead;
 use std::ffi::OsStr;
-use std::io::{self, Read};
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,7 +48,10 @@ pub(crate) struct SftpConfig<'a> {
     pub known_hosts: Option<&'a str>,
 }
 
+mod errors;
+mod look;
 mod pool;
+mod read;
 mod upload;
 
 /// An SFTP share.
@@ -57,58 +63,6 @@ pub struct SftpRemote {
     /// The cache's tag in the names of the temp files this share gets.
     temp: TempTag,
     location: String,
-}
-
-/// Classifies an SFTP failure: an answer of the server keeps its meaning, any
-/// other failure (the ssh connection broke) means the server is unreachable.
-fn fail(path: &RelPath, action: &str, err: SftpError) -> RemoteError {
-    let detail = short_message(&err);
-    let kind = match &err {
-        SftpError::SftpError(kind, _) => match kind {
-            SftpErrorKind::NoSuchFile => ErrorKind::NotFound,
-            SftpErrorKind::PermDenied => ErrorKind::PermissionDenied,
-            SftpErrorKind::OpUnsupported => ErrorKind::Unsupported,
-            _ => ErrorKind::Io,
-        },
-        SftpError::UnsupportedExtension(_) => ErrorKind::Unsupported,
-        SftpError::RemoteChildSpawnError(ssh) => return ssh_error(path, action, ssh),
-        _ => return unreachable(path, action, &detail),
-    };
-    RemoteError::new(kind, path, format!("cannot {action}: {detail}"))
-}
-
-fn ssh_error(path: &RelPath, action: &str, err: &openssh::Error) -> RemoteError {
-    let detail = short_message(err);
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("permission denied") || lower.contains("authentication") {
-        auth_failed(path, action, &detail)
-    } else if lower.contains("host key verification failed") {
-        RemoteError::new(
-            ErrorKind::PermissionDenied,
-            path,
-            format!("cannot {action}: the server's host key is unknown or changed; check it and add it to known_hosts ({detail})"),
-        )
-    } else if is_connection_failure(err) || lower.contains("could not resolve") {
-        unreachable(path, action, &detail)
-    } else {
-        RemoteError::new(
-            ErrorKind::Unreachable,
-            path,
-            format!("cannot {action}: the ssh connection failed ({detail})"),
-        )
-    }
-}
-
-/// Worth another try: the connection hiccuped (not an answer of the server).
-fn transient(err: &SftpError) -> bool {
-    !matches!(
-        err,
-        SftpError::SftpError(..) | SftpError::UnsupportedExtension(_)
-    ) && is_connection_failure(err)
-}
-
-fn is_not_found(err: &SftpError) -> bool {
-    matches!(err, SftpError::SftpError(SftpErrorKind::NoSuchFile, _))
 }
 
 impl SftpRemote {
@@ -185,113 +139,6 @@ impl SftpRemote {
         }
     }
 
-    /// `lstat` with retries; `None` when nothing is there.
-    fn lstat(&self, path: &RelPath) -> Result<Option<MetaData>> {
-        let full = self.full(path);
-        self.lstat_full(path, &full)
-    }
-
-    fn lstat_full(&self, path: &RelPath, full: &Path) -> Result<Option<MetaData>> {
-        let result = self.rt.block_on(retry(
-            || async { self.sftp().fs().symlink_metadata(full).await },
-            transient,
-        ));
-        match result {
-            Ok(meta) => Ok(Some(meta)),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(fail(path, "read its metadata", e)),
-        }
-    }
-
-    /// The [`Stat`] of an item from its attributes (a symlink's target is read).
-    fn to_stat(&self, path: &RelPath, full: &Path, meta: &MetaData) -> Result<Option<Stat>> {
-        let mtime_s = meta
-            .modified()
-            .map(|t| t.as_duration().as_secs() as i64)
-            .unwrap_or(0);
-        let mtime_ns = super::secs_to_ns(mtime_s);
-        let mode = meta
-            .permissions()
-            .map(|p| p.as_raw().bits() & 0o7777)
-            .unwrap_or(0o644);
-        let Some(kind) = meta.file_type() else {
-            return Ok(None);
-        };
-        let (meta, identity) = if kind.is_dir() {
-            (Meta::dir(mtime_ns, mode), format!("dir:{mode:o}"))
-        } else if kind.is_file() {
-            let size = meta.len().unwrap_or(0);
-            (
-                Meta {
-                    kind: Kind::File,
-                    size,
-                    mtime_ns,
-                    mode,
-                    hash: None,
-                    target: None,
-                },
-                format!("size:{size}:mtime:{mtime_s}:mode:{mode:o}"),
-            )
-        } else if kind.is_symlink() {
-            let target = self
-                .rt
-                .block_on(retry(
-                    || async { self.sftp().fs().read_link(full).await },
-                    transient,
-                ))
-                .map_err(|e| fail(path, "read the symlink", e))?;
-            let target = target.as_os_str().as_bytes().to_vec();
-            let identity = format!("link:{}:mtime:{mtime_s}", target.len());
-            (Meta::symlink(target, mtime_ns), identity)
-        } else {
-            tracing::warn!("{path}: a device, FIFO or socket on the server; not synced");
-            return Ok(None);
-        };
-        Ok(Some(Stat { meta, identity }))
-    }
-
-    /// Every child of `dir`, with a flag for the names `list` leaves out.
-    fn list_all(&self, dir: &RelPath) -> Result<Vec<(Entry, bool)>> {
-        let full = self.full(dir);
-        let raw = self
-            .rt
-            .block_on(retry(
-                || async {
-                    let handle = self.sftp().fs().open_dir(&full).await?;
-                    let mut entries = Vec::new();
-                    let mut stream = std::pin::pin!(handle.read_dir());
-                    while let Some(entry) = stream.next().await {
-                        let entry = entry?;
-                        entries.push((
-                            entry.filename().as_os_str().as_bytes().to_vec(),
-                            entry.metadata(),
-                        ));
-                    }
-                    Ok(entries)
-                },
-                transient,
-            ))
-            .map_err(|e| fail(dir, "list the folder", e))?;
-        let mut out = Vec::with_capacity(raw.len());
-        for (name, meta) in raw {
-            if name == b"." || name == b".." || name.is_empty() {
-                continue;
-            }
-            let Ok(item) = dir.join(&name) else {
-                // Passed on as it is: the engine reports and skips it.
-                out.push((super::unusable_entry(name), false));
-                continue;
-            };
-            let skipped = is_temp_name(&name) || (dir.is_root() && self.hidden.contains(&name));
-            let child = full.join(OsStr::from_bytes(&name));
-            let Some(stat) = self.to_stat(&item, &child, &meta)? else {
-                continue;
-            };
-            out.push((Entry { name, stat }, skipped));
-        }
-        Ok(out)
-    }
-
     fn stat_required(&self, path: &RelPath, what: &str) -> Result<Stat> {
         self.stat(path)?.ok_or_else(|| {
             RemoteError::new(
@@ -315,19 +162,10 @@ impl SftpRemote {
         }
     }
 
-    /// Checks a precondition against what is at `path` now.
-    fn check_expect(&self, path: &RelPath, expect: &Expect) -> Result<Option<Stat>> {
+    /// Checks a precondition against what is at `path` now; returns what is there.
+    fn stat_checked(&self, path: &RelPath, expect: &Expect) -> Result<Option<Stat>> {
         let current = self.stat(path)?;
-        let changed = |message: &str| Err(RemoteError::new(ErrorKind::Changed, path, message));
-        match (expect, &current) {
-            (Expect::Any, _) | (Expect::Absent, None) => {}
-            (Expect::Absent, Some(_)) => {
-                return changed("something appeared there since it was scanned")
-            }
-            (Expect::Identity(_), None) => return changed("it was removed since it was scanned"),
-            (Expect::Identity(id), Some(stat)) if stat.identity == *id => {}
-            (Expect::Identity(_), Some(_)) => return changed("it changed since it was scanned"),
-        }
+        expect.verify(path, current.as_ref().map(|s| s.identity.as_str()))?;
         Ok(current)
     }
 
@@ -435,7 +273,7 @@ impl Remote for SftpRemote {
         expect: &Expect,
     ) -> Result<Stat> {
         let full = self.full(path);
-        let current = self.check_expect(path, expect)?;
+        let current = self.stat_checked(path, expect)?;
         match current {
             Some(stat) if stat.meta.kind == Kind::Dir => {}
             Some(_) => {
@@ -478,7 +316,7 @@ impl Remote for SftpRemote {
             )
             .map_err(|e| fail(path, "create the symlink", e))?;
         let placed = (|| {
-            let current = self.check_expect(path, expect)?;
+            let current = self.stat_checked(path, expect)?;
             Self::refuse_dir(path, current.as_ref())?;
             self.place(&self.sftp(), path, None, &temp, &full, expect)
         })();
@@ -492,7 +330,7 @@ impl Remote for SftpRemote {
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<()> {
         Self::refuse_root(path, "removed")?;
         let full = self.full(path);
-        let Some(current) = self.check_expect(path, expect)? else {
+        let Some(current) = self.stat_checked(path, expect)? else {
             return Err(RemoteError::new(
                 ErrorKind::NotFound,
                 path,
@@ -569,7 +407,7 @@ impl Remote for SftpRemote {
         expect: &Expect,
     ) -> Result<Stat> {
         let full = self.full(path);
-        let Some(current) = self.check_expect(path, expect)? else {
+        let Some(current) = self.stat_checked(path, expect)? else {
             return Err(RemoteError::new(
                 ErrorKind::NotFound,
                 path,
@@ -601,21 +439,5 @@ impl Remote for SftpRemote {
                 }
             },
         )
-    }
-}
-
-/// A download read from synchronous code.
-struct BlockingRead {
-    handle: tokio::runtime::Handle,
-    file: std::pin::Pin<Box<TokioCompatFile>>,
-    /// The session the file is open on, busy until the read is done.
-    _session: pool::Lease,
-}
-
-impl Read for BlockingRead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        use tokio::io::AsyncReadExt;
-        let file = &mut self.file;
-        self.handle.block_on(file.read(out))
     }
 }

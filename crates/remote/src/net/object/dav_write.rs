@@ -6,9 +6,10 @@
 //! must still be the one scanned). A new file is three requests: PUT, MOVE and the
 //! PROPFIND that reads its new identity.
 
-use super::{encode_path, Dav, ObjectRemote};
+use super::dav::{encode_path, Dav};
+use super::ObjectRemote;
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::hash::{read_some, BUFFER_SIZE};
+use crate::hash::copy_hashed;
 use crate::net::{
     auth_failed, is_connection_failure, short_message, temp_key, unreachable, CHECKED,
 };
@@ -48,20 +49,11 @@ impl ObjectRemote {
     ) -> Result<Hash> {
         let mut spool = tempfile::tempfile()
             .map_err(|e| RemoteError::from_io(path, "create a spool file", e))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buffer = vec![0u8; BUFFER_SIZE];
-        loop {
-            let n = read_some(content, &mut buffer)
-                .map_err(|e| RemoteError::from_io(path, "read the source", e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
+        let (hash, _) = copy_hashed(path, content, |chunk| {
             spool
-                .write_all(&buffer[..n])
-                .map_err(|e| RemoteError::from_io(path, "write the spool file", e))?;
-        }
-        let hash = *hasher.finalize().as_bytes();
+                .write_all(chunk)
+                .map_err(|e| RemoteError::from_io(path, "write the spool file", e))
+        })?;
         if expected_hash.is_some_and(|expected| expected != hash) {
             return Err(RemoteError::new(
                 ErrorKind::Changed,

@@ -7,7 +7,7 @@
 
 use super::{ObjectRemote, FILE_MODE};
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::hash::{read_some, BUFFER_SIZE};
+use crate::hash::copy_hashed;
 use crate::{Expect, Stat, Written};
 use offline_core::{Hash, Kind, Meta, RelPath};
 use std::io::Read;
@@ -53,7 +53,7 @@ impl ObjectRemote {
                 }
             },
         };
-        crashpoint::hit(super::CHECKED);
+        crashpoint::hit(crate::net::CHECKED);
         let (hash, size, etag) = self.s3_put(path, key, content, expected_hash, condition)?;
         let stat = match etag {
             Some(etag) => Stat {
@@ -99,28 +99,18 @@ impl ObjectRemote {
                 }
             })
             .map_err(|e| self.fail(path, "start the upload", e))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buffer = vec![0u8; BUFFER_SIZE];
-        let mut size = 0u64;
-        loop {
-            let n = match read_some(content, &mut buffer) {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = self.rt.guarded(writer.abort());
-                    return Err(RemoteError::from_io(path, "read the source", e));
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            hasher.update(&buffer[..n]);
-            if let Err(e) = self.rt.guarded(writer.write(buffer[..n].to_vec())) {
+        let streamed = copy_hashed(path, content, |chunk| {
+            self.rt
+                .guarded(writer.write(chunk.to_vec()))
+                .map_err(|e| self.put_failed(path, "upload the file", e))
+        });
+        let (hash, size) = match streamed {
+            Ok(done) => done,
+            Err(err) => {
                 let _ = self.rt.guarded(writer.abort());
-                return Err(self.put_failed(path, "upload the file", e));
+                return Err(err);
             }
-        }
-        let hash = *hasher.finalize().as_bytes();
+        };
         if expected_hash.is_some_and(|expected| expected != hash) {
             let _ = self.rt.guarded(writer.abort());
             return Err(RemoteError::new(

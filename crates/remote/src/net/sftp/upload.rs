@@ -8,9 +8,10 @@
 //! time is the upload's (the client's clock), later than the replaced version's,
 //! so a new version never takes the identity of the one it replaced.
 
-use super::{fail, pool, SftpRemote};
+use super::errors::fail;
+use super::{pool, SftpRemote};
 use crate::error::{ErrorKind, RemoteError, Result};
-use crate::hash::{read_some, BUFFER_SIZE};
+use crate::hash::copy_hashed;
 use crate::{Expect, Remote, Stat, Written};
 use futures_util::future::join;
 use offline_core::{Hash, Kind, Meta, RelPath};
@@ -80,7 +81,7 @@ impl SftpRemote {
                 ));
             }
             if *expect != Expect::Absent {
-                let current = self.check_expect(path, expect)?;
+                let current = self.stat_checked(path, expect)?;
                 Self::refuse_dir(path, current.as_ref())?;
             }
             crashpoint::hit(super::super::CHECKED);
@@ -129,22 +130,12 @@ impl SftpRemote {
             .rt
             .block_on(sftp.options().write(true).create_new(true).open(&temp))
             .map_err(|e| fail(path, "create a temp file in its folder", e))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buffer = vec![0u8; BUFFER_SIZE];
-        let mut size = 0u64;
-        let result: Result<()> = (|| {
-            loop {
-                let n = read_some(content, &mut buffer)
-                    .map_err(|e| RemoteError::from_io(path, "read the source", e))?;
-                if n == 0 {
-                    break;
-                }
-                size += n as u64;
-                hasher.update(&buffer[..n]);
+        let result: Result<(Hash, u64)> = (|| {
+            let streamed = copy_hashed(path, content, |chunk| {
                 self.rt
-                    .block_on(file.write_all(&buffer[..n]))
-                    .map_err(|e| fail(path, "write the temp file", e))?;
-            }
+                    .block_on(file.write_all(chunk))
+                    .map_err(|e| fail(path, "write the temp file", e))
+            })?;
             let time = UnixTimeStamp::from_raw(mtime).unwrap_or(UnixTimeStamp::unix_epoch());
             let mut attrs = MetaDataBuilder::new();
             attrs.permissions(Permissions::from(mode as u16));
@@ -162,19 +153,22 @@ impl SftpRemote {
                         fs.set_metadata(&temp, attrs).await
                     }
                 })
-                .map_err(|e| fail(path, "finish the temp file", e))
+                .map_err(|e| fail(path, "finish the temp file", e))?;
+            Ok(streamed)
         })();
-        if let Err(err) = result {
-            let _ = self.rt.block_on(file.close());
-            self.remove_quietly(&temp);
-            return Err(err);
+        match result {
+            Ok((hash, size)) => Ok(Temp {
+                file,
+                path: temp,
+                hash,
+                size,
+            }),
+            Err(err) => {
+                let _ = self.rt.block_on(file.close());
+                self.remove_quietly(&temp);
+                Err(err)
+            }
         }
-        Ok(Temp {
-            file,
-            path: temp,
-            hash: *hasher.finalize().as_bytes(),
-            size,
-        })
     }
 
     /// Closes `file` (if given) and moves the temp item at `temp` to `full`, in one

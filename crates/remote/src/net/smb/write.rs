@@ -15,7 +15,7 @@ use super::session::{Attempt, Fail};
 use super::status::{code, status_of};
 use crate::error::{ErrorKind, RemoteError};
 use crate::hash::read_some;
-use crate::{Expect, Stat, Written};
+use crate::{CheckExpect, Expect, Stat, Written};
 use offline_core::{Hash, Kind, RelPath, TempTag};
 use smb::binrw_util::file_time::FileTime;
 use smb::{
@@ -81,16 +81,8 @@ pub(crate) async fn check_expect(
             name: NameMatch::Same,
         } => Some(stat),
     };
-    match (expect, &current) {
-        (Expect::Any, _) | (Expect::Absent, None) => Ok(current),
-        (Expect::Absent, Some(_)) => Err(changed(
-            path,
-            "something appeared there since it was scanned",
-        )),
-        (Expect::Identity(_), None) => Err(changed(path, "it was removed since it was scanned")),
-        (Expect::Identity(id), Some(stat)) if stat.identity == *id => Ok(current),
-        (Expect::Identity(_), Some(_)) => Err(changed(path, "it changed since it was scanned")),
-    }
+    expect.verify(path, current.as_ref().map(|s| s.identity.as_str()))?;
+    Ok(current)
 }
 
 /// After a refused rename or create with nothing expected there: what is there,
