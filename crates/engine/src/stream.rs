@@ -12,11 +12,10 @@
 use crate::cache::Cache;
 use crate::error::Result;
 use crate::execute::{Closing, Executor, Parts, Running};
-use crate::prepare::PrepareOptions;
-use crate::sink::{ItemReport, ItemResult, SyncSink, SyncSummary};
+use crate::prepare::{problem_reports, PrepareOptions};
+use crate::sink::{ItemReport, SyncSink, SyncSummary};
 use crate::walk::{Walk, Walker};
-use offline_core::plan::Planner;
-use offline_core::{Plan, PlanItem, RelPath, Side, SyncControl, SyncOperation};
+use offline_core::{Plan, PlanItem, RelPath, SyncControl};
 use offline_remote::Remote;
 use std::collections::HashSet;
 
@@ -50,10 +49,7 @@ impl Cache {
         let parts = Parts::of(self)?;
         sink.begin(&Plan::default())?;
         self.mark_running()?;
-        let mut planner = Planner::new(control)
-            .fills_as(options.fill_operation)
-            .lineage(Side::Cache, self.local.lineage())
-            .lineage(Side::Share, share.lineage());
+        let mut planner = self.planner(share, control, options);
         let Cache { store, local, .. } = self;
         let walker = Walker {
             local: &*local,
@@ -121,10 +117,7 @@ impl Pieces {
             .extend(problems.iter().map(|p| p.path.clone()));
         running.report(&problems, &skipped);
         let mut piece = walk.planner.release(next);
-        let deferred = match self.defer_larger_than {
-            Some(limit) => crate::defer::defer_large(&mut piece.items, limit),
-            None => Vec::new(),
-        };
+        let deferred = crate::defer::defer_large(&mut piece.items, self.defer_larger_than);
         running.report(&[], &deferred);
         self.items.append(&mut piece.items);
         // `OFFLINE_PIECE_ITEMS`: a knob for measuring (and for tests, small pieces).
@@ -140,23 +133,4 @@ impl Pieces {
         running.more(&piece);
         running.run_items(piece.run_order())
     }
-}
-
-/// The reports of paths the walk could not read (each an error naming `prepare`).
-pub(crate) fn problem_reports(
-    problems: Vec<(RelPath, crate::error::ItemError)>,
-) -> Vec<ItemReport> {
-    problems
-        .into_iter()
-        .map(|(path, err)| ItemReport {
-            path,
-            state: None,
-            action: None,
-            operation: Some(SyncOperation::Prepare),
-            result: ItemResult::Error(Box::new(err)),
-            bytes: 0,
-            note: None,
-            from: None,
-        })
-        .collect()
 }
