@@ -9,12 +9,12 @@
 //! `PROPTEST_CASES=N` runs more cases (default 500).
 
 use offline_core::plan::Planner;
-use offline_core::{
-    ConflictPolicy, Lineage, Meta, Plan, PlanItem, RelPath, SyncControl, SyncOperation, Triple,
-};
+use offline_core::{Lineage, Meta, Plan, PlanItem, RelPath, SyncControl, SyncOperation, Triple};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+#[path = "support/controls.rs"]
+mod controls;
 #[path = "support/seed.rs"]
 mod seed;
 #[path = "support/tree.rs"]
@@ -22,37 +22,9 @@ mod tree;
 #[path = "support/world.rs"]
 mod world;
 
+use controls::controls;
 use tree::*;
 use world::*;
-
-const POLICIES: [ConflictPolicy; 5] = [
-    ConflictPolicy::Log,
-    ConflictPolicy::KeepLocal,
-    ConflictPolicy::KeepRemote,
-    ConflictPolicy::KeepLatest,
-    ConflictPolicy::KeepAll,
-];
-
-fn controls() -> Vec<SyncControl> {
-    let mut out = vec![];
-    for policy in POLICIES {
-        for (sync_in, sync_out, no_new_files_out) in [
-            (true, true, false),
-            (true, false, false),
-            (false, true, false),
-            (true, true, true),
-        ] {
-            out.push(SyncControl {
-                sync_in,
-                sync_out,
-                no_new_files_out,
-                policy,
-                ..SyncControl::default()
-            });
-        }
-    }
-    out
-}
 
 fn planner<'c>(control: &'c SyncControl, fill: bool) -> Planner<'c> {
     Planner::new(control)
