@@ -103,6 +103,15 @@ impl SyncSink for TablePrinter {
         Ok(())
     }
 
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn more(&mut self, piece: &Plan) -> Result<(), SinkError> {
+        self.bar.inc_length(piece.items.len() as u64);
+        Ok(())
+    }
+
     fn item_begin(&mut self, item: &PlanItem) -> Result<(), SinkError> {
         self.bar.set_message(item.path.to_string());
         Ok(())
@@ -146,6 +155,10 @@ fn print_json(value: &serde_json::Value) {
 }
 
 impl SyncSink for JsonPrinter {
+    fn streams(&self) -> bool {
+        true
+    }
+
     fn item_result(&mut self, report: &ItemReport) -> Result<Response, SinkError> {
         write_json(&json::report(report))?;
         Ok(Response::Continue)

@@ -8,7 +8,6 @@
 mod common;
 
 use common::*;
-use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
@@ -285,16 +284,7 @@ fn ghosts(files: &[(&str, &str)]) -> Fixture {
     for (path, content) in files {
         fx.write(Side::Share, path, content);
     }
-    let out = run_offline(
-        None,
-        &[
-            OsStr::new("init"),
-            fx.share.as_os_str(),
-            fx.cache.as_os_str(),
-            OsStr::new("--no-pin"),
-        ],
-    );
-    assert_code(&out, EXIT_OK, "init --no-pin");
+    fx.init_with(&["--no-pin"]);
     assert_code(&fx.sync(&[]), EXIT_OK, "first sync");
     fx
 }

@@ -7,7 +7,6 @@
 mod common;
 
 use common::*;
-use std::ffi::OsStr;
 
 /// A `--no-pin` cache of a share holding `docs/` (ghosts, one fetched) and ten other
 /// files (so deleting `docs` stays under the mass-delete guard's limit).
@@ -23,16 +22,7 @@ fn fixture() -> Fixture {
     for i in 0..10 {
         fx.write(Side::Share, format!("other/o{i}"), format!("other {i}"));
     }
-    let out = run_offline(
-        None,
-        &[
-            OsStr::new("init"),
-            fx.share.as_os_str(),
-            fx.cache.as_os_str(),
-            OsStr::new("--no-pin"),
-        ],
-    );
-    assert_code(&out, EXIT_OK, "init --no-pin");
+    fx.init_with(&["--no-pin"]);
     assert_code(&fx.sync(&[]), EXIT_OK, "first sync");
     assert_code(&fx.run(&["fetch", "docs/f1"]), EXIT_OK, "fetch");
     fx

@@ -17,6 +17,8 @@ use offline_core::{
 };
 use proptest::prelude::*;
 
+#[path = "support/controls.rs"]
+mod controls;
 #[path = "support/seed.rs"]
 mod seed;
 #[path = "support/tree.rs"]
@@ -24,6 +26,7 @@ mod tree;
 #[path = "support/world.rs"]
 mod world;
 
+use controls::controls;
 use std::collections::BTreeSet;
 use tree::*;
 use world::*;
@@ -387,37 +390,8 @@ fn sync_and_check(
     Ok(())
 }
 
-const POLICIES: [ConflictPolicy; 5] = [
-    ConflictPolicy::Log,
-    ConflictPolicy::KeepLocal,
-    ConflictPolicy::KeepRemote,
-    ConflictPolicy::KeepLatest,
-    ConflictPolicy::KeepAll,
-];
-
 /// The share's identities: a folder share's inodes, a network share's fingerprints.
 const LINEAGES: [Lineage; 2] = [Lineage::Inode, Lineage::Stat];
-
-fn controls() -> Vec<SyncControl> {
-    let mut out = vec![];
-    for policy in POLICIES {
-        for (sync_in, sync_out, no_new_files_out) in [
-            (true, true, false),
-            (true, false, false),
-            (false, true, false),
-            (true, true, true),
-        ] {
-            out.push(SyncControl {
-                sync_in,
-                sync_out,
-                no_new_files_out,
-                policy,
-                ..SyncControl::default()
-            });
-        }
-    }
-    out
-}
 
 fn check_all(base: &Tree, local: &Tree, remote: &Tree) -> Result<(), String> {
     check_all_excluding(base, local, remote, &[])

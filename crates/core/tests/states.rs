@@ -11,6 +11,10 @@ use offline_core::{
 };
 use std::collections::BTreeSet;
 
+#[path = "support/controls.rs"]
+mod controls;
+use controls::POLICIES;
+
 // ---------------------------------------------------------------------------
 // Builders
 
@@ -66,14 +70,6 @@ fn ctl(policy: ConflictPolicy) -> SyncControl {
 fn log() -> SyncControl {
     ctl(ConflictPolicy::Log)
 }
-
-const POLICIES: [ConflictPolicy; 5] = [
-    ConflictPolicy::Log,
-    ConflictPolicy::KeepLocal,
-    ConflictPolicy::KeepRemote,
-    ConflictPolicy::KeepLatest,
-    ConflictPolicy::KeepAll,
-];
 
 use Action::{Blocked, KeepBoth, KeepOne, LogConflict, RecordGhost, RecordOriginal, Run};
 use SyncOperation::{

@@ -31,8 +31,11 @@ fn copy_size(item: &PlanItem) -> u64 {
 }
 
 /// Drops the copies of files larger than `limit` bytes from `items` and returns a
-/// skipped report for each.
-pub(crate) fn defer_large(items: &mut Vec<PlanItem>, limit: u64) -> Vec<ItemReport> {
+/// skipped report for each; with no limit, keeps every item.
+pub(crate) fn defer_large(items: &mut Vec<PlanItem>, limit: Option<u64>) -> Vec<ItemReport> {
+    let Some(limit) = limit else {
+        return Vec::new();
+    };
     let mut reports = Vec::new();
     items.retain(|item| {
         let size = copy_size(item);

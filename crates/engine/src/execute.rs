@@ -13,12 +13,13 @@ use crate::cache::{now_ns, Cache};
 use crate::conflict::host_name;
 use crate::error::Result;
 use crate::prepare::Prepared;
-use crate::sink::{SyncSink, SyncSummary};
+use crate::sink::{ItemReport, SyncSink, SyncSummary};
 use apply::Work;
 use keep::Keeper;
 use ledger::{Entry, Ledger};
-use offline_core::{Action, PlanItem, RelPath};
-use offline_remote::Remote;
+use offline_core::{Action, Original, PlanItem, RelPath};
+use offline_remote::{DirRemote, Remote};
+use offline_store::Store;
 use parallel::Pool;
 use run::Run;
 use sides::Sides;
@@ -41,19 +42,123 @@ pub use parallel::{DEFAULT_TRANSFERS, MAX_TRANSFERS};
 pub(crate) struct Executor<'a> {
     work: Work<'a>,
     ledger: Ledger<'a>,
-    prepared: &'a Prepared,
     /// File copies in flight at most.
     transfers: usize,
     /// The paths with a recorded conflict when the run started.
     stored_conflicts: HashSet<RelPath>,
 }
 
+/// What the end of a run records besides its items: the conflicts it settled
+/// (recorded ones it did not plan again, in the trees it could read), the refreshed
+/// fingerprints, and the originals of excluded paths to forget.
+pub(crate) struct Closing<'c> {
+    /// The paths planned as a logged or blocked conflict.
+    pub(crate) planned_conflicts: HashSet<RelPath>,
+    /// The trees prepare looked at (empty: everything).
+    pub(crate) scope: &'c [RelPath],
+    /// The paths prepare could not read.
+    pub(crate) problems: Vec<RelPath>,
+    /// Unchanged items with new fingerprints (`Plan::refresh`).
+    pub(crate) refresh: &'c [(RelPath, Original)],
+    /// Excluded paths whose originals go.
+    pub(crate) excluded: Vec<RelPath>,
+}
+
+impl Closing<'_> {
+    /// The planned conflicts and excluded paths of `items`, added.
+    pub(crate) fn note(&mut self, items: &[PlanItem]) {
+        for item in items {
+            if matches!(item.action, Action::LogConflict | Action::Blocked) {
+                self.planned_conflicts.insert(item.path.clone());
+            }
+            if is_excluded(item) {
+                self.excluded.push(item.path.clone());
+            }
+        }
+    }
+
+    /// True when this prepare looked at `path` and could read it.
+    fn covers(&self, path: &RelPath) -> bool {
+        let in_scope = self.scope.is_empty() || self.scope.iter().any(|s| s.contains(path));
+        in_scope && !self.problems.iter().any(|p| p.contains(path))
+    }
+}
+
+/// An executor running: its items are handed over in pieces, in run order.
+pub(crate) struct Running<'a, 's> {
+    run: Run<'a, 's>,
+    transfers: usize,
+    stored_conflicts: HashSet<RelPath>,
+}
+
 impl<'a> Executor<'a> {
-    pub(crate) fn new(
-        cache: &'a mut Cache,
+    pub(crate) fn new(cache: &'a mut Cache, share: &'a dyn Remote) -> Result<Executor<'a>> {
+        let parts = Parts::of(cache)?;
+        let Cache { store, local, .. } = cache;
+        Ok(Executor::from_parts(parts, store, local, share))
+    }
+
+    /// An executor over the cache's state database and folder, with what
+    /// [`Parts::of`] read from the cache before.
+    pub(crate) fn from_parts(
+        parts: Parts,
+        store: &'a mut Store,
+        local: &'a DirRemote,
         share: &'a dyn Remote,
-        prepared: &'a Prepared,
-    ) -> Result<Executor<'a>> {
+    ) -> Executor<'a> {
+        Executor {
+            work: Work {
+                sides: Sides { local, share },
+                keeper: parts.keeper,
+            },
+            ledger: Ledger::new(store),
+            transfers: parts.transfers,
+            stored_conflicts: parts.stored_conflicts,
+        }
+    }
+
+    /// Runs every item of a prepared plan in the plan's order
+    /// ([`offline_core::Plan::run_order`]): renamed items and the folders they go
+    /// into first, then deletions, deepest first (so folders are empty when their
+    /// turn comes), then everything else, parents first. File copies run on a pool
+    /// of worker threads (at most `transfers` at once) while the other items go on
+    /// here. Then the conflicts this run found settled are dropped, the plan's
+    /// refreshed fingerprints recorded, and the ledger closed.
+    pub(crate) fn run(self, prepared: &Prepared, sink: &mut dyn SyncSink) -> Result<SyncSummary> {
+        let mut running = self.start(sink);
+        running.report(&prepared.problems, &prepared.skipped);
+        running.run_items(prepared.plan.run_order())?;
+        let mut closing = Closing {
+            planned_conflicts: HashSet::new(),
+            scope: &prepared.scope,
+            problems: prepared.problems.iter().map(|p| p.path.clone()).collect(),
+            refresh: &prepared.plan.refresh,
+            excluded: Vec::new(),
+        };
+        closing.note(&prepared.plan.items);
+        running.finish(closing)
+    }
+
+    /// Starts a run reporting to `sink`.
+    pub(crate) fn start<'s>(self, sink: &'s mut dyn SyncSink) -> Running<'a, 's> {
+        Running {
+            run: Run::new(self.work, self.ledger, sink),
+            transfers: self.transfers,
+            stored_conflicts: self.stored_conflicts,
+        }
+    }
+}
+
+/// What an executor reads from the cache before the run (the cache is then split
+/// between the walk and the executor when they take turns).
+pub(crate) struct Parts {
+    keeper: Keeper,
+    transfers: usize,
+    stored_conflicts: HashSet<RelPath>,
+}
+
+impl Parts {
+    pub(crate) fn of(cache: &Cache) -> Result<Parts> {
         let stored_conflicts = cache
             .store
             .conflicts()?
@@ -72,84 +177,71 @@ impl<'a> Executor<'a> {
             host: host_name(),
             temp_tag: cache.local.temp_tag().clone(),
         };
-        let Cache { store, local, .. } = cache;
-        Ok(Executor {
-            work: Work {
-                sides: Sides { local, share },
-                keeper,
-            },
-            ledger: Ledger::new(store),
-            prepared,
+        Ok(Parts {
+            keeper,
             transfers,
             stored_conflicts,
         })
     }
+}
 
-    /// Runs every item in the plan's order ([`offline_core::Plan::run_order`]):
-    /// renamed items and the folders they go into first, then deletions, deepest
-    /// first (so folders are empty when their turn comes), then everything else,
-    /// parents first. File copies run on a
-    /// pool of worker threads (at most `transfers` at once) while the other items go
-    /// on here. Then the conflicts this run found settled are dropped, the plan's
-    /// refreshed fingerprints recorded, and the ledger closed.
-    pub(crate) fn run(self, sink: &mut dyn SyncSink) -> Result<SyncSummary> {
-        let Executor {
-            work,
-            ledger,
-            prepared,
-            transfers,
-            stored_conflicts,
-        } = self;
-        let order: Vec<&PlanItem> = prepared
-            .plan
-            .run_order()
-            .into_iter()
-            .filter(|i| !is_excluded(i))
-            .collect();
-        let sides = work.sides;
-        let mut run = Run::new(work, ledger, sink);
-        run.report_problems(&prepared.problems, &prepared.skipped);
+impl Running<'_, '_> {
+    /// Reports the paths prepare could not read (they count as failed) and the
+    /// names it left out on purpose (skipped).
+    pub(crate) fn report(&mut self, problems: &[ItemReport], skipped: &[ItemReport]) {
+        self.run.report_problems(problems, skipped);
+    }
+
+    /// Hands the sink one more piece of the plan (see [`SyncSink::more`]).
+    pub(crate) fn more(&mut self, piece: &offline_core::Plan) {
+        self.run.more(piece);
+    }
+
+    /// True once the run stopped: nothing more is started.
+    pub(crate) fn stopped(&self) -> bool {
+        self.run.stopped()
+    }
+
+    /// Runs `order` (items of the plan in run order; excluded ones are only
+    /// forgotten at the end), its copies on a pool of threads that ends with it.
+    pub(crate) fn run_items(&mut self, order: Vec<&PlanItem>) -> Result<()> {
+        let order: Vec<&PlanItem> = order.into_iter().filter(|i| !is_excluded(i)).collect();
+        if order.is_empty() {
+            return Ok(());
+        }
+        let sides = self.run.work.sides;
+        let (run, transfers) = (&mut self.run, self.transfers);
         std::thread::scope(|scope| {
             let mut pool = Pool::start(scope, sides, transfers);
             run.run_items(&order, &mut pool)
-        })?;
-        let mut ended = run.end();
-        for path in settled_conflicts(prepared, &stored_conflicts, &ended.failed) {
+        })
+    }
+
+    /// Ends the run: settled conflicts, refreshed fingerprints and forgotten
+    /// excluded paths are recorded with the last commit.
+    pub(crate) fn finish(self, closing: Closing<'_>) -> Result<SyncSummary> {
+        let mut ended = self.run.end();
+        let settled = self.stored_conflicts.iter().filter(|p| {
+            !closing.planned_conflicts.contains(*p)
+                && !ended.failed.contains(*p)
+                && closing.covers(p)
+        });
+        let settled: Vec<RelPath> = settled.cloned().collect();
+        for path in settled {
             ended.ledger.append(Entry::Settled(path));
         }
-        for (path, original) in &prepared.plan.refresh {
+        for (path, original) in closing.refresh {
             ended
                 .ledger
                 .append(Entry::Put(path.clone(), original.clone()));
         }
         // Excluded paths are no part of the sync: their originals go silently.
-        for item in prepared.plan.items.iter().filter(|i| is_excluded(i)) {
-            ended.ledger.append(Entry::ForgetTree(item.path.clone()));
+        for path in closing.excluded {
+            ended.ledger.append(Entry::ForgetTree(path));
         }
         ended.ledger.close()?;
         Ok(ended.summary)
     }
-}
-
-/// The recorded conflicts this run settled (or found settled): not planned again,
-/// not failed, and looked at by this prepare.
-fn settled_conflicts(
-    prepared: &Prepared,
-    stored: &HashSet<RelPath>,
-    failed: &HashSet<RelPath>,
-) -> Vec<RelPath> {
-    let planned: HashSet<&RelPath> = prepared
-        .plan
-        .items
-        .iter()
-        .filter(|i| matches!(i.action, Action::LogConflict | Action::Blocked))
-        .map(|i| &i.path)
-        .collect();
-    stored
-        .iter()
-        .filter(|p| !planned.contains(p) && !failed.contains(*p) && prepared.covers(p))
-        .cloned()
-        .collect()
 }
 
 fn is_excluded(item: &PlanItem) -> bool {

@@ -29,6 +29,7 @@ pub mod repair;
 pub mod scan;
 pub mod settings;
 pub mod sink;
+mod stream;
 mod walk;
 mod workers;
 
@@ -86,9 +87,26 @@ impl Cache {
         // any (a no-change sync) writes the state database once, at the end.
         let has_items = !prepared.plan.is_empty();
         if has_items {
-            settings::write(&self.store, &[Setting::SyncRunning(true)])?;
+            self.mark_running()?;
         }
-        let summary = Executor::new(self, share, prepared)?.run(sink)?;
+        let summary = Executor::new(self, share)?.run(prepared, sink)?;
+        self.close_run(has_items, summary, sink)
+    }
+
+    /// Marks a sync as running (cleared by [`Cache::close_run`]): a run that does not
+    /// end is recovered by the next.
+    fn mark_running(&self) -> Result<()> {
+        settings::write(&self.store, &[Setting::SyncRunning(true)])
+    }
+
+    /// Records how a run ended (the share's connect state, the run no longer
+    /// running unless the share was lost, the last good sync) and tells the sink.
+    fn close_run(
+        &self,
+        has_items: bool,
+        summary: SyncSummary,
+        sink: &mut dyn SyncSink,
+    ) -> Result<SyncSummary> {
         let lost = summary.stopped == Some(StopReason::ShareLost);
         let (state, reason) = if lost {
             // The run stays marked as interrupted: temp files a lost connection left
@@ -120,8 +138,12 @@ impl Cache {
         let _lock = self.lock()?;
         let share = self.open_share()?;
         let recovery = self.recover(share.as_ref())?;
-        let prepared = self.prepare(share.as_ref(), control, options)?;
-        let mut summary = self.execute(share.as_ref(), &prepared, sink)?;
+        let mut summary = if self.streams(options, sink)? {
+            self.sync_streamed(share.as_ref(), control, options, sink)?
+        } else {
+            let prepared = self.prepare(share.as_ref(), control, options)?;
+            self.execute(share.as_ref(), &prepared, sink)?
+        };
         summary.recovered = recovery.happened().then_some(recovery);
         Ok(summary)
     }

@@ -30,15 +30,6 @@ pub struct Prepared {
     pub(crate) scope: Vec<RelPath>,
 }
 
-impl Prepared {
-    /// True when this prepare looked at `path` and could read it: a conflict recorded
-    /// there that the plan does not name again is settled.
-    pub(crate) fn covers(&self, path: &RelPath) -> bool {
-        let in_scope = self.scope.is_empty() || self.scope.iter().any(|s| s.contains(path));
-        in_scope && !self.problems.iter().any(|p| p.path.contains(path))
-    }
-}
-
 /// Options of one prepare.
 #[derive(Debug, Clone, Default)]
 pub struct PrepareOptions {
@@ -88,6 +79,24 @@ impl Cache {
         }
     }
 
+    /// The planner of a sync of this cache with `share` (whole-tree or streamed).
+    pub(crate) fn planner<'c>(
+        &self,
+        share: &dyn Remote,
+        control: &'c SyncControl,
+        options: &PrepareOptions,
+    ) -> Planner<'c> {
+        let planner = Planner::new(control)
+            .fills_as(options.fill_operation)
+            .lineage(Side::Cache, self.local.lineage())
+            .lineage(Side::Share, share.lineage());
+        if options.without_base {
+            planner.without_base()
+        } else {
+            planner
+        }
+    }
+
     /// Walks both sides with the originals and plans the sync.
     pub fn prepare(
         &self,
@@ -99,25 +108,16 @@ impl Cache {
         let walker = Walker {
             local: &self.local,
             share,
-            store: &self.store,
+            store: Some(&self.store),
             pins: &pins,
             also_pinned: &options.also_pinned,
             exclusions: &self.exclusions()?,
         };
-        let mut planner = Planner::new(control)
-            .fills_as(options.fill_operation)
-            .lineage(Side::Cache, self.local.lineage())
-            .lineage(Side::Share, share.lineage());
-        if options.without_base {
-            planner = planner.without_base();
-        }
+        let mut planner = self.planner(share, control, options);
         let walked = walker.run(&options.scope, &mut planner)?;
         self.hash_for_renames(share, &mut planner);
         let mut plan = planner.finish();
-        let deferred = match options.defer_larger_than {
-            Some(limit) => crate::defer::defer_large(&mut plan.items, limit),
-            None => Vec::new(),
-        };
+        let deferred = crate::defer::defer_large(&mut plan.items, options.defer_larger_than);
         if !options.force {
             let percent = options.max_delete_percent.unwrap_or(MASS_DELETE_PERCENT);
             guards::check(self, &plan, !walked.problems.is_empty(), percent)?;
@@ -129,20 +129,7 @@ impl Cache {
             .chain(walked.notes)
             .chain(deferred)
             .collect();
-        let problems = walked
-            .problems
-            .into_iter()
-            .map(|(path, err)| ItemReport {
-                path,
-                state: None,
-                action: None,
-                operation: Some(SyncOperation::Prepare),
-                result: ItemResult::Error(Box::new(err)),
-                bytes: 0,
-                note: None,
-                from: None,
-            })
-            .collect();
+        let problems = problem_reports(walked.problems);
         Ok(Prepared {
             plan,
             problems,
@@ -150,4 +137,23 @@ impl Cache {
             scope: options.scope.clone(),
         })
     }
+}
+
+/// The reports of paths the walk could not read (each an error naming `prepare`).
+pub(crate) fn problem_reports(
+    problems: Vec<(RelPath, crate::error::ItemError)>,
+) -> Vec<ItemReport> {
+    problems
+        .into_iter()
+        .map(|(path, err)| ItemReport {
+            path,
+            state: None,
+            action: None,
+            operation: Some(SyncOperation::Prepare),
+            result: ItemResult::Error(Box::new(err)),
+            bytes: 0,
+            note: None,
+            from: None,
+        })
+        .collect()
 }

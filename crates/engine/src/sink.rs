@@ -262,8 +262,26 @@ impl SyncSummary {
 /// (the output is gone) stops the run as [`StopReason::SinkFailed`]; an error from
 /// `begin` stops it before anything is done, one from `end` is the command's error.
 pub trait SyncSink {
-    /// The plan is ready and the work starts.
+    /// The plan is ready and the work starts. For a sink that [`streams`], a sync
+    /// whose plan comes in pieces begins with an empty plan and hands each piece to
+    /// [`more`] before its items run.
+    ///
+    /// [`streams`]: SyncSink::streams
+    /// [`more`]: SyncSink::more
     fn begin(&mut self, _plan: &Plan) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// True when the sink takes the plan in pieces ([`SyncSink::more`]): an initial
+    /// sync then runs each piece as the walk hands it over instead of holding the
+    /// whole plan (its memory stays bounded). A sink that shows totals at `begin`
+    /// keeps the default, false.
+    fn streams(&self) -> bool {
+        false
+    }
+    /// One more piece of the plan, before its items run (a sink that [`streams`]).
+    ///
+    /// [`streams`]: SyncSink::streams
+    fn more(&mut self, _piece: &Plan) -> Result<(), SinkError> {
         Ok(())
     }
     /// Polled before each item (Windows' `QueryAbort`): true stops the run there,

@@ -49,13 +49,28 @@ impl Walk<'_, '_> {
         self.planner.leave_out(path.clone());
         self.problems.push((path, err));
     }
+
+    /// What could not be read and the names left out, found since the last call.
+    pub(crate) fn take_found(&mut self) -> (Vec<(RelPath, ItemError)>, Vec<LeftOut>) {
+        (
+            std::mem::take(&mut self.problems),
+            std::mem::take(&mut self.left_out),
+        )
+    }
 }
+
+/// Called after each folder walked with the next folder to walk (`None`: the walk
+/// is over): every path before it in path order has been handed to the planner.
+/// Returns false to end the walk there.
+pub(crate) type AfterFolder<'f> =
+    dyn FnMut(&mut Walk<'_, '_>, Option<&RelPath>) -> Result<bool> + 'f;
 
 /// What the walk works with.
 pub(crate) struct Walker<'a> {
     pub local: &'a dyn Remote,
     pub share: &'a dyn Remote,
-    pub store: &'a Store,
+    /// The originals (`None`: none are known, nothing to read).
+    pub store: Option<&'a Store>,
     pub pins: &'a [Pin],
     pub also_pinned: &'a [RelPath],
     /// The patterns in force everywhere (ignore files are read as the walk goes).
@@ -87,6 +102,18 @@ impl Walker<'_> {
     /// `planner`; returns what could not be read. The originals are read only when
     /// the planner compares with them.
     pub(crate) fn run(&self, scope: &[RelPath], planner: &mut Planner<'_>) -> Result<Walked> {
+        self.run_with(scope, planner, &mut |_, _| Ok(true))
+    }
+
+    /// [`Walker::run`], calling `after` after each folder. Folders are walked in
+    /// path order (a folder's children are handed over when it is walked, its
+    /// subfolders walked next, smallest first).
+    pub(crate) fn run_with(
+        &self,
+        scope: &[RelPath],
+        planner: &mut Planner<'_>,
+        after: &mut AfterFolder<'_>,
+    ) -> Result<Walked> {
         let mut walk = Walk {
             planner,
             problems: Vec::new(),
@@ -119,6 +146,8 @@ impl Walker<'_> {
                 self.visit_single(start, &mut walk, Some(&mut pending))?;
             }
         }
+        // The smallest folder is walked first (the last one of `pending`).
+        pending.sort_by(|a, b| b.dir.cmp(&a.dir));
         // The share's folders are listed by a few threads, ahead of the walk (see
         // `read_ahead`), each at the same time as the cache's listing.
         std::thread::scope(|s| -> Result<()> {
@@ -141,6 +170,9 @@ impl Walker<'_> {
                     share: &mut lister,
                 };
                 self.walk_folder(next, &mut walk, &mut pending, listers)?;
+                if !after(&mut walk, pending.last().map(|p| &p.dir))? {
+                    break;
+                }
             }
             Ok(())
         })?;
@@ -165,10 +197,9 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
-        let original = if walk.planner.base_known() {
-            self.store.original(path)?
-        } else {
-            None
+        let original = match self.store {
+            Some(store) if walk.planner.base_known() => store.original(path)?,
+            _ => None,
         };
         let is_dir = [local.as_ref(), remote.as_ref()]
             .iter()
@@ -228,10 +259,9 @@ impl Walker<'_> {
         let Some(stack) = self.enter_folder(&at.outer, &at.dir, &local, &remote, walk) else {
             return Ok(());
         };
-        let originals = if walk.planner.base_known() {
-            self.store.originals_in(&at.dir)?
-        } else {
-            Vec::new()
+        let originals = match self.store {
+            Some(store) if walk.planner.base_known() => store.originals_in(&at.dir)?,
+            _ => Vec::new(),
         };
         let mut children: BTreeMap<Vec<u8>, Child> = BTreeMap::new();
         for e in local {
@@ -246,6 +276,7 @@ impl Walker<'_> {
                 .or_default()
                 .original = Some(o);
         }
+        let mut folders = Vec::new();
         for (name, child) in children {
             let path = match at.dir.join(&name) {
                 Ok(p) => p,
@@ -275,9 +306,11 @@ impl Walker<'_> {
                 self.visit(path, child.local, child.remote, child.original, walk)
             {
                 next.outer = stack.clone();
-                pending.push(next);
+                folders.push(next);
             }
         }
+        // Walked smallest first: in path order.
+        pending.extend(folders.into_iter().rev());
         Ok(())
     }
 

@@ -62,14 +62,19 @@ impl Fixture {
 
     /// `offline init SHARE CACHE`; asserts it worked and wrote the marker.
     pub fn init(&self) {
-        let out = run_offline(
-            None,
-            &[
-                OsStr::new("init"),
-                self.share.as_os_str(),
-                self.cache.as_os_str(),
-            ],
-        );
+        self.init_with(&[]);
+    }
+
+    /// `offline init SHARE CACHE EXTRA...` (e.g. `--no-pin`); asserts it worked and
+    /// wrote the marker.
+    pub fn init_with(&self, extra: &[&str]) {
+        let mut args = vec![
+            OsStr::new("init"),
+            self.share.as_os_str(),
+            self.cache.as_os_str(),
+        ];
+        args.extend(extra.iter().map(OsStr::new));
+        let out = run_offline(None, &args);
         assert_code(&out, EXIT_OK, "offline init");
         assert!(
             self.share.join(".offline-share").is_file(),

@@ -645,7 +645,11 @@ http {{
                     .arg("-s3.port.iceberg=0")
                     .arg("-s3.port.lance=0")
                     .arg("-master.volumeSizeLimitMB=64")
-                    .arg("-volume.max=4");
+                    .arg("-volume.max=4")
+                    // By default a volume server on a disk less than 1% free offers no
+                    // volumes at all (every write fails with HTTP 500); a CI disk
+                    // holding a debug build can be that full.
+                    .arg("-volume.minFreeSpace=16MiB");
                 if self.path("s3.json").exists() {
                     c.arg(format!("-s3.config={}", self.path("s3.json").display()));
                 }
@@ -730,20 +734,27 @@ http {{
 
     /// SeaweedFS answers on its ports before its volume server has told the master
     /// which volumes it holds; until then reads of stored objects fail ("volume not
-    /// found"). Waits until the master lists the volume server.
+    /// found"). Waits until the master lists the volume server with room for
+    /// volumes (`"Max":0` means it offers none: writes would fail).
     fn wait_for_volume_server(&self, timeout: Duration) {
         let volume = format!("127.0.0.1:{}", self.ports[2]);
         let start = Instant::now();
+        let mut listed = false;
         while start.elapsed() < timeout {
-            if http_get(self.ports[0], "/dir/status").is_some_and(|body| body.contains(&volume)) {
-                return;
+            if let Some(body) = http_get(self.ports[0], "/dir/status") {
+                listed = body.contains(&volume);
+                if listed && !body.contains("\"Max\":0") {
+                    return;
+                }
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!(
-            "the SeaweedFS master never listed its volume server {volume}\n{}",
-            self.log()
-        );
+        let why = if listed {
+            "lists its volume server but with room for no volumes (is the disk nearly full? `df -h`)"
+        } else {
+            "never listed its volume server"
+        };
+        panic!("the SeaweedFS master {why} {volume}\n{}", self.log());
     }
 
     fn create_bucket(&self) {

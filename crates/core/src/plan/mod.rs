@@ -21,6 +21,9 @@
 //!
 //! The [`Planner`] applies them, fed one path at a time by the engine's walk (rule 1
 //! as each path comes, the others once all are in); [`plan()`] runs it over a list.
+//! A sync that knows no original (an initial sync) can take its plan in pieces while
+//! the walk goes on ([`Planner::release`], `stream.rs`), each piece as the whole plan
+//! decides it.
 //! Each [`PlanItem`] then tells the executor its precondition on each side and its
 //! base update (`item.rs`).
 
@@ -39,6 +42,7 @@ mod item;
 mod planner;
 mod rename;
 mod settle;
+mod stream;
 
 pub use change::Change;
 pub use decide::decide;

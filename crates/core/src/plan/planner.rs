@@ -21,21 +21,24 @@ use std::collections::HashSet;
 /// A plan in the making.
 #[derive(Debug)]
 pub struct Planner<'c> {
-    control: &'c SyncControl,
+    pub(super) control: &'c SyncControl,
     base_known: bool,
-    fill_operation: Option<SyncOperation>,
-    items: Vec<PlanItem>,
-    refresh: Vec<(RelPath, Original)>,
-    left_out: Vec<RelPath>,
-    counts: Counts,
+    pub(super) fill_operation: Option<SyncOperation>,
+    pub(super) items: Vec<PlanItem>,
+    pub(super) refresh: Vec<(RelPath, Original)>,
+    pub(super) left_out: Vec<RelPath>,
+    pub(super) counts: Counts,
     /// What each side's identities say across a rename (cache, share).
     lineage: [Lineage; 2],
     /// Folders holding a ghost that stays on the share (rule 2: never removed there).
-    ghost_parents: HashSet<RelPath>,
+    pub(super) ghost_parents: HashSet<RelPath>,
     /// `items` is in path order (hashes were asked for).
     sorted: bool,
     /// Renames are looked for (rule 5).
     renames: bool,
+    /// A path with an original was added: the plan may hold renames and deletions,
+    /// so nothing is released before the whole picture is in (`stream.rs`).
+    pub(super) saw_original: bool,
     /// Birth times of rename candidates, given by the engine.
     births: Births,
 }
@@ -55,6 +58,7 @@ impl<'c> Planner<'c> {
             ghost_parents: HashSet::new(),
             sorted: false,
             renames: true,
+            saw_original: false,
             births: Births::new(),
         }
     }
@@ -98,6 +102,7 @@ impl<'c> Planner<'c> {
     pub fn add(&mut self, path: RelPath, triple: Triple) {
         // An excluded path counts for nothing (the mass-delete guard included).
         let counted = usize::from(!triple.excluded);
+        self.saw_original |= triple.original.is_some();
         self.counts.found_local += counted * usize::from(triple.local.is_some());
         self.counts.found_remote += counted * usize::from(triple.remote.is_some());
         self.counts.known_remote += counted
@@ -176,7 +181,7 @@ impl<'c> Planner<'c> {
         }
     }
 
-    fn sort(&mut self) {
+    pub(super) fn sort(&mut self) {
         if !self.sorted {
             self.items.sort_unstable_by(|a, b| a.path.cmp(&b.path));
             self.sorted = true;
@@ -236,22 +241,32 @@ impl<'c> Planner<'c> {
             }
         };
         items.shrink_to_fit();
-        for item in &mut items {
-            match item.action {
-                Action::Run(SyncOperation::DeleteClientCopy) => counts.delete_local += 1,
-                Action::Run(SyncOperation::DeleteServerCopy) => counts.delete_remote += 1,
-                Action::Run(SyncOperation::Pin | SyncOperation::CreateCopyOnClient) => {
-                    if let Some(op) = fill_operation {
-                        item.action = Action::Run(op);
-                    }
-                }
-                _ => {}
-            }
-        }
+        count_and_fill(&mut items, &mut counts, fill_operation);
         Plan {
             items,
             refresh,
             counts,
+        }
+    }
+}
+
+/// Counts the deletions per side into `counts`, and reports the work that brings
+/// content into the cache under `fill_operation` when one is set.
+pub(super) fn count_and_fill(
+    items: &mut [PlanItem],
+    counts: &mut Counts,
+    fill_operation: Option<SyncOperation>,
+) {
+    for item in items {
+        match item.action {
+            Action::Run(SyncOperation::DeleteClientCopy) => counts.delete_local += 1,
+            Action::Run(SyncOperation::DeleteServerCopy) => counts.delete_remote += 1,
+            Action::Run(SyncOperation::Pin | SyncOperation::CreateCopyOnClient) => {
+                if let Some(op) = fill_operation {
+                    item.action = Action::Run(op);
+                }
+            }
+            _ => {}
         }
     }
 }

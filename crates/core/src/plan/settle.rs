@@ -40,7 +40,7 @@ fn keep_excluded_only_to_forget(items: &[PlanItem], keep: &mut [bool]) {
 }
 
 /// The kind the path will have on `side` once `item` is done (`None`: absent).
-fn kind_after(item: &PlanItem, side: Side) -> Option<Kind> {
+pub(super) fn kind_after(item: &PlanItem, side: Side) -> Option<Kind> {
     let here = item.triple.meta(side);
     let there = item.triple.meta(side.other());
     let kind = |m: Option<&Meta>| m.map(|m| m.kind);
@@ -198,6 +198,6 @@ fn may_write(control: &SyncControl, side: Side) -> bool {
     }
 }
 
-fn is_dir(meta: Option<&Meta>) -> bool {
+pub(super) fn is_dir(meta: Option<&Meta>) -> bool {
     meta.is_some_and(Meta::is_dir)
 }

@@ -1,5 +1,5 @@
 //! One run of the executor: the state threaded through every item (the sink, the
-//! totals, the failed paths, the staged batch, why the run stopped) and the life of
+//! totals, the failed paths, why the run stopped) and the life of
 //! one item: begun, done (by the run itself or by the copy pool), reported to the
 //! sink, retried when the sink asks, its base update appended to the ledger, and the
 //! run stopped when the sink asks, its output fails, or the share is lost.
@@ -31,7 +31,6 @@ pub(super) struct Run<'a, 's> {
     sink: &'s mut dyn SyncSink,
     summary: SyncSummary,
     failed: HashSet<RelPath>,
-    batch: Batch<'a>,
     stop: Option<StopReason>,
     /// The new paths of renames that did not happen: what lies below them waits.
     unrenamed: Vec<RelPath>,
@@ -52,7 +51,6 @@ impl<'a, 's> Run<'a, 's> {
             sink,
             summary: SyncSummary::default(),
             failed: HashSet::new(),
-            batch: Batch::default(),
             stop: None,
             unrenamed: Vec::new(),
         }
@@ -83,10 +81,20 @@ impl<'a, 's> Run<'a, 's> {
         }
     }
 
+    /// True once the run stopped (the sink asked, its output failed, the share is gone).
+    pub(super) fn stopped(&self) -> bool {
+        self.stop.is_some()
+    }
+
     /// Runs the items in `order`. File copies go to `pool` (a file's folder is made
     /// before its copy starts); every started copy ends and is recorded before this
-    /// returns, also when the run stops early.
-    pub(super) fn run_items(&mut self, order: &[&'a PlanItem], pool: &mut Pool<'a>) -> Result<()> {
+    /// returns, also when the run stops early (the staged batch is placed).
+    pub(super) fn run_items<'p>(
+        &mut self,
+        order: &[&'p PlanItem],
+        pool: &mut Pool<'p>,
+    ) -> Result<()> {
+        let batch = &mut Batch::default();
         for (index, &item) in order.iter().enumerate() {
             if self.stop.is_some() {
                 break;
@@ -110,7 +118,7 @@ impl<'a, 's> Run<'a, 's> {
                         journal,
                         retries: 0,
                     };
-                    self.start_copy(job, pool)?;
+                    self.start_copy(job, pool, batch)?;
                 }
                 None => self.run_one(item, journal)?,
             }
@@ -118,13 +126,13 @@ impl<'a, 's> Run<'a, 's> {
         loop {
             while !pool.is_idle() {
                 if let Some((job, outcome)) = pool.next_done(true) {
-                    self.settle(job, outcome, pool)?;
+                    self.settle(job, outcome, pool, batch)?;
                 }
             }
-            if self.batch.is_empty() {
+            if batch.is_empty() {
                 return Ok(());
             }
-            self.flush(pool)?;
+            self.flush(pool, batch)?;
         }
     }
 
@@ -184,12 +192,17 @@ impl<'a, 's> Run<'a, 's> {
 
     /// Hands a copy to the pool once a place is free, and settles the copies that
     /// ended meanwhile. When the run stops while it waits, the copy is not started.
-    fn start_copy(&mut self, job: Job<'a>, pool: &mut Pool<'a>) -> Result<()> {
+    fn start_copy<'p>(
+        &mut self,
+        job: Job<'p>,
+        pool: &mut Pool<'p>,
+        batch: &mut Batch<'p>,
+    ) -> Result<()> {
         while pool.is_full() {
             let Some((done, outcome)) = pool.next_done(true) else {
                 break;
             };
-            self.settle(done, outcome, pool)?;
+            self.settle(done, outcome, pool, batch)?;
             if self.stop.is_some() {
                 self.ledger.abandon(job.journal);
                 return Ok(());
@@ -201,18 +214,24 @@ impl<'a, 's> Run<'a, 's> {
         // order, so a run passes the same crash points every time.
         let wait = pool.is_serial();
         while let Some((done, outcome)) = pool.next_done(wait) {
-            self.settle(done, outcome, pool)?;
+            self.settle(done, outcome, pool, batch)?;
         }
         Ok(())
     }
 
     /// Records and reports a copy the pool finished (a staged one joins the batch,
     /// which is placed when full).
-    fn settle(&mut self, job: Job<'a>, outcome: Outcome, pool: &mut Pool<'a>) -> Result<()> {
+    fn settle<'p>(
+        &mut self,
+        job: Job<'p>,
+        outcome: Outcome,
+        pool: &mut Pool<'p>,
+        batch: &mut Batch<'p>,
+    ) -> Result<()> {
         let copied = match outcome {
             Outcome::Staged(Ok(file)) => {
-                if self.batch.add(job, file) {
-                    self.flush(pool)?;
+                if batch.add(job, file) {
+                    self.flush(pool, batch)?;
                 }
                 return Ok(());
             }
@@ -223,8 +242,8 @@ impl<'a, 's> Run<'a, 's> {
     }
 
     /// Places the staged batch and settles each of its copies.
-    fn flush(&mut self, pool: &mut Pool<'a>) -> Result<()> {
-        for (job, copied) in self.batch.place(&self.work.sides) {
+    fn flush<'p>(&mut self, pool: &mut Pool<'p>, batch: &mut Batch<'p>) -> Result<()> {
+        for (job, copied) in batch.place(&self.work.sides) {
             self.conclude_copy(job, copied, pool)?;
         }
         Ok(())
@@ -232,11 +251,11 @@ impl<'a, 's> Run<'a, 's> {
 
     /// Ends a copy of the pool: reported and recorded, or handed to the pool again
     /// when it failed and the sink asks to retry it.
-    fn conclude_copy(
+    fn conclude_copy<'p>(
         &mut self,
-        job: Job<'a>,
+        job: Job<'p>,
         copied: std::result::Result<Copied, offline_remote::RemoteError>,
-        pool: &mut Pool<'a>,
+        pool: &mut Pool<'p>,
     ) -> Result<()> {
         let done = copied
             .and_then(|copied| {
@@ -257,6 +276,13 @@ impl<'a, 's> Run<'a, 's> {
             });
         }
         Ok(())
+    }
+
+    /// Tells the sink about one more piece of the plan.
+    pub(super) fn more(&mut self, piece: &offline_core::Plan) {
+        if let Err(e) = self.sink.more(piece) {
+            self.halt(StopReason::SinkFailed(e.to_string()));
+        }
     }
 
     /// Tells the sink an item starts.
