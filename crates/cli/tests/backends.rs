@@ -467,54 +467,6 @@ macro_rules! per_backend {
 
 per_backend!(Webdav => webdav, Sftp => sftp, S3 => s3, Smb => smb);
 
-/// SFTP keeps an item's identity as `size:mtime(seconds):mode`, so a new version that
-/// took the time of the one it replaces (the same second, or a replaced version dated
-/// ahead of this clock) would look unchanged to every other cache and let a stale
-/// upload pass its check. A batched upload stages its file with the current time and,
-/// once it has checked what it replaces, re-times the staged file past that version's
-/// time before placing it (`retime` in `net/sftp/stage.rs`). Here the share's version
-/// is dated an hour ahead, so that path is taken on every run: the placed version's
-/// time must be one second past it, the identity the uploading cache recorded must be
-/// the file's (its next sync does nothing), and the other cache gets the new content.
-#[test]
-fn sftp_a_new_version_is_dated_after_the_one_it_replaces() {
-    let server = Server::start(Backend::Sftp);
-    let (a, b) = two_caches(&server, &[("f.txt", "base\n")]);
-    let on_share = server.path("share/f.txt");
-    let ahead = filetime::FileTime::now().unix_seconds() + 3600;
-    filetime::set_file_mtime(&on_share, filetime::FileTime::from_unix_time(ahead, 0)).unwrap();
-    sync_expect(&server, a.path(), &[], 0);
-    sync_expect(&server, b.path(), &[], 0);
-
-    // Same size, same mode: only the time can tell the versions apart.
-    write(&a.path().join("f.txt"), "next\n");
-    sync_expect(&server, a.path(), &[], 0);
-    assert_eq!(fs::read_to_string(&on_share).unwrap(), "next\n");
-    let placed = filetime::FileTime::from_last_modification_time(&fs::metadata(&on_share).unwrap());
-    assert_eq!(
-        placed.unix_seconds(),
-        ahead + 1,
-        "the new version is dated one second after the version it replaced"
-    );
-    let out = sync_expect(&server, a.path(), &["--json"], 0);
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("\"path\""),
-        "the recorded identity is the placed file's: {}",
-        text(&out)
-    );
-    sync_expect(&server, b.path(), &[], 0);
-    assert_eq!(
-        fs::read_to_string(b.path().join("f.txt")).unwrap(),
-        "next\n"
-    );
-    let temps: Vec<String> = fs::read_dir(server.path("share"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with(".offline-tmp-"))
-        .collect();
-    assert!(temps.is_empty(), "no temp file left: {temps:?}");
-}
-
 /// An S3 server without credentials: anonymous requests work.
 #[test]
 fn s3_anonymous() {

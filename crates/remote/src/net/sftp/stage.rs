@@ -27,6 +27,12 @@ use std::sync::{Mutex, MutexGuard};
 /// are made durable and closed before the next is staged.
 const MAX_OPEN: usize = 256;
 
+/// The fault-injection point of a batch's flush (`OFFLINE_FAIL=sftp.flush:ERRNO`:
+/// the flush reports that error after it ran).
+const FLUSH: &str = "sftp.flush";
+/// What a failed flush says it was doing.
+const FLUSH_ACTION: &str = "flush a staged file to disk";
+
 /// A staged temp file.
 struct Pending {
     /// Open until a sync made it durable and closed it.
@@ -34,6 +40,10 @@ struct Pending {
     size: u64,
     mtime: u32,
     mode: u32,
+    /// Set when a sync that ran while other files were staged (more than
+    /// [`MAX_OPEN`] open) could not make it durable: its temp file is removed, and
+    /// this is what its commit reports.
+    failed: Option<(ErrorKind, String)>,
 }
 
 /// The files this share staged and has not placed or discarded yet, by the full
@@ -91,14 +101,19 @@ impl SftpRemote {
             size: temp.size,
             mtime,
             mode,
+            failed: None,
         };
         let open = {
             let mut staged = self.stage.lock();
-            staged.insert(temp.path, pending);
+            staged.insert(temp.path.clone(), pending);
             staged.values().filter(|p| p.file.is_some()).count()
         };
         if open >= MAX_OPEN {
-            self.sync_all_staged()?;
+            if let Err(err) = self.sync_all_staged() {
+                // This file's own error: no commit or discard will come for it.
+                self.stage.lock().remove(&temp.path);
+                return Err(RemoteError::new(err.kind, path, err.message));
+            }
         }
         Ok(Staged {
             path: path.clone(),
@@ -117,12 +132,14 @@ impl SftpRemote {
             .collect();
         let temps: Vec<PathBuf> = files.iter().map(|(temp, _)| temp.clone()).collect();
         let flushed = self.flush(files);
-        if flushed.is_err() {
-            // Not durable: none of them may be placed.
+        if let Err(err) = &flushed {
+            // Not durable: none of them may be placed. Each keeps the error for its
+            // commit (this sync may have run for another file's staging).
             for temp in temps {
-                if self.stage.lock().remove(&temp).is_some() {
-                    self.remove_quietly(&temp);
+                if let Some(pending) = self.stage.lock().get_mut(&temp) {
+                    pending.failed = Some((err.kind, err.message.clone()));
                 }
+                self.remove_quietly(&temp);
             }
         }
         flushed
@@ -135,6 +152,7 @@ impl SftpRemote {
             return Ok(());
         }
         let fsync = self.sftp().support_fsync();
+        let first_temp = files[0].0.clone();
         let results = self
             .rt
             .block_on(futures_util::future::join_all(files.into_iter().map(
@@ -148,17 +166,26 @@ impl SftpRemote {
                     done.await.map_err(|e| (temp, e))
                 },
             )));
+        let first = results
+            .iter()
+            .find_map(|r| r.as_ref().err().map(|(temp, _)| temp));
+        let named = self.rel_of(first.unwrap_or(&first_temp));
+        if let Some(err) = crashpoint::fail(FLUSH) {
+            // A server's failed fsync, which a test cannot make a real disk do.
+            return Err(RemoteError::from_io(&named, FLUSH_ACTION, err));
+        }
         match results.into_iter().find_map(|r| r.err()) {
             None => Ok(()),
-            Some((temp, e)) => {
-                let path = temp
-                    .strip_prefix(&self.root)
-                    .ok()
-                    .and_then(|rel| RelPath::new(rel.as_os_str().as_bytes()).ok())
-                    .unwrap_or_else(RelPath::root);
-                Err(fail(&path, "flush a staged file to disk", e))
-            }
+            Some((_, e)) => Err(fail(&named, FLUSH_ACTION, e)),
         }
+    }
+
+    /// The share path of a full path on the server (the root if it is not under it).
+    fn rel_of(&self, full: &Path) -> RelPath {
+        full.strip_prefix(&self.root)
+            .ok()
+            .and_then(|rel| RelPath::new(rel.as_os_str().as_bytes()).ok())
+            .unwrap_or_else(RelPath::root)
     }
 
     /// Checks `expect` and puts the staged file in place; the temp file is removed
@@ -173,6 +200,9 @@ impl SftpRemote {
                 "its staged temp file is not known (placed or discarded already)",
             ));
         };
+        if let Some((kind, message)) = pending.failed {
+            return Err(RemoteError::new(kind, path, message));
+        }
         let full = self.full(path);
         let checked = (|| {
             if let Some(file) = pending.file.take() {
@@ -238,7 +268,9 @@ impl SftpRemote {
         if let Some(pending) = self.stage.lock().remove(&temp) {
             // Dropping an open file closes it (the request goes out first).
             drop(pending.file);
-            self.remove_quietly(&temp);
+            if pending.failed.is_none() {
+                self.remove_quietly(&temp);
+            }
         }
     }
 }

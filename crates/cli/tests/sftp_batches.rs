@@ -1,0 +1,272 @@
+//! SFTP's batched uploads (`net/sftp/stage.rs`) against a real sshd on loopback (see
+//! `servers/mod.rs`): a staged file is re-timed past the version it replaces; a batch
+//! whose flush fails places nothing, leaves no temp file and reports every file; a
+//! sync killed in the middle of placing a batch leaves only complete files and its own
+//! temp files, which the next sync sweeps before it finishes the work.
+
+mod servers;
+
+use servers::{output_within, run, sync_expect, text, Backend, Server, RUN_LIMIT};
+use std::fs;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// Files of the batch: 12, in one folder (one engine batch).
+const FILES: usize = 12;
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, text).unwrap();
+}
+
+/// Two fresh caches of the share, the first one synced with `files`.
+fn two_caches(server: &Server, files: &[(&str, &str)]) -> (TempDir, TempDir) {
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    server.init(a.path());
+    for (path, text) in files {
+        write(&a.path().join(path), text);
+    }
+    sync_expect(server, a.path(), &[], 0);
+    server.init(b.path());
+    sync_expect(server, b.path(), &[], 0);
+    (a, b)
+}
+
+fn content(i: usize) -> String {
+    format!("file {i}\n").repeat(50)
+}
+
+/// A fresh cache of `server`'s share holding the batch's files, not synced yet.
+fn cache_with_batch(server: &Server) -> TempDir {
+    let cache = TempDir::new().unwrap();
+    server.init(cache.path());
+    for i in 0..FILES {
+        write(
+            &cache.path().join(format!("batch/f{i:02}.txt")),
+            &content(i),
+        );
+    }
+    cache
+}
+
+/// A temp file on the share: its path and content.
+type Temp = (PathBuf, String);
+
+/// The share's files under `batch/`: (placed, this cache's temp files), by name.
+fn on_share(server: &Server) -> (Vec<(String, String)>, Vec<Temp>) {
+    let (mut placed, mut temps) = (Vec::new(), Vec::new());
+    let Ok(entries) = fs::read_dir(server.path("share/batch")) else {
+        return (placed, temps);
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let text = fs::read_to_string(entry.path()).unwrap();
+        if name.starts_with(".offline-tmp-") {
+            temps.push((entry.path(), text));
+        } else {
+            placed.push((name, text));
+        }
+    }
+    placed.sort();
+    (placed, temps)
+}
+
+/// The names of temp files, for a failure's message.
+fn names(temps: &[Temp]) -> Vec<String> {
+    temps
+        .iter()
+        .map(|(path, _)| path.display().to_string())
+        .collect()
+}
+
+/// Each placed file holds the whole content of its source.
+fn assert_complete(placed: &[(String, String)]) {
+    for (name, text) in placed {
+        let i: usize = name
+            .trim_start_matches('f')
+            .trim_end_matches(".txt")
+            .parse()
+            .unwrap_or_else(|_| panic!("an unexpected file on the share: {name}"));
+        assert_eq!(text, &content(i), "{name} is complete");
+    }
+}
+
+fn sync_with(server: &Server, cache: &Path, env: &[(&str, String)]) -> std::process::Output {
+    output_within(
+        server
+            .offline(cache)
+            .args(["sync", "--json"])
+            .envs(env.iter().map(|(k, v)| (k, v))),
+        RUN_LIMIT,
+    )
+}
+
+/// SFTP keeps an item's identity as `size:mtime(seconds):mode`, so a new version that
+/// took the time of the one it replaces (the same second, or a replaced version dated
+/// ahead of this clock) would look unchanged to every other cache and let a stale
+/// upload pass its check. A batched upload stages its file with the current time and,
+/// once it has checked what it replaces, re-times the staged file past that version's
+/// time before placing it (`retime` in `net/sftp/stage.rs`). Here the share's version
+/// is dated an hour ahead, so that path is taken on every run: the placed version's
+/// time must be one second past it, the identity the uploading cache recorded must be
+/// the file's (its next sync does nothing), and the other cache gets the new content.
+#[test]
+fn sftp_a_new_version_is_dated_after_the_one_it_replaces() {
+    let server = Server::start(Backend::Sftp);
+    let (a, b) = two_caches(&server, &[("f.txt", "base\n")]);
+    let on_share = server.path("share/f.txt");
+    let ahead = filetime::FileTime::now().unix_seconds() + 3600;
+    filetime::set_file_mtime(&on_share, filetime::FileTime::from_unix_time(ahead, 0)).unwrap();
+    sync_expect(&server, a.path(), &[], 0);
+    sync_expect(&server, b.path(), &[], 0);
+
+    // Same size, same mode: only the time can tell the versions apart.
+    write(&a.path().join("f.txt"), "next\n");
+    sync_expect(&server, a.path(), &[], 0);
+    assert_eq!(fs::read_to_string(&on_share).unwrap(), "next\n");
+    let placed = filetime::FileTime::from_last_modification_time(&fs::metadata(&on_share).unwrap());
+    assert_eq!(
+        placed.unix_seconds(),
+        ahead + 1,
+        "the new version is dated one second after the version it replaced"
+    );
+    let out = sync_expect(&server, a.path(), &["--json"], 0);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("\"path\""),
+        "the recorded identity is the placed file's: {}",
+        text(&out)
+    );
+    sync_expect(&server, b.path(), &[], 0);
+    assert_eq!(
+        fs::read_to_string(b.path().join("f.txt")).unwrap(),
+        "next\n"
+    );
+    let temps: Vec<String> = fs::read_dir(server.path("share"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".offline-tmp-"))
+        .collect();
+    assert!(temps.is_empty(), "no temp file left: {temps:?}");
+}
+
+/// A flush that fails (the server's `fsync@openssh.com` answered with an error,
+/// injected: `OFFLINE_FAIL=sftp.flush:5`, EIO) places none of the batch's files,
+/// removes every temp file, and reports each file as an error naming the flush; the
+/// next sync uploads them all.
+#[test]
+fn sftp_a_failed_flush_places_nothing_and_reports_each_file() {
+    let server = Server::start(Backend::Sftp);
+    let cache = cache_with_batch(&server);
+    let out = sync_with(
+        &server,
+        cache.path(),
+        &[("OFFLINE_FAIL", "sftp.flush:5".to_string())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for i in 0..FILES {
+        let path = format!("batch/f{i:02}.txt");
+        let line: serde_json::Value = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["path"] == path.as_str())
+            .unwrap_or_else(|| panic!("no line for {path}: {}", text(&out)));
+        assert_eq!(line["result"], "error", "{line}");
+        assert!(
+            line.to_string().contains("flush a staged file to disk"),
+            "{path}: the error names the flush: {line}"
+        );
+    }
+    let (placed, temps) = on_share(&server);
+    assert!(placed.is_empty(), "nothing placed: {placed:?}");
+    assert!(temps.is_empty(), "no temp file left: {:?}", names(&temps));
+
+    sync_expect(&server, cache.path(), &[], 0);
+    let (placed, temps) = on_share(&server);
+    assert_eq!(placed.len(), FILES, "{placed:?}");
+    assert_complete(&placed);
+    assert!(temps.is_empty(), "{:?}", names(&temps));
+}
+
+/// A sync killed (SIGKILL) while it places a batch, at the check before the sixth
+/// file is put in place (`net.write_file.checked`; its number is taken from a listed
+/// run of the same tree against a second server): the share holds the first five
+/// files, complete, and the rest only as this cache's temp files, each complete
+/// too (flushed before any was placed). The next sync says it removed them, leaves
+/// none, and uploads the rest.
+#[test]
+fn sftp_a_sync_killed_mid_batch_leaves_only_temp_files_the_next_sweeps() {
+    const KILLED_AT: usize = 6;
+    let listing = Server::start(Backend::Sftp);
+    let listed = cache_with_batch(&listing);
+    let out = sync_with(
+        &listing,
+        listed.path(),
+        &[("OFFLINE_CRASH_LIST", "1".to_string())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let checks: Vec<u64> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("crashpoint "))
+        .filter_map(|l| l.strip_suffix(" net.write_file.checked"))
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(checks.len(), FILES, "one check a file: {}", text(&out));
+
+    let server = Server::start(Backend::Sftp);
+    let cache = cache_with_batch(&server);
+    let point = checks[KILLED_AT - 1];
+    let out = sync_with(
+        &server,
+        cache.path(),
+        &[("OFFLINE_CRASH_AT", point.to_string())],
+    );
+    assert_eq!(out.status.code(), None, "killed: {}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "crashpoint {point} net.write_file.checked: killing"
+        )),
+        "{}",
+        text(&out)
+    );
+    let (placed, temps) = on_share(&server);
+    assert_eq!(
+        placed.len(),
+        KILLED_AT - 1,
+        "placed before the kill: {placed:?}"
+    );
+    assert_complete(&placed);
+    assert_eq!(temps.len(), FILES - placed.len(), "{:?}", names(&temps));
+    for (temp, text) in &temps {
+        assert!(
+            (0..FILES).any(|i| *text == content(i)),
+            "{} holds a whole file",
+            temp.display()
+        );
+    }
+
+    let out = sync_expect(&server, cache.path(), &[], 0);
+    assert!(
+        text(&out).contains(&format!("{} temp files removed", temps.len())),
+        "{}",
+        text(&out)
+    );
+    let (placed, left) = on_share(&server);
+    assert!(
+        left.is_empty(),
+        "the temp files were swept: {:?}",
+        names(&left)
+    );
+    assert_eq!(placed.len(), FILES, "{placed:?}");
+    assert_complete(&placed);
+    let again = run(&server, cache.path(), &["sync", "--json"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains("\"path\""),
+        "nothing left to do: {}",
+        text(&again)
+    );
+}
