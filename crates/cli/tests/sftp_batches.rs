@@ -7,12 +7,16 @@
 mod servers;
 
 use servers::{output_within, run, sync_expect, text, Backend, Server, RUN_LIMIT};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 /// Files of the batch: 12, in one folder (one engine batch).
 const FILES: usize = 12;
+/// More files than SFTP keeps open while staging (256): a copy's thread flushes the
+/// first ones itself, the batch the rest (still one engine batch, at most 512).
+const MANY: usize = 300;
 
 fn write(path: &Path, text: &str) {
     if let Some(parent) = path.parent() {
@@ -38,11 +42,12 @@ fn content(i: usize) -> String {
     format!("file {i}\n").repeat(50)
 }
 
-/// A fresh cache of `server`'s share holding the batch's files, not synced yet.
-fn cache_with_batch(server: &Server) -> TempDir {
+/// A fresh cache of `server`'s share holding `files` files in `batch/`, not synced
+/// yet.
+fn cache_with_batch(server: &Server, files: usize) -> TempDir {
     let cache = TempDir::new().unwrap();
     server.init(cache.path());
-    for i in 0..FILES {
+    for i in 0..files {
         write(
             &cache.path().join(format!("batch/f{i:02}.txt")),
             &content(i),
@@ -152,43 +157,88 @@ fn sftp_a_new_version_is_dated_after_the_one_it_replaces() {
     assert!(temps.is_empty(), "no temp file left: {temps:?}");
 }
 
-/// A flush that fails (the server's `fsync@openssh.com` answered with an error,
-/// injected: `OFFLINE_FAIL=sftp.flush:5`, EIO) places none of the batch's files,
-/// removes every temp file, and reports each file as an error naming the flush; the
-/// next sync uploads them all.
-#[test]
-fn sftp_a_failed_flush_places_nothing_and_reports_each_file() {
+/// The item lines of a `sync --json` run, by path.
+fn items(out: &std::process::Output) -> BTreeMap<String, serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| Some((v["path"].as_str()?.to_string(), v)))
+        .collect()
+}
+
+/// Runs a sync of [`MANY`] new files whose flush at `point` fails (the server's
+/// `fsync@openssh.com` answering an error cannot be made on a real disk, so it is
+/// injected: `OFFLINE_FAIL=POINT:5`, EIO, reported after the flush ran). Every file
+/// is placed complete or reported as an error naming the flush, never both; no temp
+/// file is left; the next sync uploads the rest. Returns how many failed.
+fn failed_flush(point: &str) -> usize {
     let server = Server::start(Backend::Sftp);
-    let cache = cache_with_batch(&server);
+    let cache = cache_with_batch(&server, MANY);
     let out = sync_with(
         &server,
         cache.path(),
-        &[("OFFLINE_FAIL", "sftp.flush:5".to_string())],
+        &[("OFFLINE_FAIL", format!("{point}:5"))],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for i in 0..FILES {
-        let path = format!("batch/f{i:02}.txt");
-        let line: serde_json::Value = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["path"] == path.as_str())
-            .unwrap_or_else(|| panic!("no line for {path}: {}", text(&out)));
-        assert_eq!(line["result"], "error", "{line}");
-        assert!(
-            line.to_string().contains("flush a staged file to disk"),
-            "{path}: the error names the flush: {line}"
-        );
-    }
+    assert_eq!(out.status.code(), Some(1), "{point}: {}", text(&out));
+    let items = items(&out);
     let (placed, temps) = on_share(&server);
-    assert!(placed.is_empty(), "nothing placed: {placed:?}");
-    assert!(temps.is_empty(), "no temp file left: {:?}", names(&temps));
+    assert!(
+        temps.is_empty(),
+        "{point}: no temp file left: {:?}",
+        names(&temps)
+    );
+    assert_complete(&placed);
+    let placed: BTreeSet<String> = placed.into_iter().map(|(name, _)| name).collect();
+    let mut failed = 0;
+    for i in 0..MANY {
+        let name = format!("f{i:02}.txt");
+        let path = format!("batch/{name}");
+        let line = items
+            .get(&path)
+            .unwrap_or_else(|| panic!("{point}: no line for {path}: {}", text(&out)));
+        if line["result"] == "error" {
+            failed += 1;
+            assert!(
+                line.to_string().contains("flush a staged file to disk"),
+                "{point}: {path}: the error names the flush: {line}"
+            );
+            assert!(
+                !placed.contains(&name),
+                "{point}: {path} failed and was placed"
+            );
+        } else {
+            assert!(
+                placed.contains(&name),
+                "{point}: {path} is reported done: {line}"
+            );
+        }
+    }
 
     sync_expect(&server, cache.path(), &[], 0);
     let (placed, temps) = on_share(&server);
-    assert_eq!(placed.len(), FILES, "{placed:?}");
+    assert_eq!(placed.len(), MANY, "{point}");
     assert_complete(&placed);
-    assert!(temps.is_empty(), "{:?}", names(&temps));
+    assert!(temps.is_empty(), "{point}: {:?}", names(&temps));
+    failed
+}
+
+/// The batch's flush fails: none of its files is placed (also those a copy's thread
+/// had flushed already).
+#[test]
+fn sftp_a_failed_batch_flush_places_nothing_and_reports_each_file() {
+    assert_eq!(failed_flush("sftp.flush"), MANY);
+}
+
+/// The flush a copy's thread runs while staging (past 256 open files) fails: those
+/// files are reported with that error, each at its own commit, while the batch's
+/// other files, flushed by the batch, are placed.
+#[test]
+fn sftp_a_failed_flush_while_staging_fails_only_the_files_it_took() {
+    let failed = failed_flush("sftp.flush.staging");
+    assert!(
+        (256..MANY).contains(&failed),
+        "the files open at the 256th failed, the later ones were placed: {failed}"
+    );
 }
 
 /// A sync killed (SIGKILL) while it places a batch, at the check before the sixth
@@ -201,7 +251,7 @@ fn sftp_a_failed_flush_places_nothing_and_reports_each_file() {
 fn sftp_a_sync_killed_mid_batch_leaves_only_temp_files_the_next_sweeps() {
     const KILLED_AT: usize = 6;
     let listing = Server::start(Backend::Sftp);
-    let listed = cache_with_batch(&listing);
+    let listed = cache_with_batch(&listing, FILES);
     let out = sync_with(
         &listing,
         listed.path(),
@@ -217,7 +267,7 @@ fn sftp_a_sync_killed_mid_batch_leaves_only_temp_files_the_next_sweeps() {
     assert_eq!(checks.len(), FILES, "one check a file: {}", text(&out));
 
     let server = Server::start(Backend::Sftp);
-    let cache = cache_with_batch(&server);
+    let cache = cache_with_batch(&server, FILES);
     let point = checks[KILLED_AT - 1];
     let out = sync_with(
         &server,

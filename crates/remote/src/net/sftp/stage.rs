@@ -7,7 +7,10 @@
 //! hard link where nothing may be (the server refuses it if something appeared) or
 //! an atomic rename over the version that was checked. The requests per file are
 //! those of a single upload (open, write, setstat, fsync, close, link, remove); only
-//! their order and overlap differ.
+//! their order and overlap differ. A copy's thread that stages past [`MAX_OPEN`]
+//! open files flushes them itself, possibly while the batch is being placed: a file
+//! is placed only once the flush that took it has ended well ([`State`]), and a
+//! failed flush removes its temp files and leaves its error for each file's commit.
 
 use super::errors::fail;
 use super::upload::{attrs, mtime_in, next_mtime, Finish};
@@ -21,29 +24,54 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Staged files kept open at most (the server holds a descriptor for each): more
 /// are made durable and closed before the next is staged.
 const MAX_OPEN: usize = 256;
 
-/// The fault-injection point of a batch's flush (`OFFLINE_FAIL=sftp.flush:ERRNO`:
-/// the flush reports that error after it ran).
-const FLUSH: &str = "sftp.flush";
+/// Who flushes staged files: the batch (or a commit, for one file), or a copy's
+/// thread that staged past [`MAX_OPEN`]. Each has its fault-injection point
+/// (`OFFLINE_FAIL=POINT:ERRNO`: the flush reports that error after it ran), since a
+/// server's failed fsync cannot be made on a real disk in a test.
+#[derive(Clone, Copy)]
+enum Flusher {
+    Batch,
+    Staging,
+}
+
+impl Flusher {
+    fn fault_point(self) -> &'static str {
+        match self {
+            Flusher::Batch => "sftp.flush",
+            Flusher::Staging => "sftp.flush.staging",
+        }
+    }
+}
+
 /// What a failed flush says it was doing.
 const FLUSH_ACTION: &str = "flush a staged file to disk";
 
+/// Where a staged temp file is on its way to the disk.
+enum State {
+    /// Written, still open: not durable yet.
+    Open(File),
+    /// A sync is flushing it (on another thread, when a staging went past
+    /// [`MAX_OPEN`]): not to be placed before that sync ends.
+    Flushing,
+    /// Flushed and closed.
+    Durable,
+    /// A sync could not make it durable; its temp file is removed, and this is what
+    /// its commit reports.
+    Failed(ErrorKind, String),
+}
+
 /// A staged temp file.
 struct Pending {
-    /// Open until a sync made it durable and closed it.
-    file: Option<File>,
+    state: State,
     size: u64,
     mtime: u32,
     mode: u32,
-    /// Set when a sync that ran while other files were staged (more than
-    /// [`MAX_OPEN`] open) could not make it durable: its temp file is removed, and
-    /// this is what its commit reports.
-    failed: Option<(ErrorKind, String)>,
 }
 
 /// The files this share staged and has not placed or discarded yet, by the full
@@ -51,11 +79,25 @@ struct Pending {
 #[derive(Default)]
 pub(super) struct Stage {
     pending: Mutex<HashMap<PathBuf, Pending>>,
+    /// Signalled when a sync ends (its files are no longer [`State::Flushing`]).
+    synced: Condvar,
 }
 
 impl Stage {
     fn lock(&self) -> MutexGuard<'_, HashMap<PathBuf, Pending>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes `temp`'s entry once no sync is flushing it.
+    fn take_settled(&self, temp: &Path) -> Option<Pending> {
+        let pending = self.lock();
+        let mut pending = self
+            .synced
+            .wait_while(pending, |p| {
+                matches!(p.get(temp).map(|p| &p.state), Some(State::Flushing))
+            })
+            .unwrap_or_else(|e| e.into_inner());
+        pending.remove(temp)
     }
 }
 
@@ -97,19 +139,21 @@ impl SftpRemote {
             .map(|n| n.as_bytes().to_vec())
             .unwrap_or_default();
         let pending = Pending {
-            file: Some(temp.file),
+            state: State::Open(temp.file),
             size: temp.size,
             mtime,
             mode,
-            failed: None,
         };
         let open = {
             let mut staged = self.stage.lock();
             staged.insert(temp.path.clone(), pending);
-            staged.values().filter(|p| p.file.is_some()).count()
+            staged
+                .values()
+                .filter(|p| matches!(p.state, State::Open(_)))
+                .count()
         };
         if open >= MAX_OPEN {
-            if let Err(err) = self.sync_all_staged() {
+            if let Err(err) = self.sync_open(Flusher::Staging) {
                 // This file's own error: no commit or discard will come for it.
                 self.stage.lock().remove(&temp.path);
                 return Err(RemoteError::new(err.kind, path, err.message));
@@ -122,24 +166,48 @@ impl SftpRemote {
         })
     }
 
-    /// Makes every file staged since the last sync durable and closes it.
+    /// Makes every file staged and still open durable and closes it. A file a sync
+    /// on another thread is flushing is left to that sync: its commit waits for it.
     pub(super) fn sync_all_staged(&self) -> Result<()> {
+        self.sync_open(Flusher::Batch)
+    }
+
+    /// [`Self::sync_all_staged`], as `by` does it.
+    fn sync_open(&self, by: Flusher) -> Result<()> {
         let files: Vec<(PathBuf, File)> = self
             .stage
             .lock()
             .iter_mut()
-            .filter_map(|(temp, p)| p.file.take().map(|file| (temp.clone(), file)))
+            .filter_map(
+                |(temp, p)| match std::mem::replace(&mut p.state, State::Flushing) {
+                    State::Open(file) => Some((temp.clone(), file)),
+                    other => {
+                        p.state = other;
+                        None
+                    }
+                },
+            )
             .collect();
         let temps: Vec<PathBuf> = files.iter().map(|(temp, _)| temp.clone()).collect();
-        let flushed = self.flush(files);
-        if let Err(err) = &flushed {
-            // Not durable: none of them may be placed. Each keeps the error for its
-            // commit (this sync may have run for another file's staging).
-            for temp in temps {
-                if let Some(pending) = self.stage.lock().get_mut(&temp) {
-                    pending.failed = Some((err.kind, err.message.clone()));
+        let flushed = self.flush(files, by);
+        {
+            let mut staged = self.stage.lock();
+            for temp in &temps {
+                if let Some(pending) = staged.get_mut(temp) {
+                    pending.state = match &flushed {
+                        Ok(()) => State::Durable,
+                        // Each keeps the error for its commit (this sync may have run
+                        // for another file's staging).
+                        Err(err) => State::Failed(err.kind, err.message.clone()),
+                    };
                 }
-                self.remove_quietly(&temp);
+            }
+        }
+        self.stage.synced.notify_all();
+        if flushed.is_err() {
+            // Not durable: none of them may be placed.
+            for temp in &temps {
+                self.remove_quietly(temp);
             }
         }
         flushed
@@ -147,7 +215,7 @@ impl SftpRemote {
 
     /// `fsync@openssh.com` (where the server offers it) and close of each file, all
     /// sent at once; each session's server answers its own in order.
-    fn flush(&self, files: Vec<(PathBuf, File)>) -> Result<()> {
+    fn flush(&self, files: Vec<(PathBuf, File)>, by: Flusher) -> Result<()> {
         if files.is_empty() {
             return Ok(());
         }
@@ -170,8 +238,7 @@ impl SftpRemote {
             .iter()
             .find_map(|r| r.as_ref().err().map(|(temp, _)| temp));
         let named = self.rel_of(first.unwrap_or(&first_temp));
-        if let Some(err) = crashpoint::fail(FLUSH) {
-            // A server's failed fsync, which a test cannot make a real disk do.
+        if let Some(err) = crashpoint::fail(by.fault_point()) {
             return Err(RemoteError::from_io(&named, FLUSH_ACTION, err));
         }
         match results.into_iter().find_map(|r| r.err()) {
@@ -193,21 +260,23 @@ impl SftpRemote {
     pub(super) fn commit(&self, staged: &Staged, expect: &Expect) -> Result<Written> {
         let path = &staged.path;
         let temp = self.staged_temp(staged);
-        let Some(mut pending) = self.stage.lock().remove(&temp) else {
+        let Some(mut pending) = self.stage.take_settled(&temp) else {
             return Err(RemoteError::new(
                 ErrorKind::Io,
                 path,
                 "its staged temp file is not known (placed or discarded already)",
             ));
         };
-        if let Some((kind, message)) = pending.failed {
-            return Err(RemoteError::new(kind, path, message));
-        }
+        let open = match std::mem::replace(&mut pending.state, State::Durable) {
+            State::Failed(kind, message) => return Err(RemoteError::new(kind, path, message)),
+            State::Open(file) => Some(file),
+            State::Durable | State::Flushing => None,
+        };
         let full = self.full(path);
         let checked = (|| {
-            if let Some(file) = pending.file.take() {
+            if let Some(file) = open {
                 // Not synced by the batch: made durable on its own.
-                self.flush(vec![(temp.clone(), file)])?;
+                self.flush(vec![(temp.clone(), file)], Flusher::Batch)?;
             }
             if *expect != Expect::Absent {
                 let current = self.stat_checked(path, expect)?;
@@ -259,17 +328,23 @@ impl SftpRemote {
                 sftp.options().write(true).open(temp).await
             })
             .map_err(|e| fail(path, "set the time of the temp file", e))?;
-        self.flush(vec![(temp.to_path_buf(), file)])
+        self.flush(vec![(temp.to_path_buf(), file)], Flusher::Batch)
     }
 
     /// Removes a staged file that will not be placed.
     pub(super) fn discard(&self, staged: &Staged) {
         let temp = self.staged_temp(staged);
         if let Some(pending) = self.stage.lock().remove(&temp) {
-            // Dropping an open file closes it (the request goes out first).
-            drop(pending.file);
-            if pending.failed.is_none() {
-                self.remove_quietly(&temp);
+            match pending.state {
+                // Removed already.
+                State::Failed(..) => {}
+                // Dropping an open file closes it (the request goes out first).
+                State::Open(file) => {
+                    drop(file);
+                    self.remove_quietly(&temp);
+                }
+                // A sync flushing it finds no entry and leaves the name alone.
+                State::Flushing | State::Durable => self.remove_quietly(&temp),
             }
         }
     }
