@@ -152,11 +152,20 @@ impl SftpRemote {
                 .filter(|p| matches!(p.state, State::Open(_)))
                 .count()
         };
-        if open >= MAX_OPEN {
-            if let Err(err) = self.sync_open(Flusher::Staging) {
-                // This file's own error: no commit or discard will come for it.
-                self.stage.lock().remove(&temp.path);
-                return Err(RemoteError::new(err.kind, path, err.message));
+        if open >= MAX_OPEN && self.sync_open(Flusher::Staging).is_err() {
+            // The files that sync took carry its error. When this one is among them,
+            // the error is this copy's (its temp file is removed; no commit or
+            // discard will come for it); when another sync took it, its commit
+            // settles it.
+            let mut staged = self.stage.lock();
+            if let Some(Pending {
+                state: State::Failed(kind, message),
+                ..
+            }) = staged.get(&temp.path)
+            {
+                let err = RemoteError::new(*kind, path, message.clone());
+                staged.remove(&temp.path);
+                return Err(err);
             }
         }
         Ok(Staged {
