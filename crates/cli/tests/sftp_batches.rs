@@ -241,12 +241,12 @@ fn sftp_a_failed_flush_while_staging_fails_only_the_files_it_took() {
     );
 }
 
-/// A sync killed (SIGKILL) while it places a batch, at the check before the sixth
-/// file is put in place (`net.write_file.checked`; its number is taken from a listed
-/// run of the same tree against a second server): the share holds the first five
-/// files, complete, and the rest only as this cache's temp files, each complete
-/// too (flushed before any was placed). The next sync says it removed them, leaves
-/// none, and uploads the rest.
+/// A sync killed (SIGKILL) while it places a batch, at the sixth check before a file
+/// is put in place (`net.write_file.checked`; its number is taken from a listed run
+/// of the same tree against a second server): the share holds some of the files,
+/// complete, and every other one as this cache's temp file, complete too (flushed
+/// before any was placed; a file another placing thread had just linked may have
+/// both). The next sync says it removed them, leaves none, and uploads the rest.
 #[test]
 fn sftp_a_sync_killed_mid_batch_leaves_only_temp_files_the_next_sweeps() {
     const KILLED_AT: usize = 6;
@@ -283,13 +283,13 @@ fn sftp_a_sync_killed_mid_batch_leaves_only_temp_files_the_next_sweeps() {
         text(&out)
     );
     let (placed, temps) = on_share(&server);
-    assert_eq!(
-        placed.len(),
-        KILLED_AT - 1,
-        "placed before the kill: {placed:?}"
-    );
+    assert!(placed.len() < FILES, "killed before the last: {placed:?}");
     assert_complete(&placed);
-    assert_eq!(temps.len(), FILES - placed.len(), "{:?}", names(&temps));
+    assert!(
+        placed.len() + temps.len() >= FILES,
+        "every file placed or staged: {placed:?} {:?}",
+        names(&temps)
+    );
     for (temp, text) in &temps {
         assert!(
             (0..FILES).any(|i| *text == content(i)),

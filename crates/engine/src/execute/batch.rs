@@ -4,12 +4,16 @@
 //! instead of two per file, with the same promise as a single copy: each target holds
 //! its old or its complete new content at every instant, and no original is recorded
 //! before its data is durable. The batch only places files; the run records and
-//! reports what it placed.
+//! reports what it placed. With several copies in flight, as many threads place the
+//! batch's files at once (on a network share each placing is a round trip or two);
+//! with one, they are placed one after the other in order, so a run passes the same
+//! crash points every time.
 
 use super::parallel::Job;
 use super::sides::{Copied, Sides, StagedFile};
 use offline_core::{Kind, Meta, PlanItem, RelPath, Side};
-use offline_remote::RemoteError;
+use offline_remote::{ErrorKind, RemoteError, Written};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Files per batch.
 const BATCH_FILES: usize = 512;
@@ -54,11 +58,12 @@ impl<'p> Batch<'p> {
         self.copies.is_empty()
     }
 
-    /// Makes the staged copies durable, places them, and makes that durable: each
-    /// copy as it ended, in the order they were staged.
+    /// Makes the staged copies durable, places them (`width` at a time), and makes
+    /// that durable: each copy as it ended, in the order they were staged.
     pub(super) fn place(
         &mut self,
         sides: &Sides<'_>,
+        width: usize,
     ) -> Vec<(Job<'p>, Result<Copied, RemoteError>)> {
         let copies = std::mem::take(&mut self.copies);
         self.bytes = 0;
@@ -66,18 +71,21 @@ impl<'p> Batch<'p> {
             return Vec::new();
         }
         let synced = sync_sides(sides, copies.iter().map(|c| c.job.to));
-        let mut placed = Vec::with_capacity(copies.len());
-        for StagedCopy { job, file } in copies {
-            let target = sides.side(job.to);
-            let result = match &synced {
-                Ok(()) => target.commit_staged(&file.staged, &file.expect),
-                Err(e) => {
-                    let _ = target.discard_staged(&file.staged);
+        let results = match &synced {
+            Ok(()) => commit_all(sides, &copies, width),
+            Err(e) => copies
+                .iter()
+                .map(|StagedCopy { job, file }| {
+                    let _ = sides.side(job.to).discard_staged(&file.staged);
                     Err(e.clone_for(&job.item.path))
-                }
-            };
-            placed.push((job, file.src, result));
-        }
+                })
+                .collect(),
+        };
+        let placed: Vec<_> = copies
+            .into_iter()
+            .zip(results)
+            .map(|(StagedCopy { job, file }, result)| (job, file.src, result))
+            .collect();
         // The renames must be durable before any original says they happened.
         let renames_synced = sync_sides(sides, placed.iter().map(|(job, _, _)| job.to));
         placed
@@ -96,6 +104,63 @@ impl<'p> Batch<'p> {
             })
             .collect()
     }
+}
+
+/// Puts each staged copy in place, on `width` threads at most (each takes the next
+/// copy not taken yet); the results in the copies' order.
+fn commit_all(
+    sides: &Sides<'_>,
+    copies: &[StagedCopy<'_>],
+    width: usize,
+) -> Vec<Result<Written, RemoteError>> {
+    let commit = |copy: &StagedCopy<'_>| {
+        sides
+            .side(copy.job.to)
+            .commit_staged(&copy.file.staged, &copy.file.expect)
+    };
+    let width = width.clamp(1, copies.len().max(1));
+    if width == 1 {
+        return copies.iter().map(commit).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Written, RemoteError>>> =
+        copies.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..width)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(copy) = copies.get(i) else {
+                            return done;
+                        };
+                        done.push((i, commit(copy)));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            // A thread that panicked leaves its copies without a result (below).
+            for (i, result) in thread.join().unwrap_or_default() {
+                results[i] = Some(result);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .zip(copies)
+        .map(|(result, copy)| {
+            result.unwrap_or_else(|| {
+                // Placed or not: either way the next sync compares both sides.
+                Err(RemoteError::new(
+                    ErrorKind::Io,
+                    &copy.job.item.path,
+                    "the thread placing it failed",
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Makes what was staged and renamed on each of `sides` durable, once per side.

@@ -98,6 +98,11 @@ impl<'p> Pool<'p> {
         self.limit == 1
     }
 
+    /// The most copies in flight (also how many threads place a batch).
+    pub(super) fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// True when no copy is started and not handed back.
     pub(super) fn is_idle(&self) -> bool {
         self.waiting.is_empty()

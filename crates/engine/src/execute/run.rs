@@ -243,7 +243,7 @@ impl<'a, 's> Run<'a, 's> {
 
     /// Places the staged batch and settles each of its copies.
     fn flush<'p>(&mut self, pool: &mut Pool<'p>, batch: &mut Batch<'p>) -> Result<()> {
-        for (job, copied) in batch.place(&self.work.sides) {
+        for (job, copied) in batch.place(&self.work.sides, pool.limit()) {
             self.conclude_copy(job, copied, pool)?;
         }
         Ok(())
