@@ -4,8 +4,9 @@
 //! sync is killed (SIGKILL) between two copies, leaving the files under both names
 //! on the share, part of them under the new one; the next `offline sync` must finish
 //! the work: every file once under the new name with its content, nothing under the
-//! old one, the cache as it was, and another cache syncing from the share renames
-//! its copy to the same.
+//! old one, the cache as it was (its pin following the folder), and another cache
+//! syncing from the share renames its copy to the same. A copy someone else replaced
+//! in the meantime is never overwritten by that recovery.
 
 mod servers;
 
@@ -138,77 +139,92 @@ fn expected_share(folder: &str) -> Vec<String> {
     want
 }
 
+/// An S3 share with `big/` (pinned in cache `a`) and `keep.txt`, a second full
+/// cache `b` and a `--no-pin` cache `lister` that shows what the share holds.
+struct World {
+    server: Server,
+    a: TempDir,
+    b: TempDir,
+    lister: TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let server = Server::start(Backend::S3);
+        let (a, b, lister) = (
+            TempDir::new().unwrap(),
+            TempDir::new().unwrap(),
+            TempDir::new().unwrap(),
+        );
+        init_no_pin(&server, a.path());
+        for i in 0..FILES {
+            let path = a.path().join("big").join(name(i));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, content(i)).unwrap();
+        }
+        fs::write(a.path().join("keep.txt"), "kept\n").unwrap();
+        sync_expect(&server, a.path(), &[], 0);
+        // The folder is pinned (the rest is not): the pin must follow the rename.
+        let out = offline(
+            &server,
+            &["-C", a.path().to_str().unwrap(), "pin", "big"],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "pin: {}", text(&out));
+        assert_eq!(pinned(&server, a.path()), folder_items("big"));
+        server.init(b.path());
+        sync_expect(&server, b.path(), &[], 0);
+        init_no_pin(&server, lister.path());
+        assert_eq!(share_files(&server, lister.path()), expected_share("big"));
+        World {
+            server,
+            a,
+            b,
+            lister,
+        }
+    }
+
+    /// Renames `big` to `big2` in cache `a`, then kills its sync at the `kill_at`-th
+    /// hit of `point`.
+    fn rename_and_kill(&self, point: &str, kill_at: usize) {
+        fs::rename(self.a.path().join("big"), self.a.path().join("big2")).unwrap();
+        let at = format!("{point}:{kill_at}");
+        let cache = self.a.path().to_str().unwrap();
+        let killed = offline(
+            &self.server,
+            &["-C", cache, "sync"],
+            &[("OFFLINE_CRASH_AT", &at), ("OFFLINE_TRANSFERS", "1")],
+        );
+        assert_eq!(killed.status.signal(), Some(9), "killed: {}", text(&killed));
+        let stderr = String::from_utf8_lossy(&killed.stderr);
+        assert!(
+            stderr.contains(&format!("{point}: killing the process")),
+            "killed at {point}: {}",
+            text(&killed)
+        );
+    }
+}
+
 /// Kills the sync of the rename at the `kill_at`-th hit of `point`, when
 /// `old_left` files are still under the old name and `new_made` under the new.
 fn killed_part_way(point: &str, kill_at: usize, old_left: usize, new_made: usize) {
-    let server = Server::start(Backend::S3);
-    let (a, b, lister) = (
-        TempDir::new().unwrap(),
-        TempDir::new().unwrap(),
-        TempDir::new().unwrap(),
-    );
-    init_no_pin(&server, a.path());
-    for i in 0..FILES {
-        let path = a.path().join("big").join(name(i));
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, content(i)).unwrap();
-    }
-    fs::write(a.path().join("keep.txt"), "kept\n").unwrap();
-    sync_expect(&server, a.path(), &[], 0);
-    // The folder is pinned (the rest is not): the pin must follow the rename.
-    let out = offline(
-        &server,
-        &["-C", a.path().to_str().unwrap(), "pin", "big"],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "pin: {}", text(&out));
-    assert_eq!(pinned(&server, a.path()), folder_items("big"));
-    server.init(b.path());
-    sync_expect(&server, b.path(), &[], 0);
+    let world = World::new();
+    let (server, a, b, lister) = (&world.server, &world.a, &world.b, &world.lister);
     let b_before = files(b.path());
-    let out = offline(
-        &server,
-        &[
-            "init",
-            "--no-pin",
-            &server.url,
-            lister.path().to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "init the lister: {}",
-        text(&out)
-    );
-    assert_eq!(share_files(&server, lister.path()), expected_share("big"));
-
-    // The rename in the cache; the sync dies before the kill_at-th key's copy.
-    fs::rename(a.path().join("big"), a.path().join("big2")).unwrap();
-    let cache_before = files(a.path());
-    let at = format!("{point}:{kill_at}");
-    let cache = a.path().to_str().unwrap();
-    let killed = offline(
-        &server,
-        &["-C", cache, "sync"],
-        &[("OFFLINE_CRASH_AT", &at), ("OFFLINE_TRANSFERS", "1")],
-    );
-    assert_eq!(killed.status.signal(), Some(9), "killed: {}", text(&killed));
-    let stderr = String::from_utf8_lossy(&killed.stderr);
-    assert!(
-        stderr.contains(&format!("{point}: killing the process")),
-        "killed at {point}: {}",
-        text(&killed)
-    );
+    let mut cache_before = files(a.path());
+    cache_before = cache_before
+        .into_iter()
+        .map(|(p, f)| (p.replacen("big/", "big2/", 1), f))
+        .collect();
+    world.rename_and_kill(point, kill_at);
     // Part-way: the files under both names, as many as the point says.
-    let partial = share_files(&server, lister.path());
+    let partial = share_files(server, lister.path());
     let count = |prefix: &str| partial.iter().filter(|p| p.starts_with(prefix)).count();
     assert_eq!(count("big/"), old_left, "under the old name: {partial:?}");
     assert_eq!(count("big2/"), new_made, "under the new name: {partial:?}");
 
     // The next sync finishes the work.
-    let out = sync_expect(&server, a.path(), &["--json"], 0);
+    let out = sync_expect(server, a.path(), &["--json"], 0);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("the last sync was interrupted"),
@@ -228,16 +244,16 @@ fn killed_part_way(point: &str, kill_at: usize, old_left: usize, new_made: usize
         "the cache is unchanged (same content, same inodes)"
     );
     assert_eq!(
-        pinned(&server, a.path()),
+        pinned(server, a.path()),
         folder_items("big2"),
         "the pin followed the folder"
     );
     assert_eq!(
-        share_files(&server, lister.path()),
+        share_files(server, lister.path()),
         expected_share("big2"),
         "every file once under the new name, none under the old"
     );
-    let again = sync_expect(&server, a.path(), &["--dry-run"], 0);
+    let again = sync_expect(server, a.path(), &["--dry-run"], 0);
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("0 items would be synced"),
         "nothing left to do: {}",
@@ -245,7 +261,7 @@ fn killed_part_way(point: &str, kill_at: usize, old_left: usize, new_made: usize
     );
     // Another cache sees the same, content and all, and renames its copy (the
     // files keep their inodes: not written again).
-    sync_expect(&server, b.path(), &[], 0);
+    sync_expect(server, b.path(), &[], 0);
     assert_eq!(contents(b.path()), contents(a.path()), "the second cache");
     let renamed: BTreeMap<String, (Vec<u8>, u64)> = b_before
         .into_iter()
@@ -274,4 +290,60 @@ fn an_s3_folder_rename_killed_between_two_copies_is_finished_by_the_next_sync() 
 fn an_s3_folder_rename_killed_between_two_deletions_is_finished_by_the_next_sync() {
     let k = FILES / 2 + 1;
     killed_part_way(DELETE_POINT, k, FILES - (k - 1), FILES);
+}
+
+#[test]
+fn a_file_someone_else_put_under_the_new_name_is_never_overwritten_by_the_recovery() {
+    let world = World::new();
+    let (server, a, lister) = (&world.server, &world.a, &world.lister);
+    world.rename_and_kill(COPY_POINT, FILES / 2 + 1);
+    // Someone else replaces one of the copies made before the kill.
+    let partial = share_files(server, lister.path());
+    let copied = partial
+        .iter()
+        .find(|p| p.starts_with("big2/"))
+        .expect("a copy was made")
+        .clone();
+    let theirs = "written by someone else under the new name\n";
+    let cache = lister.path().to_str().unwrap();
+    let out = offline(server, &["-C", cache, "fetch", &copied], &[]);
+    assert_eq!(out.status.code(), Some(0), "their fetch: {}", text(&out));
+    fs::write(lister.path().join(&copied), theirs).unwrap();
+    let out = offline(server, &["-C", cache, "sync"], &[]);
+    assert_eq!(out.status.code(), Some(0), "their sync: {}", text(&out));
+
+    // Recovery cannot finish the rename (that copy is not the rename's): the sync
+    // plans the folder like any other change, their file and the cache's meet as a
+    // conflict (left as it is under `log`), and neither is overwritten.
+    let out = offline(server, &["-C", a.path().to_str().unwrap(), "sync"], &[]);
+    assert_eq!(out.status.code(), Some(1), "a conflict: {}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let conflict = stdout
+        .lines()
+        .find(|l| l.starts_with("conflict"))
+        .unwrap_or_default();
+    assert!(conflict.contains(&copied), "{}", text(&out));
+    let i: usize = (0..FILES)
+        .find(|&i| copied == format!("big2/{}", name(i)))
+        .expect("one of the files");
+    assert_eq!(
+        fs::read_to_string(a.path().join(&copied)).unwrap(),
+        content(i),
+        "the cache's copy is kept"
+    );
+    assert_eq!(
+        share_files(server, lister.path()),
+        expected_share("big2"),
+        "the rest converged: every file once under the new name"
+    );
+    // Their copy is what the share holds: another cache gets it.
+    let b = world.b.path();
+    sync_expect(server, b, &[], 0);
+    assert_eq!(fs::read_to_string(b.join(&copied)).unwrap(), theirs);
+    for j in (0..FILES).filter(|&j| j != i) {
+        assert_eq!(
+            fs::read_to_string(b.join("big2").join(name(j))).unwrap(),
+            content(j)
+        );
+    }
 }
