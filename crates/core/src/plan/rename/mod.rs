@@ -11,7 +11,8 @@
 //! A renamed item becomes one plan item at its new path, its copies brought together
 //! in one triple (`merge`), decided as any path, and carried out as a rename on the
 //! other side first ([`Moved`]); a renamed folder takes everything below it. A match
-//! that is not one to one, a rename into or out of a renamed folder, a renamed item
+//! that is not one to one, a move out of a renamed folder (a move into one is found
+//! in the next round, once the folder's rename is merged), a renamed item
 //! deleted or of another kind on the other side, and a rename whose item is also a
 //! conflict left logged stay a deletion plus a creation, as without this rule.
 //! Renamed to two names, one on each side, the item is a conflict: `log` leaves both,
