@@ -609,3 +609,95 @@ fn moving_a_ghost_or_a_folder_of_ghosts_renames_it_on_the_share_without_fetching
     let plan = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(plan.contains("0 items would be synced"), "{plan}");
 }
+
+/// The lines of `offline sync --json`, asserting it exits 0 with no error and no
+/// conflict; the item lines and the summary.
+fn sync_json(fx: &Fx) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let (out, mut lines) = fx.json(&["sync", "--json"]);
+    assert!(
+        out.status.success(),
+        "sync exited {:?}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = lines.pop().expect("a summary line");
+    let summary = summary["summary"].clone();
+    assert_eq!(summary["errors"], 0, "{summary}");
+    assert_eq!(summary["conflicts"], 0, "{summary}");
+    (lines, summary)
+}
+
+#[test]
+fn rm_of_folders_holding_ghosts_through_the_view_deletes_them_at_the_next_sync() {
+    if fuse_missing() {
+        return;
+    }
+    // `docs` is a cache folder (one file fetched) holding ghosts, one in a ghost
+    // subfolder; `ghostdir` (from the fixture) is a ghost folder, a ghost inside;
+    // `keep` stays (and keeps the deletion under the mass-delete guard's limit).
+    let fx = Fx::new();
+    for (path, text) in [
+        ("docs/f1", "one\n"),
+        ("docs/f2", "two\n"),
+        ("docs/sub/f3", "three\n"),
+        ("ghostdir/g.txt", "ghost content\n"),
+        ("ghostdir/deeper/h.txt", "deeper ghost\n"),
+    ] {
+        fx.write_share(path, text);
+    }
+    for i in 0..10 {
+        fx.write_share(&format!("keep/k{i}"), &format!("kept {i}\n"));
+    }
+    fx.init(&["--no-pin"]);
+    fx.run_ok(&["sync"]);
+    fx.run_in_cache_ok(&["fetch", "docs/f1"]);
+    assert!(fx.cache.join("docs/f1").is_file());
+    assert!(!fx.cache.join("docs/f2").exists() && !fx.cache.join("ghostdir").exists());
+    let mnt = fx.mount();
+    for dir in ["docs", "ghostdir"] {
+        let out = run_bounded(
+            Command::new("rm").arg("-r").arg(mnt.path(dir)),
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "rm -r {dir}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(fs::symlink_metadata(mnt.path(dir)).is_err(), "{dir} gone");
+    }
+    assert_eq!(names(&mnt.dir), vec!["keep"]);
+    mnt.unmount();
+    // Nothing fetched to delete, nothing changed on the share yet.
+    assert!(!fx.cache.join("docs").exists() && !fx.cache.join("ghostdir").exists());
+    assert_eq!(
+        read(&fx.share.join("docs/sub/f3")).as_deref(),
+        Some("three\n")
+    );
+    // The sync deletes both folders with everything under them, ghosts included.
+    let (items, _) = sync_json(&fx);
+    assert!(!items.is_empty(), "the deletions are carried out");
+    for gone in ["docs", "ghostdir"] {
+        assert!(
+            fs::symlink_metadata(fx.share.join(gone)).is_err(),
+            "{gone} is deleted on the share: {items:#?}"
+        );
+    }
+    assert_eq!(read(&fx.share.join("keep/k3")).as_deref(), Some("kept 3\n"));
+    // Nothing comes back into the cache, and the next sync has nothing to do.
+    assert!(!fx.cache.join("docs").exists() && !fx.cache.join("ghostdir").exists());
+    let (items, summary) = sync_json(&fx);
+    assert!(items.is_empty(), "a second sync is a no-op: {items:#?}");
+    assert_eq!(summary["bytes"], 0, "{summary}");
+    fx.assert_nothing_waits();
+    // The deleted items are no longer listed, as ghosts or otherwise.
+    let (_, listed) = fx.json(&["ls", "--flat", "--json"]);
+    let paths: Vec<&str> = listed.iter().filter_map(|i| i["path"].as_str()).collect();
+    assert!(
+        paths
+            .iter()
+            .all(|p| !p.starts_with("docs") && !p.starts_with("ghostdir")),
+        "{paths:?}"
+    );
+}

@@ -363,3 +363,37 @@ fn a_folder_holding_excluded_items_is_renamed_with_them() {
     assert_eq!(fx.read_str(Side::Cache, "e/.DS_Store"), "cache junk");
     fx.assert_settled();
 }
+
+/// A folder renamed in the cache while the share added a file to it: the folder is
+/// renamed as one on the share, carrying the new file to the new name. When the new
+/// file's path under the new name is excluded (a pattern anchored there), the
+/// folder is renamed file by file instead and the new file stays where it was made,
+/// so no excluded path is written.
+#[test]
+fn a_file_the_share_added_goes_with_the_renamed_folder_unless_excluded_there() {
+    for anchored in [false, true] {
+        let fx = Fixture::synced_with(&[("d/x", "x"), ("d/z", "z"), ("k", "k")]);
+        if anchored {
+            fx.write(Side::Cache, ".offlineignore", "/e/y\n");
+            assert_code(&fx.sync(&[]), EXIT_OK, "sync the ignore file");
+        }
+        let share_x = ino(&fx, Side::Share, "d/x");
+        fx.write(Side::Share, "d/y", "added on the share");
+        mv(&fx, Side::Cache, "d", "e");
+        assert_code(&fx.sync(&[]), EXIT_OK, "sync the rename");
+        assert_eq!(ino(&fx, Side::Share, "e/x"), share_x, "renamed, not copied");
+        assert_eq!(fx.read_str(Side::Cache, "e/z"), "z");
+        if anchored {
+            for side in [Side::Cache, Side::Share] {
+                assert!(!fx.exists(side, "e/y"), "excluded path written ({side:?})");
+                assert_eq!(fx.read_str(side, "d/y"), "added on the share");
+            }
+        } else {
+            assert!(!fx.exists(Side::Share, "d"), "the folder was split");
+            assert!(!fx.exists(Side::Cache, "d"));
+            assert_eq!(fx.read_str(Side::Cache, "e/y"), "added on the share");
+            assert_eq!(fx.read_str(Side::Share, "e/y"), "added on the share");
+        }
+        fx.assert_settled();
+    }
+}

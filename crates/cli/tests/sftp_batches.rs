@@ -99,11 +99,15 @@ fn assert_complete(placed: &[(String, String)]) {
     }
 }
 
+/// `sync --json` with `env`, its batches placed by count only (not also once a second
+/// old: `OFFLINE_COMMIT_EVERY`), so each test's files are staged as one batch whatever
+/// the machine's speed.
 fn sync_with(server: &Server, cache: &Path, env: &[(&str, String)]) -> std::process::Output {
     output_within(
         server
             .offline(cache)
             .args(["sync", "--json"])
+            .env("OFFLINE_COMMIT_EVERY", "64")
             .envs(env.iter().map(|(k, v)| (k, v))),
         RUN_LIMIT,
     )
@@ -242,33 +246,16 @@ fn sftp_a_failed_flush_while_staging_fails_only_the_files_it_took() {
 }
 
 /// A sync killed (SIGKILL) while it places a batch, at the sixth check before a file
-/// is put in place (`net.write_file.checked`; its number is taken from a listed run
-/// of the same tree against a second server): the share holds some of the files,
-/// complete, and every other one as this cache's temp file, complete too (flushed
-/// before any was placed; a file another placing thread had just linked may have
-/// both). The next sync says it removed them, leaves none, and uploads the rest.
+/// is put in place (`OFFLINE_CRASH_AT=net.write_file.checked:6`): the share holds some
+/// of the files, complete, and every other one as this cache's temp file, complete
+/// too (flushed before any was placed; a file another placing thread had just linked
+/// may have both). The next sync says it removed them, leaves none, and uploads the
+/// rest.
 #[test]
 fn sftp_a_sync_killed_mid_batch_leaves_only_temp_files_the_next_sweeps() {
-    const KILLED_AT: usize = 6;
-    let listing = Server::start(Backend::Sftp);
-    let listed = cache_with_batch(&listing, FILES);
-    let out = sync_with(
-        &listing,
-        listed.path(),
-        &[("OFFLINE_CRASH_LIST", "1".to_string())],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let checks: Vec<u64> = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter_map(|l| l.strip_prefix("crashpoint "))
-        .filter_map(|l| l.strip_suffix(" net.write_file.checked"))
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert_eq!(checks.len(), FILES, "one check a file: {}", text(&out));
-
     let server = Server::start(Backend::Sftp);
     let cache = cache_with_batch(&server, FILES);
-    let point = checks[KILLED_AT - 1];
+    let point = "net.write_file.checked:6";
     let out = sync_with(
         &server,
         cache.path(),
@@ -276,9 +263,7 @@ fn sftp_a_sync_killed_mid_batch_leaves_only_temp_files_the_next_sweeps() {
     );
     assert_eq!(out.status.code(), None, "killed: {}", text(&out));
     assert!(
-        text(&out).contains(&format!(
-            "crashpoint {point} net.write_file.checked: killing"
-        )),
+        text(&out).contains(&format!("killing the process (OFFLINE_CRASH_AT={point})")),
         "{}",
         text(&out)
     );

@@ -292,6 +292,52 @@ fn a_folder_renamed_while_files_in_it_change_on_the_other_side() {
     assert_eq!(order, vec![&p("e"), &p("e/x"), &p("e/y")]);
 }
 
+/// The share created `d/y` while the cache renamed `d` to `e`; renaming the share's
+/// folder would carry `d/y` to `e/y`, a path nobody holds. Only when the engine
+/// answers that `e/y` is included is the folder renamed as one (above); excluded
+/// there (a pattern anchored to the new name), or not answered, the folder is
+/// renamed file by file and the new file stays where it was made.
+#[test]
+fn a_folder_is_not_renamed_onto_an_excluded_path_for_what_it_carries() {
+    let share_created = || {
+        let mut entries = folder_renamed(Side::Cache);
+        let y = file(3);
+        entries.push(("d/y", triple(None, None, copy(y.clone(), ino(11, 0, &y)))));
+        entries
+    };
+    let control = ctl(ConflictPolicy::Log);
+    let included = plan_excluding(share_created(), &control, Lineage::Inode, &[], &[]);
+    assert_eq!(
+        one(&included, "e").action,
+        Action::Rename { on: Side::Share }
+    );
+    let excluded = plan_excluding(share_created(), &control, Lineage::Inode, &[], &["e/y"]);
+    let unanswered = {
+        let mut planner = Planner::new(&control).lineage(Side::Share, Lineage::Inode);
+        for (path, t) in share_created() {
+            planner.add(p(path), t);
+        }
+        let wanted = planner.exclusions_wanted();
+        assert_eq!(wanted.len(), 1, "{wanted:?}");
+        assert_eq!((&wanted[0].path, wanted[0].is_dir), (&p("e/y"), false));
+        planner.finish()
+    };
+    for plan in [excluded, unanswered] {
+        let folder = one(&plan, "e");
+        assert_eq!(folder.moved, None, "{:#?}", plan.items);
+        assert_eq!(one(&plan, "e/x").moved, moved("d/x", Side::Share, "d/x"));
+        assert_eq!(
+            one(&plan, "d/y").action,
+            Action::Run(SyncOperation::CreateCopyOnClient)
+        );
+        assert!(
+            plan.items.iter().all(|i| i.path != p("e/y")),
+            "{:#?}",
+            plan.items
+        );
+    }
+}
+
 #[test]
 fn two_candidates_are_no_rename() {
     let f = file(1);

@@ -8,7 +8,9 @@
 mod rename_fixtures;
 
 use offline_core::plan::{HashWanted, Planner};
-use offline_core::{Action, ConflictPolicy, Lineage, Meta, Plan, Side, SyncOperation, Triple};
+use offline_core::{
+    Action, ConflictPolicy, Lineage, Meta, Plan, RelPath, Side, SyncOperation, Triple,
+};
 use rename_fixtures::*;
 
 /// A file of 13 bytes whose content is `c`: two of them differ only by content.
@@ -212,5 +214,56 @@ fn check_not_renamed(plan: Plan) {
         plan.items.iter().all(|i| !i.triple.excluded),
         "{:#?}",
         plan.items
+    );
+}
+
+/// A file moved into a folder renamed in the same sync is a rename too: the folder's
+/// rename runs first, then the file's, from its old path to its new one below the
+/// folder's new name (found in the next round, once the folder's rename is merged).
+#[test]
+fn a_file_moved_into_a_folder_renamed_in_the_same_sync_is_renamed() {
+    let mut entries = folder_renamed(Side::Cache);
+    let k = file(5);
+    entries.push((
+        "k",
+        triple(base(k.clone(), 5), None, copy(k.clone(), ino(5, 0, &k))),
+    ));
+    entries.push(("e/k", triple(None, copy(unhashed(&k), ino(5, 0, &k)), None)));
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let plan = plan(entries, &ctl(ConflictPolicy::Log));
+    assert_eq!(plan.items.len(), 2, "{:#?}", plan.items);
+    assert_eq!(one(&plan, "e").moved, moved("d", Side::Share, "d"));
+    let file = one(&plan, "e/k");
+    assert_eq!(file.action, Action::Rename { on: Side::Share });
+    assert_eq!(file.moved, moved("k", Side::Share, "k"));
+    let order: Vec<&RelPath> = plan.run_order().into_iter().map(|i| &i.path).collect();
+    assert_eq!(order, vec![&p("e"), &p("e/k")]);
+}
+
+/// A file moved out of a folder renamed in the same sync stays a deletion plus a
+/// creation (its old path on the other side depends on whether the folder's rename
+/// ran first): copied again, nothing lost.
+#[test]
+fn a_file_moved_out_of_a_folder_renamed_in_the_same_sync_is_copied() {
+    let mut entries = folder_renamed(Side::Cache);
+    // d/x left the folder for the top: the cache holds it at `x`, not at `e/x`.
+    let at = entries
+        .iter()
+        .position(|(path, _)| *path == "e/x")
+        .expect("e/x");
+    let (_, moved_out) = entries.remove(at);
+    entries.push(("x", moved_out));
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let plan = plan(entries, &ctl(ConflictPolicy::Log));
+    assert_eq!(one(&plan, "e").moved, moved("d", Side::Share, "d"));
+    assert_eq!(
+        one(&plan, "x").action,
+        Action::Run(SyncOperation::CreateCopyOnServer)
+    );
+    assert_eq!(one(&plan, "x").moved, None);
+    // The share's copy goes: it moved with its folder to e/x, where the cache has none.
+    assert_eq!(
+        one(&plan, "e/x").action,
+        Action::Run(SyncOperation::DeleteServerCopy)
     );
 }

@@ -5,7 +5,9 @@
 //! a short name. With the environment variable `OFFLINE_CRASH_AT=N` set, the N-th hit
 //! of the process (counted across all names) kills it at once with `SIGKILL`: no
 //! unwinding, no destructors, no buffered output flushed — as a power cut or `kill -9`
-//! would. With `OFFLINE_CRASH_LIST=1`, each hit is written to stderr as
+//! would. `OFFLINE_CRASH_AT=NAME:K` kills at the K-th hit of the point `NAME` alone
+//! (the K-th key copied by a folder rename, say, wherever the sync's other points
+//! fall). With `OFFLINE_CRASH_LIST=1`, each hit is written to stderr as
 //! `crashpoint N NAME`, so a test can count the points of a full run.
 //!
 //! For fault tests two more variables work the same way: `OFFLINE_HOOK_AT=N` with
@@ -32,8 +34,30 @@ pub const HOOK_CMD_VAR: &str = "OFFLINE_HOOK_CMD";
 /// `NAME:ERRNO`: the failure [`fail`] injects at the point `NAME`.
 pub const FAIL_VAR: &str = "OFFLINE_FAIL";
 
+/// Where `OFFLINE_CRASH_AT` kills.
+#[derive(Debug, PartialEq, Eq)]
+enum CrashAt {
+    /// The N-th hit of the process, whatever its name.
+    Nth(u64),
+    /// The K-th hit of the point with this name.
+    NthOf(String, u64),
+}
+
+impl CrashAt {
+    /// Reads `N` or `NAME:K` (N and K from 1); None for anything else.
+    fn parse(value: &str) -> Option<CrashAt> {
+        let value = value.trim();
+        if let Ok(n) = value.parse::<u64>() {
+            return (n > 0).then_some(CrashAt::Nth(n));
+        }
+        let (name, k) = value.rsplit_once(':')?;
+        let k = k.trim().parse::<u64>().ok().filter(|&k| k > 0)?;
+        (!name.is_empty()).then(|| CrashAt::NthOf(name.to_string(), k))
+    }
+}
+
 struct Config {
-    crash_at: Option<u64>,
+    crash_at: Option<CrashAt>,
     list: bool,
     hook: Option<(u64, String)>,
     fail: Option<(String, i32)>,
@@ -47,13 +71,14 @@ impl Config {
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 static HITS: AtomicU64 = AtomicU64::new(0);
+/// Hits of the point `OFFLINE_CRASH_AT=NAME:K` names.
+static NAMED_HITS: AtomicU64 = AtomicU64::new(0);
 
 fn config() -> &'static Config {
     CONFIG.get_or_init(|| Config {
         crash_at: std::env::var(CRASH_AT_VAR)
             .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&n| n > 0),
+            .and_then(|v| CrashAt::parse(&v)),
         list: std::env::var(CRASH_LIST_VAR).is_ok_and(|v| !v.is_empty() && v != "0"),
         hook: std::env::var(HOOK_AT_VAR)
             .ok()
@@ -92,10 +117,21 @@ pub fn hit(name: &str) {
             "crashpoint {n} {name}: ran the hook {command:?}: {status:?}"
         );
     }
-    if config.crash_at == Some(n) {
+    let kill = match &config.crash_at {
+        Some(CrashAt::Nth(at)) => *at == n,
+        Some(CrashAt::NthOf(point, at)) if point == name => {
+            NAMED_HITS.fetch_add(1, Ordering::SeqCst) + 1 == *at
+        }
+        _ => false,
+    };
+    if kill {
+        let at = match &config.crash_at {
+            Some(CrashAt::NthOf(point, k)) => format!("{point}:{k}"),
+            _ => n.to_string(),
+        };
         let _ = writeln!(
             std::io::stderr().lock(),
-            "crashpoint {n} {name}: killing the process (OFFLINE_CRASH_AT={n})"
+            "crashpoint {n} {name}: killing the process (OFFLINE_CRASH_AT={at})"
         );
         kill_now();
     }
@@ -122,12 +158,19 @@ mod tests {
     use std::process::Command;
 
     const CHILD: &str = "CRASHPOINT_TEST_CHILD";
+    /// Set: the child first hits another point five times.
+    const OTHER: &str = "CRASHPOINT_TEST_OTHER";
 
     /// Run as a child: three hits, each followed by a line on stdout.
     #[test]
     fn child_body() {
         if std::env::var_os(CHILD).is_none() {
             return;
+        }
+        if std::env::var_os(OTHER).is_some() {
+            for _ in 0..5 {
+                super::hit("other.point");
+            }
         }
         for i in 1..=3 {
             super::hit("test.point");
@@ -147,6 +190,7 @@ mod tests {
             "--test-threads=1",
         ])
         .env(CHILD, "1")
+        .env_remove(OTHER)
         .env_remove(super::CRASH_AT_VAR)
         .env_remove(super::CRASH_LIST_VAR);
         for (k, v) in vars {
@@ -167,6 +211,35 @@ mod tests {
         );
         assert!(stdout.contains("after hit 1"), "{stdout}");
         assert!(!stdout.contains("after hit 2"), "{stdout}");
+    }
+
+    #[test]
+    fn a_named_hit_kills_at_that_points_kth_hit_alone() {
+        let out = run_child(&[(super::CRASH_AT_VAR, "test.point:2"), (OTHER, "1")]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(9), "{stdout}{stderr}");
+        assert!(stdout.contains("after hit 1"), "{stdout}");
+        assert!(!stdout.contains("after hit 2"), "{stdout}");
+        assert!(
+            stderr.contains(
+                "crashpoint 7 test.point: killing the process (OFFLINE_CRASH_AT=test.point:2)"
+            ),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn the_crash_variable_reads_a_number_or_a_named_point() {
+        use super::CrashAt;
+        assert_eq!(CrashAt::parse(" 12 "), Some(CrashAt::Nth(12)));
+        assert_eq!(
+            CrashAt::parse("s3.rename_folder.copy:3"),
+            Some(CrashAt::NthOf("s3.rename_folder.copy".into(), 3))
+        );
+        for bad in ["0", "", "x", "x:0", ":2", "x:y", "-1"] {
+            assert_eq!(CrashAt::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::guards;
 use crate::sink::{ItemReport, ItemResult};
 use crate::walk::Walker;
-use offline_core::plan::{HashWanted, Planner};
+use offline_core::plan::{ExclusionWanted, HashWanted, Planner};
 use offline_core::{Plan, RelPath, Side, SyncControl, SyncOperation};
 use offline_remote::Remote;
 
@@ -60,6 +60,7 @@ impl Cache {
     /// found by its fingerprint only, a renamed file that may also be edited). A
     /// copy that cannot be read is left without one: no rename is found for it.
     fn hash_for_renames(&self, share: &dyn Remote, planner: &mut Planner<'_>) {
+        self.answer_exclusions(share, planner);
         for _ in 0..HASH_ROUNDS {
             crate::births::give_births(&self.local, share, planner);
             let wanted = planner.hashes_wanted();
@@ -75,6 +76,30 @@ impl Cache {
                     Ok((hash, _)) => planner.give_hash(side, &path, hash),
                     Err(err) => tracing::debug!("{path}: not hashed to find a rename: {err}"),
                 }
+            }
+        }
+    }
+
+    /// Tells the planner whether the paths a renamed folder would carry items to
+    /// are excluded, from the patterns and the ignore files (read in the cache
+    /// folder, else on the share). A path whose ignore files cannot be read gets no
+    /// answer: its folder is renamed file by file.
+    fn answer_exclusions(&self, share: &dyn Remote, planner: &mut Planner<'_>) {
+        let wanted = planner.exclusions_wanted();
+        if wanted.is_empty() {
+            return;
+        }
+        let Ok(mut checker) = self.exclusion_checker() else {
+            return;
+        };
+        let readers = crate::exclude::Readers {
+            local: &self.local,
+            share: Some(share),
+        };
+        for ExclusionWanted { path, is_dir } in wanted {
+            match checker.check_with(readers, &path, is_dir) {
+                Ok(reason) => planner.give_exclusion(&path, reason.is_some_and(|r| r.excluded)),
+                Err(err) => tracing::debug!("{path}: exclusion unknown, no folder rename: {err}"),
             }
         }
     }

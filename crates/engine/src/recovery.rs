@@ -4,8 +4,9 @@
 //! its operation was durable, so the next prepare sees either the old state (and
 //! redoes the operation) or both sides equal (and records them as synced). A rename
 //! that was done on its side is rolled forward: its base (originals, pins, conflict)
-//! moves to the new path, as the run would have recorded it; one not done is left
-//! for the next prepare to find again.
+//! moves to the new path, as the run would have recorded it; one cut short between
+//! its steps (an S3 folder: copies, then deletions) is finished first; one not done
+//! is left for the next prepare to find again.
 
 use crate::cache::Cache;
 use crate::error::Result;
@@ -85,7 +86,7 @@ impl Cache {
                 .with_temp_tag(&self.temp)
                 .remove_temp_files()?;
         }
-        let renamed = self.renames_done(share, &in_flight);
+        let renamed = self.renames_done(share, &in_flight)?;
         let batch = self.store.transaction()?;
         for (from, to) in &renamed {
             batch.move_item(from, to)?;
@@ -105,13 +106,15 @@ impl Cache {
     }
 
     /// The renames in flight that were done on their side (nothing is at the old
-    /// path there any more, something is at the new one), as (old base path, new
-    /// path).
+    /// path there any more, something is at the new one), or that were cut short
+    /// between their steps and are finished now (`Remote::finish_move`), as (old
+    /// base path, new path). An error (the share unreachable) leaves the journal as
+    /// it is, for the next sync to recover.
     fn renames_done(
         &self,
         share: &dyn Remote,
         in_flight: &[JournalEntry],
-    ) -> Vec<(RelPath, RelPath)> {
+    ) -> Result<Vec<(RelPath, RelPath)>> {
         let mut done = Vec::new();
         for entry in in_flight {
             let Ok(row) = serde_json::from_str::<RenameRow>(&entry.detail) else {
@@ -127,9 +130,17 @@ impl Cache {
             else {
                 continue;
             };
-            let at_source = side.stat(&source);
-            let at_target = side.stat(&entry.path);
-            if matches!((at_source, at_target), (Ok(None), Ok(Some(_)))) {
+            let (Ok(at_source), Ok(at_target)) = (side.stat(&source), side.stat(&entry.path))
+            else {
+                continue;
+            };
+            let finished = match (at_source, at_target) {
+                (None, Some(_)) => true,
+                // Under both names: a rename of many steps (S3) cut short.
+                (Some(_), Some(_)) => side.finish_move(&source, &entry.path)?,
+                _ => false,
+            };
+            if finished {
                 tracing::info!(
                     "interrupted sync: the rename of {from} to {} was done; its base follows",
                     entry.path
@@ -137,6 +148,6 @@ impl Cache {
                 done.push((from, entry.path.clone()));
             }
         }
-        done
+        Ok(done)
     }
 }

@@ -232,6 +232,18 @@ pub trait Remote: Send + Sync {
         })
     }
 
+    /// Finishes a [`Remote::move_item`] of the folder `from` to `to` that was
+    /// interrupted (the process killed) with the folder under both names, on a side
+    /// whose folder rename is many steps (S3: a copy per key, then the deletions).
+    /// What is under `to` must be what the rename put there (each file the same as
+    /// the one under `from`, when that one is still there); then the rest is done
+    /// and `true` returned. `false`, having changed nothing, when it is not (the next
+    /// plan sees both folders) or when this side renames in one step, so no rename
+    /// is ever half done (the default).
+    fn finish_move(&self, _from: &RelPath, _to: &RelPath) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Sets the mode and/or mtime of an item (of a symlink only the mtime), after
     /// checking `expect`, and returns its new stat.
     fn set_attrs(

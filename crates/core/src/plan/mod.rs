@@ -48,7 +48,7 @@ pub use change::Change;
 pub use decide::decide;
 pub use item::BaseUpdate;
 pub use planner::Planner;
-pub use rename::HashWanted;
+pub use rename::{ExclusionWanted, HashWanted};
 use settle::settle;
 
 /// The three copies of one path, plus its cache state. The copies are boxed: most

@@ -7,7 +7,7 @@
 //! ([`Planner::hashes_wanted`]): the engine takes them and gives them back
 //! ([`Planner::give_hash`]) before [`Planner::finish`].
 
-use super::rename::{Births, HashWanted, Renames};
+use super::rename::{Births, ExclusionWanted, HashWanted, KnownExclusions, Renames};
 use super::{decide, settle, Action, Counts, Plan, PlanItem, Triple};
 use crate::control::SyncControl;
 use crate::copies::Original;
@@ -41,6 +41,9 @@ pub struct Planner<'c> {
     pub(super) saw_original: bool,
     /// Birth times of rename candidates, given by the engine.
     births: Births,
+    /// Whether paths a renamed folder would carry items to are excluded, given by
+    /// the engine.
+    exclusions: KnownExclusions,
 }
 
 impl<'c> Planner<'c> {
@@ -60,6 +63,7 @@ impl<'c> Planner<'c> {
             renames: true,
             saw_original: false,
             births: Births::new(),
+            exclusions: KnownExclusions::new(),
         }
     }
 
@@ -165,6 +169,22 @@ impl<'c> Planner<'c> {
         self.births.insert((side, path.clone()), born_ns);
     }
 
+    /// The paths nobody holds that a renamed folder would carry an item to, whose
+    /// exclusion decides whether the folder is renamed as one; give each answer
+    /// back with [`Planner::give_exclusion`] before asking for births and hashes.
+    pub fn exclusions_wanted(&mut self) -> Vec<ExclusionWanted> {
+        if !self.renames || !self.base_known {
+            return Vec::new();
+        }
+        self.sort();
+        self.renames().exclusions_wanted_in(&self.items)
+    }
+
+    /// Whether `path`, asked for by [`Planner::exclusions_wanted`], is excluded.
+    pub fn give_exclusion(&mut self, path: &RelPath, excluded: bool) {
+        self.exclusions.insert(path.clone(), excluded);
+    }
+
     /// The content hash of the copy at `path` on `side`, asked for by
     /// [`Planner::hashes_wanted`].
     pub fn give_hash(&mut self, side: Side, path: &RelPath, hash: Hash) {
@@ -193,6 +213,7 @@ impl<'c> Planner<'c> {
             control: self.control,
             lineage: self.lineage,
             births: &self.births,
+            exclusions: &self.exclusions,
         }
     }
 
@@ -218,12 +239,14 @@ impl<'c> Planner<'c> {
             ghost_parents,
             lineage,
             births,
+            exclusions,
             ..
         } = self;
         let renames = Renames {
             control,
             lineage,
             births: &births,
+            exclusions: &exclusions,
         };
         if !left_out.is_empty() {
             let outside = |p: &RelPath| !left_out.iter().any(|b| b.contains(p));

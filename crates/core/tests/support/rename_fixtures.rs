@@ -80,9 +80,25 @@ pub fn plan_with(
     share: Lineage,
     hashes: &[(Side, &str, u8)],
 ) -> Plan {
+    plan_excluding(entries, control, share, hashes, &[])
+}
+
+/// [`plan_with`], where the paths nobody holds are excluded at or below one of
+/// `excluded` (the engine's answer from its patterns) and included elsewhere.
+pub fn plan_excluding(
+    entries: Vec<(&str, Triple)>,
+    control: &SyncControl,
+    share: Lineage,
+    hashes: &[(Side, &str, u8)],
+    excluded: &[&str],
+) -> Plan {
     let mut planner = Planner::new(control).lineage(Side::Share, share);
     for (path, t) in entries {
         planner.add(p(path), t);
+    }
+    for wanted in planner.exclusions_wanted() {
+        let is_excluded = excluded.iter().any(|e| p(e).contains(&wanted.path));
+        planner.give_exclusion(&wanted.path, is_excluded);
     }
     for HashWanted { side, path } in planner.hashes_wanted() {
         if let Some((_, _, c)) = hashes.iter().find(|(s, q, _)| *s == side && p(q) == path) {

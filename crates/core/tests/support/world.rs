@@ -146,6 +146,12 @@ pub fn plan_sync(
     for (path, triple) in entries(base, local, remote, lineage, excluded) {
         planner.add(path, triple);
     }
+    // The engine answers from its patterns; here a path is excluded at or below
+    // an excluded path.
+    for w in planner.exclusions_wanted() {
+        let excluded = excluded.iter().any(|e| e.contains(&w.path));
+        planner.give_exclusion(&w.path, excluded);
+    }
     for _ in 0..3 {
         let wanted = planner.hashes_wanted();
         if wanted.is_empty() {

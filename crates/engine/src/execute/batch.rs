@@ -14,11 +14,15 @@ use super::sides::{Copied, Sides, StagedFile};
 use offline_core::{Kind, Meta, PlanItem, RelPath, Side};
 use offline_remote::{ErrorKind, RemoteError, Written};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Files per batch.
 const BATCH_FILES: usize = 512;
 /// Bytes per batch.
 const BATCH_BYTES: u64 = 256 << 20;
+/// A batch is placed once its first copy has waited this long (by default), so a
+/// slow run's progress moves at least this often instead of only every 512 files.
+const BATCH_AGE: Duration = Duration::from_secs(1);
 
 /// One staged copy waiting for its batch to be placed.
 struct StagedCopy<'p> {
@@ -27,10 +31,14 @@ struct StagedCopy<'p> {
 }
 
 /// The copies staged so far.
-#[derive(Default)]
 pub(super) struct Batch<'p> {
     copies: Vec<StagedCopy<'p>>,
     bytes: u64,
+    /// When the first copy waiting now was staged.
+    since: Option<Instant>,
+    /// Placed once this old; `None`: by count and bytes only, so a run passes the
+    /// same crash points whatever the machine's speed (`OFFLINE_COMMIT_EVERY`).
+    max_age: Option<Duration>,
 }
 
 /// True when a file copy of `src` to `item`'s path on `to` can go through a batch:
@@ -46,11 +54,24 @@ pub(super) fn can_batch(sides: &Sides<'_>, to: Side, item: &PlanItem, src: &Meta
 }
 
 impl<'p> Batch<'p> {
-    /// Adds a copy the pool staged; true when the batch is full and should be placed.
+    /// An empty batch, placed when full or, when `timed`, once a second old.
+    pub(super) fn new(timed: bool) -> Batch<'p> {
+        Batch {
+            copies: Vec::new(),
+            bytes: 0,
+            since: None,
+            max_age: timed.then_some(BATCH_AGE),
+        }
+    }
+
+    /// Adds a copy the pool staged; true when the batch is full (or old) and should
+    /// be placed.
     pub(super) fn add(&mut self, job: Job<'p>, file: StagedFile) -> bool {
         self.bytes += file.src.meta.size;
         self.copies.push(StagedCopy { job, file });
-        self.copies.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
+        let since = *self.since.get_or_insert_with(Instant::now);
+        let old = self.max_age.is_some_and(|age| since.elapsed() >= age);
+        self.copies.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES || old
     }
 
     /// True when nothing waits.
@@ -67,6 +88,7 @@ impl<'p> Batch<'p> {
     ) -> Vec<(Job<'p>, Result<Copied, RemoteError>)> {
         let copies = std::mem::take(&mut self.copies);
         self.bytes = 0;
+        self.since = None;
         if copies.is_empty() {
             return Vec::new();
         }

@@ -6,6 +6,7 @@
 
 use super::apply::{copy_entry, item_error, Done, Work};
 use super::batch::{can_batch, Batch};
+use super::commit_policy::CommitPolicy;
 use super::ledger::{JournalId, Ledger};
 use super::parallel::{CopyKind, Job, Outcome, Pool};
 use super::sides::Copied;
@@ -94,7 +95,7 @@ impl<'a, 's> Run<'a, 's> {
         order: &[&'p PlanItem],
         pool: &mut Pool<'p>,
     ) -> Result<()> {
-        let batch = &mut Batch::default();
+        let batch = &mut Batch::new(CommitPolicy::from_env() == CommitPolicy::Timed);
         for (index, &item) in order.iter().enumerate() {
             if self.stop.is_some() {
                 break;

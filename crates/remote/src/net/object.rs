@@ -443,6 +443,28 @@ impl Remote for ObjectRemote {
         }
     }
 
+    /// S3 only (a WebDAV MOVE is one step): a folder's remaining copies and
+    /// deletions; a file copied but not yet deleted under its old name is deleted.
+    fn finish_move(&self, from: &RelPath, to: &RelPath) -> Result<bool> {
+        if !self.is_s3() || from.is_root() || to.is_root() {
+            return Ok(false);
+        }
+        let (Some(source), Some(target)) = (self.stat(from)?, self.stat(to)?) else {
+            return Ok(false);
+        };
+        match (source.meta.kind, target.meta.kind) {
+            (Kind::Dir, Kind::Dir) => self.s3_finish_folder_rename(from, to),
+            (Kind::File, Kind::File) if source.identity == target.identity => {
+                crashpoint::hit("s3.rename.delete");
+                self.rt
+                    .guarded(self.op.delete(key(from)?))
+                    .map_err(|e| self.fail(from, "remove it after copying it", e))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn set_attrs(
         &self,
         path: &RelPath,

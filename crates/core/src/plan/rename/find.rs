@@ -3,7 +3,7 @@
 //! confirmed by the content hash where the key is only a stat fingerprint, and on
 //! sides without inodes, folders inferred from the files renamed out of them.
 
-use super::{slot, subtree, HashWanted, Pair, Renames};
+use super::{slot, subtree, ExclusionWanted, HashWanted, Pair, Renames};
 use crate::copies::{Original, Scanned};
 use crate::lineage::{object_key, size_and_mtime, Lineage};
 use crate::meta::{Hash, Kind, Meta};
@@ -24,6 +24,7 @@ impl Renames<'_> {
         items: &[PlanItem],
         merged: &[bool],
         wanted: &mut Vec<HashWanted>,
+        unknown: &mut Vec<ExclusionWanted>,
     ) -> Vec<Pair> {
         let mut pairs = Vec::new();
         for side in Side::BOTH {
@@ -62,11 +63,9 @@ impl Renames<'_> {
             if lineage != Lineage::Inode {
                 infer_folders(items, merged, side, &mut found);
             }
-            // A folder is renamed with the excluded items below it only when each
-            // stays excluded under the other name (see `exclusions_follow`).
-            found.retain(|p| {
-                !p.dir || exclusions_follow(items, &items[p.from].path, &items[p.to].path)
-            });
+            // A folder is renamed with everything below it only when each item
+            // keeps its exclusion under the other name (`exclusion.rs`).
+            found.retain(|p| !p.dir || self.exclusions_follow(items, p, unknown));
             pairs.extend(found);
         }
         pairs.sort_by_key(|p| (p.from, slot(p.side)));
@@ -270,39 +269,6 @@ pub(super) fn filled_hash(
         size_and_mtime(was).is_some() && size_and_mtime(was) == size_and_mtime(&copy.identity);
     (same_object && same_stat).then_some(o.meta.hash).flatten()
 }
-/// True when a folder renamed from `from` to `to` (on one side) may be renamed on
-/// the other with the excluded items below it, each staying excluded and where the
-/// cache's exclusions put it:
-/// - below the old name (the other side's copies, which the rename moves): only
-///   when the same relative path below the new name is listed and excluded too
-///   (the person's own copy moved with the folder: `.DS_Store`, `node_modules/`
-///   excluded by name);
-/// - below the new name (the renaming side's, which the rename leaves alone): unless
-///   the same path below the old name is listed and not excluded.
-///
-/// Otherwise the exclusion may depend on the folder's name (a pattern anchored to
-/// it), or is not known at the new name: the folder stays a deletion plus a
-/// creation, renamed file by file, and the excluded item is left where it is.
-fn exclusions_follow(items: &[PlanItem], from: &RelPath, to: &RelPath) -> bool {
-    let excluded_at = |path: &RelPath| {
-        items
-            .binary_search_by(|i| i.path.cmp(path))
-            .ok()
-            .map(|at| items[at].triple.excluded)
-    };
-    let moved_along = subtree(items, from).filter(|i| i.triple.excluded).all(|i| {
-        i.path
-            .rebased(from, to)
-            .is_some_and(|at| excluded_at(&at) == Some(true))
-    });
-    let left_alone = subtree(items, to).filter(|i| i.triple.excluded).all(|i| {
-        i.path
-            .rebased(to, from)
-            .is_none_or(|at| excluded_at(&at) != Some(false))
-    });
-    moved_along && left_alone
-}
-
 /// True when `item` had a copy on `side` at the last sync that is gone now (a ghost
 /// is never gone from the cache).
 pub(super) fn is_gone(item: &PlanItem, side: Side) -> bool {

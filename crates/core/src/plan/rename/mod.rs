@@ -11,7 +11,8 @@
 //! A renamed item becomes one plan item at its new path, its copies brought together
 //! in one triple (`merge`), decided as any path, and carried out as a rename on the
 //! other side first ([`Moved`]); a renamed folder takes everything below it. A match
-//! that is not one to one, a rename into or out of a renamed folder, a renamed item
+//! that is not one to one, a move out of a renamed folder (a move into one is found
+//! in the next round, once the folder's rename is merged), a renamed item
 //! deleted or of another kind on the other side, and a rename whose item is also a
 //! conflict left logged stay a deletion plus a creation, as without this rule.
 //! Renamed to two names, one on each side, the item is a conflict: `log` leaves both,
@@ -26,10 +27,12 @@ use crate::state::SyncState;
 use std::collections::{HashMap, HashSet};
 
 mod birth;
+mod exclusion;
 mod find;
 mod merge;
 
 pub use birth::Births;
+pub use exclusion::{ExclusionWanted, KnownExclusions};
 
 use find::other_copy_fits;
 
@@ -54,6 +57,8 @@ pub(super) struct Renames<'a> {
     pub(super) lineage: [Lineage; 2],
     /// Birth times of inode-matched new copies, as the engine gave them.
     pub(super) births: &'a Births,
+    /// Whether paths nobody holds are excluded, as the engine answered.
+    pub(super) exclusions: &'a KnownExclusions,
 }
 
 /// One rename found on `side`: the item at index `from` (gone there) is the one at
@@ -90,7 +95,7 @@ impl Renames<'_> {
     pub(super) fn wanted(&self, items: &[PlanItem]) -> Vec<HashWanted> {
         let fresh = vec![false; items.len()];
         let mut wanted = Vec::new();
-        let pairs = self.find(items, &fresh, &mut wanted);
+        let pairs = self.find(items, &fresh, &mut wanted, &mut Vec::new());
         for pair in pairs.iter().filter(|p| p.dir) {
             self.children_wanted(items, pair, &mut wanted);
         }
@@ -103,14 +108,28 @@ impl Renames<'_> {
     /// would tell a reused inode number (`birth.rs`), on `items` (sorted by path).
     pub(super) fn births_wanted_in(&self, items: &[PlanItem]) -> Vec<HashWanted> {
         let fresh = vec![false; items.len()];
-        let pairs = self.find(items, &fresh, &mut Vec::new());
+        let pairs = self.find(items, &fresh, &mut Vec::new(), &mut Vec::new());
         self.births_wanted(items, &pairs)
+    }
+
+    /// The paths below a renamed folder's new name, nobody holds, that an item
+    /// would be carried to, whose exclusion is not known yet (`exclusion.rs`), on
+    /// `items` (sorted by path).
+    pub(super) fn exclusions_wanted_in(&self, items: &[PlanItem]) -> Vec<ExclusionWanted> {
+        let fresh = vec![false; items.len()];
+        let mut unknown = Vec::new();
+        self.find(items, &fresh, &mut Vec::new(), &mut unknown);
+        unknown.sort();
+        unknown.dedup();
+        unknown
     }
 
     /// True when `items` (sorted by path) hold any rename candidate at all.
     pub(super) fn any(&self, items: &[PlanItem]) -> bool {
         let fresh = vec![false; items.len()];
-        !self.find(items, &fresh, &mut Vec::new()).is_empty()
+        !self
+            .find(items, &fresh, &mut Vec::new(), &mut Vec::new())
+            .is_empty()
     }
 
     /// Finds the renames in `items` (sorted by path), except of the items that were
@@ -126,7 +145,7 @@ impl Renames<'_> {
         let mut merged = vec![false; items.len()];
         for _ in 0..ROUNDS {
             let mut ignored = Vec::new();
-            let mut pairs = self.find(&items, &merged, &mut ignored);
+            let mut pairs = self.find(&items, &merged, &mut ignored, &mut Vec::new());
             pairs.retain(|p| !forbidden.contains(&items[p.from].path));
             let chosen = self.choose(&items, pairs);
             if chosen.is_empty() {

@@ -2,40 +2,138 @@
 //! (its files, its subfolders' and its own folder markers) is copied on the server
 //! to the same key under the new prefix, then the old keys are deleted. No byte goes
 //! through this machine. The copies come first, so an interruption leaves the items
-//! under both names, never under none; the next sync finds them equal.
+//! under both names, never under none; recovery finishes such a rename
+//! (`finish_move`) when everything under the new name is what the rename copied.
 
 use super::ObjectRemote;
 use crate::error::Result;
 use crate::net::key;
 use futures_util::StreamExt;
 use offline_core::RelPath;
+use std::collections::{HashMap, HashSet};
+
+/// One key of the folder: its old and its new name.
+struct Step {
+    old: String,
+    new: String,
+}
+
+impl Step {
+    fn is_marker(&self) -> bool {
+        self.old.ends_with('/')
+    }
+}
 
 impl ObjectRemote {
     /// Copies every key under `from/` to `to/`, then deletes the old ones.
     pub(super) fn s3_rename_folder(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+        let steps = self.s3_rename_steps(from, to)?;
+        self.s3_carry_out(from, to, &steps, &HashSet::new())
+    }
+
+    /// Finishes an interrupted [`ObjectRemote::s3_rename_folder`]: false, changing
+    /// nothing, when a file under `to/` differs from its namesake under `from/` (it
+    /// is not the rename's copy: the next plan decides), else the copies still
+    /// missing, then the deletions.
+    pub(super) fn s3_finish_folder_rename(&self, from: &RelPath, to: &RelPath) -> Result<bool> {
+        let steps = self.s3_rename_steps(from, to)?;
+        let old_tags = self.s3_tags(from)?;
+        let new_tags = self.s3_tags(to)?;
+        let mut done = HashSet::new();
+        for step in steps.iter().filter(|s| !s.is_marker()) {
+            let (Some(old), Some(new)) = (old_tags.get(&step.old), new_tags.get(&step.new)) else {
+                continue;
+            };
+            if old != new {
+                tracing::info!(
+                    key = %step.new,
+                    "not the copy an interrupted rename made: the folder is left under both names"
+                );
+                return Ok(false);
+            }
+            done.insert(step.new.clone());
+        }
+        self.s3_carry_out(from, to, &steps, &done)?;
+        Ok(true)
+    }
+
+    /// The keys under `from/` (its own marker last), each with its name under `to/`.
+    fn s3_rename_steps(&self, from: &RelPath, to: &RelPath) -> Result<Vec<Step>> {
         let (old, new) = (format!("{}/", key(from)?), format!("{}/", key(to)?));
+        let keys = self.s3_keys_under(from, &old)?;
+        let mut steps: Vec<Step> = Vec::with_capacity(keys.len() + 1);
+        for k in keys.iter().chain(std::iter::once(&old)) {
+            let k = k.trim_start_matches('/');
+            let Some(rest) = k.strip_prefix(old.as_str()) else {
+                continue;
+            };
+            if steps.iter().any(|s| s.old == k) {
+                continue;
+            }
+            steps.push(Step {
+                old: k.to_string(),
+                new: format!("{new}{rest}"),
+            });
+        }
+        Ok(steps)
+    }
+
+    /// Every key under the prefix `prefix` (the folder `dir`), recursively.
+    fn s3_keys_under(&self, dir: &RelPath, prefix: &str) -> Result<Vec<String>> {
         let keys = self.rt.guarded(async {
-            let mut lister = self.op.lister_with(&old).recursive(true).await?;
+            let mut lister = self.op.lister_with(prefix).recursive(true).await?;
             let mut out = Vec::new();
             while let Some(entry) = lister.next().await {
                 out.push(entry?.path().to_string());
             }
             Ok::<_, opendal::Error>(out)
         });
-        let keys = keys.map_err(|e| self.fail(from, "list the folder to rename it", e))?;
-        let mut moved = Vec::with_capacity(keys.len() + 1);
-        for k in keys.iter().chain(std::iter::once(&old)) {
-            let k = k.trim_start_matches('/');
-            let Some(rest) = k.strip_prefix(old.as_str()) else {
-                continue;
-            };
-            if moved.iter().any(|(a, _): &(String, String)| a == k) {
+        keys.map_err(|e| self.fail(dir, "list the folder to rename it", e))
+    }
+
+    /// The identity (ETag and size) of every file key under the folder `dir`, by key.
+    fn s3_tags(&self, dir: &RelPath) -> Result<HashMap<String, String>> {
+        let prefix = format!("{}/", key(dir)?);
+        let entries = self.rt.guarded(async {
+            let mut lister = self.op.lister_with(&prefix).recursive(true).await?;
+            let mut out = Vec::new();
+            while let Some(entry) = lister.next().await {
+                out.push(entry?);
+            }
+            Ok::<_, opendal::Error>(out)
+        });
+        let entries = entries.map_err(|e| self.fail(dir, "list the folder", e))?;
+        let mut out = HashMap::new();
+        for entry in entries {
+            let k = entry.path().trim_start_matches('/');
+            if k.ends_with('/') {
                 continue;
             }
-            moved.push((k.to_string(), format!("{new}{rest}")));
+            let mut identity = self.to_stat(entry.metadata()).identity;
+            if !identity.starts_with("etag:") {
+                // A listing without the ETag: ask for the key itself.
+                identity = match self.rt.guarded(self.op.stat(k)) {
+                    Ok(meta) => self.to_stat(&meta).identity,
+                    Err(e) if e.kind() == opendal::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(self.fail(dir, "read a file's metadata", e)),
+                };
+            }
+            out.insert(k.to_string(), identity);
         }
-        for (a, b) in &moved {
-            if a.ends_with('/') {
+        Ok(out)
+    }
+
+    /// The copies (but those in `done`, already there), then the deletions.
+    fn s3_carry_out(
+        &self,
+        from: &RelPath,
+        to: &RelPath,
+        steps: &[Step],
+        done: &HashSet<String>,
+    ) -> Result<()> {
+        for step in steps {
+            let (a, b) = (&step.old, &step.new);
+            if step.is_marker() {
                 // A folder marker: a zero-byte object, made anew.
                 match self.rt.guarded(self.op.stat(a)) {
                     Ok(_) => self
@@ -47,19 +145,29 @@ impl ObjectRemote {
                 }
                 continue;
             }
+            if done.contains(b) {
+                continue;
+            }
             crashpoint::hit("s3.rename_folder.copy");
             self.rt
                 .guarded(self.op.copy(a, b))
                 .map_err(|e| self.fail(to, &format!("copy {a} to {b}"), e))?;
         }
         // Files first, then folder markers deepest first: a folder goes once empty.
-        let mut old_keys: Vec<&String> = moved.iter().map(|(a, _)| a).collect();
-        old_keys.sort_by_key(|k| (k.ends_with('/'), std::cmp::Reverse(k.len())));
-        for a in old_keys {
-            match self.rt.guarded(self.op.delete(a)) {
+        let mut old_keys: Vec<&Step> = steps.iter().collect();
+        old_keys.sort_by_key(|s| (s.is_marker(), std::cmp::Reverse(s.old.len())));
+        for step in old_keys {
+            crashpoint::hit("s3.rename_folder.delete");
+            match self.rt.guarded(self.op.delete(&step.old)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
-                Err(e) => return Err(self.fail(from, &format!("remove {a} after copying it"), e)),
+                Err(e) => {
+                    return Err(self.fail(
+                        from,
+                        &format!("remove {} after copying it", step.old),
+                        e,
+                    ))
+                }
             }
         }
         Ok(())
