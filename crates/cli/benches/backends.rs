@@ -19,8 +19,9 @@
 //! `OFFLINE_BENCH_DELAY_MS` (0: the client talks to the server directly; N: through a
 //! relay on loopback that holds every chunk N ms in each direction, a link with a
 //! round trip of 2N ms), `OFFLINE_BENCH_REPS` (1: runs of every case, backends
-//! interleaved; the table shows medians), `OFFLINE_BENCH_TSV` (unset: a file for the
-//! raw rows, `bench/results/DATE-backends-N.tsv` for bench/report's goals chart),
+//! interleaved; the table shows medians), `OFFLINE_BENCH_TSV` (a file to write the
+//! raw rows to, such as `bench/results/DATE-backends-N.tsv` for bench/report's goals
+//! chart; unset: none),
 //! `OFFLINE_BENCH_ANCHOR` (1; 0: no smbclient or rsync runs).
 
 #[path = "../tests/servers/mod.rs"]
