@@ -5,7 +5,10 @@
 
 mod servers;
 
-use servers::{output_within, run, spawn_sync_with, sync_expect, text, Backend, Server, RUN_LIMIT};
+use servers::{
+    output_within, run, spawn_sync_with, sync_expect, text, two_caches, write, Backend, Server,
+    RUN_LIMIT,
+};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -44,28 +47,8 @@ fn tree(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
-fn write(path: &Path, text: &str) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, text).unwrap();
-}
-
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-/// Two fresh caches of the server's share, the first one synced with `files`.
-fn two_caches(server: &Server, files: &[(&str, &str)]) -> (TempDir, TempDir) {
-    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
-    server.init(a.path());
-    for (path, content) in files {
-        write(&a.path().join(path), content);
-    }
-    sync_expect(server, a.path(), &[], 0);
-    server.init(b.path());
-    sync_expect(server, b.path(), &[], 0);
-    (a, b)
 }
 
 fn status_json(server: &Server, cache: &Path) -> serde_json::Value {

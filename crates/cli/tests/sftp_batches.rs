@@ -6,7 +6,9 @@
 
 mod servers;
 
-use servers::{output_within, run, sync_expect, text, Backend, Server, RUN_LIMIT};
+use servers::{
+    output_within, run, sync_expect, text, two_caches, write, Backend, Server, RUN_LIMIT,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,26 +19,6 @@ const FILES: usize = 12;
 /// More files than SFTP keeps open while staging (256): a copy's thread flushes the
 /// first ones itself, the batch the rest (still one engine batch, at most 512).
 const MANY: usize = 300;
-
-fn write(path: &Path, text: &str) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, text).unwrap();
-}
-
-/// Two fresh caches of the share, the first one synced with `files`.
-fn two_caches(server: &Server, files: &[(&str, &str)]) -> (TempDir, TempDir) {
-    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
-    server.init(a.path());
-    for (path, text) in files {
-        write(&a.path().join(path), text);
-    }
-    sync_expect(server, a.path(), &[], 0);
-    server.init(b.path());
-    sync_expect(server, b.path(), &[], 0);
-    (a, b)
-}
 
 fn content(i: usize) -> String {
     format!("file {i}\n").repeat(50)

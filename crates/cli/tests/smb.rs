@@ -6,33 +6,12 @@
 
 mod servers;
 
-use servers::{run, sync_expect, text, Backend, Server};
+use servers::{run, sync_expect, text, two_caches, write, Backend, Server};
 use std::fs;
 use std::io::Write;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, UNIX_EPOCH};
 use tempfile::TempDir;
-
-fn write(path: &Path, text: &str) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, text).unwrap();
-}
-
-/// Two caches of the server's share, the first one synced with `files`.
-fn two_caches(server: &Server, files: &[(&str, &str)]) -> (TempDir, TempDir) {
-    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
-    server.init(a.path());
-    for (path, content) in files {
-        write(&a.path().join(path), content);
-    }
-    sync_expect(server, a.path(), &[], 0);
-    server.init(b.path());
-    sync_expect(server, b.path(), &[], 0);
-    (a, b)
-}
 
 /// The share's folder on the server's disk.
 fn on_share(server: &Server, path: &str) -> std::path::PathBuf {

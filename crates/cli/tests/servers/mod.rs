@@ -989,6 +989,27 @@ pub fn assert_ok(out: &Output, what: &str, server: &Server) {
     );
 }
 
+/// Writes `text` at `path`, making its folders.
+pub fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, text).unwrap();
+}
+
+/// Two fresh caches of the server's share, the first one synced with `files`.
+pub fn two_caches(server: &Server, files: &[(&str, &str)]) -> (TempDir, TempDir) {
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    server.init(a.path());
+    for (path, content) in files {
+        write(&a.path().join(path), content);
+    }
+    sync_expect(server, a.path(), &[], 0);
+    server.init(b.path());
+    sync_expect(server, b.path(), &[], 0);
+    (a, b)
+}
+
 /// Runs `offline ARGS` in `cache` and returns its output.
 pub fn run(server: &Server, cache: &Path, args: &[&str]) -> Output {
     output_within(server.offline(cache).args(args), RUN_LIMIT)
