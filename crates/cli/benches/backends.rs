@@ -89,17 +89,20 @@ fn cache_with(server: &Server, at: &Path, transfers: usize) {
     servers::assert_ok(&out, "offline config --transfers", server);
 }
 
+/// The value of `key` in the environment the server gives its clients ("" if none).
+fn server_env(server: &Server, key: &str) -> String {
+    server
+        .env
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 /// The rclone remote of the server's share (as environment variables) and the
 /// path of a folder beside the share for rclone's own copy.
 fn rclone_remote(server: &Server, folder: &str) -> (Vec<(String, String)>, String) {
-    let env = |k: &str| {
-        server
-            .env
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let env = |k: &str| server_env(server, k);
     let conf = |k: &str, v: &str| (format!("RCLONE_CONFIG_BENCH_{k}"), v.to_string());
     let url = server.url.as_str();
     match server.backend {
@@ -552,14 +555,7 @@ fn rsync_anchor(server: &Server, work: &Path, files: usize) -> (f64, f64) {
         .parent()
         .expect("the share's parent")
         .join("rsync-bench");
-    let env = |k: &str| {
-        server
-            .env
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let env = |k: &str| server_env(server, k);
     let ssh = format!(
         "ssh -p {port} -i {} -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes",
         env("OFFLINE_SFTP_KEY"),
