@@ -5,6 +5,7 @@
 
 use crate::cache::Cache;
 use crate::error::Result;
+use crate::exclude::{Checker, Exclusions};
 use crate::guards;
 use crate::sink::{ItemReport, ItemResult};
 use crate::walk::Walker;
@@ -59,8 +60,13 @@ impl Cache {
     /// Takes the content hashes the planner asks for to find renames (a candidate
     /// found by its fingerprint only, a renamed file that may also be edited). A
     /// copy that cannot be read is left without one: no rename is found for it.
-    fn hash_for_renames(&self, share: &dyn Remote, planner: &mut Planner<'_>) {
-        self.answer_exclusions(share, planner);
+    fn hash_for_renames(
+        &self,
+        share: &dyn Remote,
+        planner: &mut Planner<'_>,
+        exclusions: &Exclusions,
+    ) {
+        self.answer_exclusions(share, planner, exclusions);
         for _ in 0..HASH_ROUNDS {
             crate::births::give_births(&self.local, share, planner);
             let wanted = planner.hashes_wanted();
@@ -81,17 +87,20 @@ impl Cache {
     }
 
     /// Tells the planner whether the paths a renamed folder would carry items to
-    /// are excluded, from the patterns and the ignore files (read in the cache
-    /// folder, else on the share). A path whose ignore files cannot be read gets no
-    /// answer: its folder is renamed file by file.
-    fn answer_exclusions(&self, share: &dyn Remote, planner: &mut Planner<'_>) {
+    /// are excluded, from `exclusions` (the walk's) and the ignore files (read in
+    /// the cache folder, else on the share). A path whose ignore files cannot be read
+    /// gets no answer: its folder is renamed file by file.
+    fn answer_exclusions(
+        &self,
+        share: &dyn Remote,
+        planner: &mut Planner<'_>,
+        exclusions: &Exclusions,
+    ) {
         let wanted = planner.exclusions_wanted();
         if wanted.is_empty() {
             return;
         }
-        let Ok(mut checker) = self.exclusion_checker() else {
-            return;
-        };
+        let mut checker = Checker::new(exclusions.clone());
         let readers = crate::exclude::Readers {
             local: &self.local,
             share: Some(share),
@@ -130,17 +139,18 @@ impl Cache {
         options: &PrepareOptions,
     ) -> Result<Prepared> {
         let pins = self.store.pins()?;
+        let exclusions = self.exclusions()?;
         let walker = Walker {
             local: &self.local,
             share,
             store: Some(&self.store),
             pins: &pins,
             also_pinned: &options.also_pinned,
-            exclusions: &self.exclusions()?,
+            exclusions: &exclusions,
         };
         let mut planner = self.planner(share, control, options);
         let walked = walker.run(&options.scope, &mut planner)?;
-        self.hash_for_renames(share, &mut planner);
+        self.hash_for_renames(share, &mut planner, &exclusions);
         let mut plan = planner.finish();
         let deferred = crate::defer::defer_large(&mut plan.items, options.defer_larger_than);
         if !options.force {

@@ -62,6 +62,11 @@ impl CommitClock {
         self.policy.due(pending, self.items, self.last.elapsed())
     }
 
+    /// The policy it follows.
+    pub(super) fn policy(&self) -> CommitPolicy {
+        self.policy
+    }
+
     /// A commit was made.
     pub(super) fn committed(&mut self) {
         self.last = Instant::now();

@@ -69,6 +69,11 @@ impl<'a> Ledger<'a> {
         }
     }
 
+    /// When queued changes are committed; the batches of copies follow it too.
+    pub(super) fn commit_policy(&self) -> CommitPolicy {
+        self.clock.policy()
+    }
+
     /// The journal row of the item at `index` of the run order, if it changes a side.
     /// Rows are written, and made durable, before the first of their operations
     /// starts: for the next `group` side-changing items at once.

@@ -95,7 +95,7 @@ impl<'a, 's> Run<'a, 's> {
         order: &[&'p PlanItem],
         pool: &mut Pool<'p>,
     ) -> Result<()> {
-        let batch = &mut Batch::new(CommitPolicy::from_env() == CommitPolicy::Timed);
+        let batch = &mut Batch::new(self.ledger.commit_policy() == CommitPolicy::Timed);
         for (index, &item) in order.iter().enumerate() {
             if self.stop.is_some() {
                 break;
