@@ -27,7 +27,8 @@ impl Step {
 impl ObjectRemote {
     /// Copies every key under `from/` to `to/`, then deletes the old ones.
     pub(super) fn s3_rename_folder(&self, from: &RelPath, to: &RelPath) -> Result<()> {
-        let steps = self.s3_rename_steps(from, to)?;
+        let listed = self.s3_entries_under(from, "list the folder to rename it")?;
+        let steps = s3_rename_steps(from, to, &listed)?;
         self.s3_carry_out(from, to, &steps, &HashSet::new())
     }
 
@@ -36,9 +37,10 @@ impl ObjectRemote {
     /// is not the rename's copy: the next plan decides), else the copies still
     /// missing, then the deletions.
     pub(super) fn s3_finish_folder_rename(&self, from: &RelPath, to: &RelPath) -> Result<bool> {
-        let steps = self.s3_rename_steps(from, to)?;
-        let old_tags = self.s3_tags(from)?;
-        let new_tags = self.s3_tags(to)?;
+        let listed = self.s3_entries_under(from, "list the folder to rename it")?;
+        let steps = s3_rename_steps(from, to, &listed)?;
+        let old_tags = self.s3_tags(from, listed)?;
+        let new_tags = self.s3_tags(to, self.s3_entries_under(to, "list the folder")?)?;
         let mut done = HashSet::new();
         for step in steps.iter().filter(|s| !s.is_marker()) {
             let (Some(old), Some(new)) = (old_tags.get(&step.old), new_tags.get(&step.new)) else {
@@ -57,42 +59,9 @@ impl ObjectRemote {
         Ok(true)
     }
 
-    /// The keys under `from/` (its own marker last), each with its name under `to/`.
-    fn s3_rename_steps(&self, from: &RelPath, to: &RelPath) -> Result<Vec<Step>> {
-        let (old, new) = (format!("{}/", key(from)?), format!("{}/", key(to)?));
-        let keys = self.s3_keys_under(from, &old)?;
-        let mut steps: Vec<Step> = Vec::with_capacity(keys.len() + 1);
-        for k in keys.iter().chain(std::iter::once(&old)) {
-            let k = k.trim_start_matches('/');
-            let Some(rest) = k.strip_prefix(old.as_str()) else {
-                continue;
-            };
-            if steps.iter().any(|s| s.old == k) {
-                continue;
-            }
-            steps.push(Step {
-                old: k.to_string(),
-                new: format!("{new}{rest}"),
-            });
-        }
-        Ok(steps)
-    }
-
-    /// Every key under the prefix `prefix` (the folder `dir`), recursively.
-    fn s3_keys_under(&self, dir: &RelPath, prefix: &str) -> Result<Vec<String>> {
-        let keys = self.rt.guarded(async {
-            let mut lister = self.op.lister_with(prefix).recursive(true).await?;
-            let mut out = Vec::new();
-            while let Some(entry) = lister.next().await {
-                out.push(entry?.path().to_string());
-            }
-            Ok::<_, opendal::Error>(out)
-        });
-        keys.map_err(|e| self.fail(dir, "list the folder to rename it", e))
-    }
-
-    /// The identity (ETag and size) of every file key under the folder `dir`, by key.
-    fn s3_tags(&self, dir: &RelPath) -> Result<HashMap<String, String>> {
+    /// Every entry under the folder `dir` (its keys, recursively); `what` names the
+    /// step in an error.
+    fn s3_entries_under(&self, dir: &RelPath, what: &str) -> Result<Vec<opendal::Entry>> {
         let prefix = format!("{}/", key(dir)?);
         let entries = self.rt.guarded(async {
             let mut lister = self.op.lister_with(&prefix).recursive(true).await?;
@@ -102,7 +71,16 @@ impl ObjectRemote {
             }
             Ok::<_, opendal::Error>(out)
         });
-        let entries = entries.map_err(|e| self.fail(dir, "list the folder", e))?;
+        entries.map_err(|e| self.fail(dir, what, e))
+    }
+
+    /// The identity (ETag and size) of every file key among `entries` (listed under
+    /// the folder `dir`), by key.
+    fn s3_tags(
+        &self,
+        dir: &RelPath,
+        entries: Vec<opendal::Entry>,
+    ) -> Result<HashMap<String, String>> {
         let mut out = HashMap::new();
         for entry in entries {
             let k = entry.path().trim_start_matches('/');
@@ -172,4 +150,29 @@ impl ObjectRemote {
         }
         Ok(())
     }
+}
+
+/// The keys `listed` under `from/` (its own marker last), each with its name under
+/// `to/`.
+fn s3_rename_steps(from: &RelPath, to: &RelPath, listed: &[opendal::Entry]) -> Result<Vec<Step>> {
+    let (old, new) = (format!("{}/", key(from)?), format!("{}/", key(to)?));
+    let mut steps: Vec<Step> = Vec::with_capacity(listed.len() + 1);
+    let keys = listed
+        .iter()
+        .map(|e| e.path())
+        .chain(std::iter::once(old.as_str()));
+    for k in keys {
+        let k = k.trim_start_matches('/');
+        let Some(rest) = k.strip_prefix(old.as_str()) else {
+            continue;
+        };
+        if steps.iter().any(|s| s.old == k) {
+            continue;
+        }
+        steps.push(Step {
+            old: k.to_string(),
+            new: format!("{new}{rest}"),
+        });
+    }
+    Ok(steps)
 }
